@@ -1,0 +1,62 @@
+# talos-autoextender: set up, test and demo. Every target installs what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+TOOLS_BIN   ?= $(HOME)/.cache/talos-autoextender/bin
+# ansible_collections/talos/autoextender -> this checkout, so ansible, pytest
+# and ansible-test all see the collection under its real name.
+COLLECTIONS := $(CURDIR)/.cache/collections
+export PATH := $(CURDIR)/$(VENV)/bin:$(TOOLS_BIN):/usr/sbin:$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export AUTOEXTENDER_TOOLS := $(TOOLS_BIN)
+
+.PHONY: help tools venv debs gotools collection-link test unit integration molecule sanity lint demo lab-down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+tools: venv debs gotools collection-link ## install everything the tests and the demo need (cached)
+	@hack/tools_report.sh
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+debs: ## Debian packages of the real servers (pdns, bind, etcd, wireguard)
+	@hack/install_debs.sh
+
+gotools: ## talosctl, kube-apiserver, helm, external-dns built from their Go modules
+	@python3 hack/build_go_tools.py --cache $(TOOLS_BIN)
+
+collection-link:
+	@mkdir -p $(COLLECTIONS)/ansible_collections/talos
+	@ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/talos/autoextender
+
+test: tools ## set everything up and run every test tier
+	@hack/test.sh
+
+unit: tools ## unit tests only
+	@hack/test.sh unit
+
+integration: tools ## integration tests against the real servers only
+	@hack/test.sh integration
+
+molecule: tools ## Molecule scenarios only
+	@hack/test.sh molecule
+
+sanity: tools ## ansible-test sanity only
+	@hack/test.sh sanity
+
+lint: tools ## ansible-lint (production profile) only
+	@hack/test.sh lint
+
+demo: tools ## set up and run the main job on the local lab
+	@hack/demo.sh
+
+clean: ## remove the venv and local caches (not the Go tool cache)
+	rm -rf $(VENV) .cache tests/output

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Build the Go tools the test bed needs, at pinned versions, into a cache.
+
+Each tool is built from a throwaway wrapper module that requires the tool's
+module and repeats its ``replace`` lines, because ``go install mod@version``
+refuses modules with replace directives. Local (``./...``) replaces in the
+upstream go.mod point at nested modules of the same release; the wrapper pins
+those to their published versions instead.
+
+Idempotent: a tool whose versioned binary exists in the cache is not rebuilt.
+Prints one line per tool: ``<name> <version> <path>`` or ``<name> FAILED``.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOOLS = {
+    "talosctl": {
+        "module": "github.com/siderolabs/talos",
+        "version": "v1.13.9",
+        "package": "github.com/siderolabs/talos/cmd/talosctl",
+        # ./pkg/machinery is tagged pkg/machinery/v1.13.9 on the proxy.
+        "local_version": "v1.13.9",
+        "ldflags": [
+            "-X github.com/siderolabs/talos/pkg/machinery/version.Name=Talos",
+            "-X github.com/siderolabs/talos/pkg/machinery/version.Tag=v1.13.9",
+            "-X github.com/siderolabs/talos/pkg/machinery/version.SHA=3ebd10a7",
+        ],
+    },
+    "kube-apiserver": {
+        # The Kubernetes version Talos v1.13.9 installs by default.
+        "module": "k8s.io/kubernetes",
+        "version": "v1.36.3",
+        "package": "k8s.io/kubernetes/cmd/kube-apiserver",
+        # ./staging/src/k8s.io/* are published as k8s.io/* v0.<minor>.<patch>.
+        "local_version": "v0.36.3",
+        "ldflags": [
+            "-X k8s.io/component-base/version.gitVersion=v1.36.3",
+            "-X k8s.io/component-base/version.gitMajor=1",
+            "-X k8s.io/component-base/version.gitMinor=36",
+            "-X k8s.io/component-base/version.gitTreeState=clean",
+        ],
+    },
+    "helm": {
+        "module": "helm.sh/helm/v4",
+        "version": "v4.3.1",
+        "package": "helm.sh/helm/v4/cmd/helm",
+        "ldflags": ["-X helm.sh/helm/v4/internal/version.version=v4.3.1"],
+    },
+    "external-dns": {
+        "module": "sigs.k8s.io/external-dns",
+        "version": "v0.21.0",
+        "package": "sigs.k8s.io/external-dns",
+        "ldflags": ["-X sigs.k8s.io/external-dns/pkg/apis/externaldns.Version=v0.21.0"],
+    },
+}
+
+REPLACE_RE = re.compile(r"^\s*(\S+)(?:\s+(\S+))?\s*=>\s*(\S+)(?:\s+(\S+))?\s*$")
+
+
+def go(args, cwd, env):
+    return subprocess.run(["go"] + args, cwd=cwd, env=env, check=True,
+                          capture_output=True, text=True)
+
+
+def wrapper_gomod(upstream, spec):
+    """The upstream go.mod, renamed, with local replaces pinned and the module required.
+
+    Keeping upstream's own requires makes the build resolve the very versions
+    the release was tested with, without a `go mod tidy` over the whole graph.
+    """
+    out, in_block = [], False
+    for line in upstream.splitlines():
+        code = line.split("//", 1)[0].strip()
+        if code.startswith("module "):
+            out.append("module wrapper")
+            continue
+        if code.startswith("replace ("):
+            in_block = True
+            out.append(line)
+            continue
+        if in_block and code == ")":
+            in_block = False
+        if (in_block or code.startswith("replace ")) and "=>" in code:
+            m = REPLACE_RE.match(code[len("replace "):] if code.startswith("replace ") else code)
+            if m and m.group(3).startswith("."):
+                if not spec.get("local_version"):
+                    raise RuntimeError("local replace %r without local_version" % code)
+                line = "%s%s => %s %s" % ("replace " if code.startswith("replace ") else "\t",
+                                           m.group(1), m.group(1), spec["local_version"])
+        out.append(line)
+    out.append("\nrequire %s %s\n" % (spec["module"], spec["version"]))
+    return "\n".join(out)
+
+
+def upstream_gosum(info):
+    path = os.path.join(info["Dir"], "go.sum")
+    if not os.path.exists(path):
+        return ""
+    with open(path) as f:
+        return f.read()
+
+
+def build(name, spec, cache, env, log):
+    dest = os.path.join(cache, "%s-%s" % (name, spec["version"]))
+    link = os.path.join(cache, name)
+    if not os.path.exists(dest):
+        work = tempfile.mkdtemp(prefix="wrap-%s-" % name)
+        try:
+            info = json.loads(go(["mod", "download", "-json", "%s@%s" % (spec["module"], spec["version"])],
+                                 work, env).stdout)
+            with open(info["GoMod"]) as f:
+                upstream = f.read()
+            with open(os.path.join(work, "go.mod"), "w") as f:
+                f.write(wrapper_gomod(upstream, spec))
+            # The upstream go.sum already covers its graph; add the module itself.
+            with open(os.path.join(work, "go.sum"), "w") as f:
+                f.write(upstream_gosum(info))
+                f.write("%s %s %s\n%s %s/go.mod %s\n" % (
+                    spec["module"], spec["version"], info["Sum"],
+                    spec["module"], spec["version"], info["GoModSum"]))
+            go(["build", "-trimpath", "-ldflags", " ".join(["-s", "-w"] + spec.get("ldflags", [])),
+                "-o", dest + ".tmp", spec["package"]], work, env)
+            os.rename(dest + ".tmp", dest)
+        except subprocess.CalledProcessError as e:
+            log.write("== %s: %s\n%s\n%s\n" % (name, " ".join(e.cmd), e.stdout, e.stderr))
+            return None
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(os.path.basename(dest), link)
+    return dest
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cache", default=os.environ.get(
+        "AUTOEXTENDER_TOOLS", os.path.expanduser("~/.cache/talos-autoextender/bin")))
+    p.add_argument("--log", default=None, help="where build errors go (default: <cache>/build.log)")
+    p.add_argument("tools", nargs="*", default=list(TOOLS))
+    a = p.parse_args()
+    os.makedirs(a.cache, exist_ok=True)
+    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod -buildvcs=false", GOTOOLCHAIN="local")
+    failed = 0
+    with open(a.log or os.path.join(a.cache, "build.log"), "a") as log:
+        for name in a.tools:
+            start = time.time()
+            path = build(name, TOOLS[name], a.cache, env, log)
+            if path:
+                print("%-15s %-8s %s (%.0fs)" % (name, TOOLS[name]["version"], path, time.time() - start))
+            else:
+                failed += 1
+                print("%-15s FAILED (see %s)" % (name, log.name))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

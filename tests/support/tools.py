@@ -1,0 +1,69 @@
+"""Find the real tools of the test bed and tell their versions.
+
+Used by the pytest fixtures (skip or fail when a tool is missing) and by
+``make tools`` / ``make test`` (one line per tool, and the closing TOOLS line).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KNOWN_MISSING = os.path.join(os.path.dirname(HERE), "KNOWN_MISSING_TOOLS")
+
+# name -> (executable, version argv, regexp whose group 1 is the version)
+TOOLS = {
+    "talosctl": ("talosctl", ["version", "--client", "--short"], r"Talos (v[\w.\-]+)"),
+    "kube-apiserver": ("kube-apiserver", ["--version"], r"Kubernetes (v[\w.\-]+)"),
+    "etcd": ("etcd", ["--version"], r"etcd Version: ([\w.\-]+)"),
+    "helm": ("helm", ["version", "--short"], r"(v[\w.\-]+)"),
+    "external-dns": ("external-dns", ["--version"], r"(v?\d[\w.\-]*)"),
+    "pdns": ("pdns_server", ["--version"], r"PowerDNS Authoritative Server ([\w.\-]+)"),
+    "bind": ("named", ["-v"], r"BIND ([\w.\-]+)"),
+    "wireguard-go": ("wireguard-go", ["--version"], r"wireguard-go (v[\w.\-]+)"),
+}
+
+
+def search_path():
+    extra = [os.environ.get("AUTOEXTENDER_TOOLS", os.path.expanduser("~/.cache/talos-autoextender/bin")),
+             "/usr/sbin", "/sbin"]
+    return os.pathsep.join([os.environ.get("PATH", "")] + extra)
+
+
+def which(name):
+    return shutil.which(TOOLS[name][0] if name in TOOLS else name, path=search_path())
+
+
+def version(name):
+    """The tool's version string, or None when it is missing or does not run."""
+    exe, argv, pattern = TOOLS[name]
+    path = which(name)
+    if not path:
+        return None
+    try:
+        out = subprocess.run([path] + argv, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(pattern, out.stdout + out.stderr)
+    return m.group(1) if m else None
+
+
+def known_missing():
+    """Tools listed in tests/KNOWN_MISSING_TOOLS (first word of each line)."""
+    if not os.path.exists(KNOWN_MISSING):
+        return set()
+    with open(KNOWN_MISSING) as f:
+        return set(line.split()[0] for line in f if line.strip() and not line.startswith("#"))
+
+
+def tools_line():
+    return "TOOLS: " + " ".join("%s=%s" % (n, version(n) or "MISSING") for n in TOOLS)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--line"]:
+        print(tools_line())
+    else:
+        for n in TOOLS:
+            print("%-15s %-12s %s" % (n, version(n) or "MISSING", which(n) or "-"))
