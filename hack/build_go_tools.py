@@ -27,6 +27,14 @@ TOOLS = {
         "package": "github.com/siderolabs/talos/cmd/talosctl",
         # ./pkg/machinery is tagged pkg/machinery/v1.13.9 on the proxy.
         "local_version": "v1.13.9",
+        # Modules the reachable proxy refuses (403) and what stands in for them;
+        # see hack/gotools/go-kubernetes/README.md.
+        "drop_files": ["cmd/talosctl/cmd/talos/upgrade-k8s.go"],
+        "substitutes": [
+            "github.com/siderolabs/go-kubernetes => {hack}/gotools/go-kubernetes",
+            "github.com/containerd/containerd/v2 => github.com/containerd/containerd/v2 v2.2.3",
+            "go.etcd.io/etcd/etcdutl/v3 => go.etcd.io/etcd/etcdutl/v3 v3.6.14",
+        ],
         "ldflags": [
             "-X github.com/siderolabs/talos/pkg/machinery/version.Name=Talos",
             "-X github.com/siderolabs/talos/pkg/machinery/version.Tag=v1.13.9",
@@ -61,6 +69,7 @@ TOOLS = {
     },
 }
 
+HACK = os.path.dirname(os.path.abspath(__file__))
 REPLACE_RE = re.compile(r"^\s*(\S+)(?:\s+(\S+))?\s*=>\s*(\S+)(?:\s+(\S+))?\s*$")
 
 
@@ -117,8 +126,22 @@ def build(name, spec, cache, env, log):
                                  work, env).stdout)
             with open(info["GoMod"]) as f:
                 upstream = f.read()
+            gomod = wrapper_gomod(upstream, spec)
+            if spec.get("drop_files"):
+                # Build from a copy of the released source without these files.
+                src = os.path.join(work, "src")
+                shutil.copytree(info["Dir"], src)
+                for rel in spec["drop_files"]:
+                    os.chmod(os.path.dirname(os.path.join(src, rel)), 0o755)
+                    os.unlink(os.path.join(src, rel))
+                gomod += "replace %s => ./src\n" % spec["module"]
+            for sub in spec.get("substitutes", []):
+                old = sub.split("=>")[0].strip()
+                gomod = "\n".join(l for l in gomod.splitlines()
+                                   if not re.match(r"^\s*(replace\s+)?%s\s*(v\S+\s*)?=>" % re.escape(old), l))
+                gomod += "\nreplace %s\n" % sub.format(hack=HACK)
             with open(os.path.join(work, "go.mod"), "w") as f:
-                f.write(wrapper_gomod(upstream, spec))
+                f.write(gomod)
             # The upstream go.sum already covers its graph; add the module itself.
             with open(os.path.join(work, "go.sum"), "w") as f:
                 f.write(upstream_gosum(info))
