@@ -11,7 +11,7 @@ def run_playbook(playbook, extra_vars=None, inventory="localhost,", check=False,
                  env=None, timeout=600):
     """Run a playbook; return the CompletedProcess (stdout holds the JSON callback output)."""
     bindir = os.path.dirname(sys.executable)
-    argv = [os.path.join(bindir, "ansible-playbook"), "-i", inventory, playbook]
+    argv = [os.path.join(bindir, "ansible-playbook"), "-i", inventory, "-c", "local", playbook]
     if extra_vars:
         argv += ["-e", json.dumps(extra_vars)]
     if check:
@@ -28,7 +28,8 @@ def run_playbook(playbook, extra_vars=None, inventory="localhost,", check=False,
         "ANSIBLE_NOCOLOR": "1",
     })
     full_env.update(env or {})
-    return subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=REPO, timeout=timeout)
+    return subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=REPO, timeout=timeout,
+                          check=False)
 
 
 def task_results(proc):

@@ -30,6 +30,8 @@ def start_bind(workdir, stack, zone="bind.test."):
                 "@ IN NS ns1.%s\nns1 IN A 127.0.0.1\n" % (zone, zone, zone))
     conf = os.path.join(workdir, "named.conf")
     fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    values = {"key": key_name, "alg": algorithm, "secret": secret, "dir": workdir, "port": port,
+              "zone": zone, "file": zone_file}
     with os.fdopen(fd, "w") as f:
         f.write("""
 key "%(key)s" { algorithm %(alg)s; secret "%(secret)s"; };
@@ -45,8 +47,7 @@ options {
 };
 controls { };
 zone "%(zone)s" { type primary; file "%(file)s"; allow-update { key "%(key)s"; }; };
-""" % {"key": key_name, "alg": algorithm, "secret": secret, "dir": workdir, "port": port,
-       "zone": zone, "file": zone_file})
+""" % values)
     proc = stack.enter_context(ManagedProcess(
         "named", [which("bind"), "-g", "-c", conf, "-n", "1"], os.path.join(workdir, "named.log")))
 

@@ -12,7 +12,7 @@ import time
 
 def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
     """A port that is free for both TCP and UDP right now (DNS servers use both)."""
-    for _ in range(50):
+    for dummy in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
             t.bind((host, 0))
             port = t.getsockname()[1]

@@ -15,8 +15,8 @@ class Talosctl:
 
     def run(self, *args, check=True):
         proc = subprocess.run([self.path] + list(args), cwd=self.workdir, env=self.env,
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, check=False)
         if check and proc.returncode != 0:
-            raise AssertionError("talosctl %s failed (rc=%d):\n%s" % (" ".join(args), proc.returncode,
-                                                                    proc.stderr[-4000:]))
+            raise AssertionError("talosctl %s failed (rc=%d):\n%s"
+                                 % (" ".join(args), proc.returncode, proc.stderr[-4000:]))
         return proc

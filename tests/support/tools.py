@@ -42,7 +42,7 @@ def version(name):
     if not path:
         return None
     try:
-        out = subprocess.run([path] + argv, capture_output=True, text=True, timeout=30)
+        out = subprocess.run([path] + argv, capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     m = re.search(pattern, out.stdout + out.stderr)

@@ -21,9 +21,9 @@ class FakeClock:
 
 def test_backoff_grows_to_the_cap_within_jitter():
     delays = backoff_delays(initial=1, maximum=8, factor=2, jitter=0.25, rng=lambda: 1.0)
-    assert [next(delays) for _ in range(6)] == [1.25, 2.5, 5.0, 10.0, 10.0, 10.0]
+    assert [next(delays) for dummy in range(6)] == [1.25, 2.5, 5.0, 10.0, 10.0, 10.0]
     low = backoff_delays(initial=1, maximum=8, factor=2, jitter=0.25, rng=lambda: 0.0)
-    assert [next(low) for _ in range(4)] == [0.75, 1.5, 3.0, 6.0]
+    assert [next(low) for dummy in range(4)] == [0.75, 1.5, 3.0, 6.0]
 
 
 def test_one_deadline_is_shared_by_sequential_waits():

@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""Options shared by every module that runs talosctl (see module_utils/_talosctl.py)."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+
+    DOCUMENTATION = r"""
+options:
+  talosctl_path:
+    description:
+      - Path (or name) of the C(talosctl) binary.
+      - When not set, C(talosctl) is searched in E(PATH), then in E(AUTOEXTENDER_TOOLS)
+        (default C(~/.cache/talos-autoextender/bin)).
+      - The module fails clearly when C(talosctl) is older than v1.11.0.
+    type: path
+  talosconfig:
+    description:
+      - Path of the talosconfig file holding the client credentials for the Talos API.
+      - When not set, C(talosctl) uses E(TALOSCONFIG) or C(~/.talos/config).
+      - Modules that work offline accept and ignore this option, so that
+        C(module_defaults) for C(group/talos.autoextender.talos) can set it once.
+    type: path
+  nodes:
+    description:
+      - Nodes (addresses or names) the Talos API request is for (C(talosctl --nodes)).
+      - When not set, the nodes of the talosconfig context are used.
+      - Modules that work offline accept and ignore this option.
+    type: list
+    elements: str
+  endpoints:
+    description:
+      - Talos API endpoints to connect through (C(talosctl --endpoints)).
+      - When not set, the endpoints of the talosconfig context are used.
+      - Modules that work offline accept and ignore this option.
+    type: list
+    elements: str
+  context:
+    description:
+      - The talosconfig context to use (C(talosctl --context)).
+      - Modules that work offline accept and ignore this option.
+    type: str
+requirements:
+  - talosctl >= 1.11.0 on the host that runs the module
+"""
