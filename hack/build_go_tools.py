@@ -116,6 +116,15 @@ def upstream_gosum(info):
         return f.read()
 
 
+def remove_tree(path):
+    """rmtree that also removes the read-only copies of module-cache files."""
+    def make_writable(func, target, _exc):
+        os.chmod(os.path.dirname(target), 0o755)
+        os.chmod(target, 0o755)
+        func(target)
+    shutil.rmtree(path, onerror=make_writable)
+
+
 def build(name, spec, cache, env, log):
     dest = os.path.join(cache, "%s-%s" % (name, spec["version"]))
     link = os.path.join(cache, name)
@@ -155,7 +164,7 @@ def build(name, spec, cache, env, log):
             log.write("== %s: %s\n%s\n%s\n" % (name, " ".join(e.cmd), e.stdout, e.stderr))
             return None
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            remove_tree(work)
     if os.path.lexists(link):
         os.unlink(link)
     os.symlink(os.path.basename(dest), link)

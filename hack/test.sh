@@ -47,7 +47,7 @@ sanity_tier() {
 }
 
 lint_tier() {
-  ansible-lint --profile production --nocolor
+  ansible-lint --profile production --nocolor --offline
 }
 
 for t in "${tiers[@]}"; do

@@ -17,7 +17,7 @@
 * Commands run through an injectable ``runner(argv, cwd=None, data=None)``
   returning ``(rc, stdout, stderr)``: ``AnsibleModule.run_command`` when a
   module is given, else ``subprocess``. Unit tests pass a fake runner and
-  assert the exact argv.
+  check the exact argv.
 """
 
 from __future__ import annotations
