@@ -37,13 +37,15 @@ sanity_tier() {
   cp hack/get_pip.py ~/.ansible/test/cache/get_pip_${pip_version//./_}.py
   # ansible-test wants the collection at ansible_collections/talos/autoextender:
   # run it on a copy of the tracked files (what a release would contain).
-  local dest=$REPO/.cache/sanity/ansible_collections/talos/autoextender
+  # SANITY_DIR lets parallel runs use their own copy; SANITY_TARGETS limits
+  # the run to some files (paths relative to the collection root).
+  local dest=${SANITY_DIR:-$REPO/.cache/sanity}/ansible_collections/talos/autoextender
   rm -rf "$dest" && mkdir -p "$dest"
   git ls-files -z --cached --others --exclude-standard | \
     (cd "$REPO" && xargs -0 cp --parents -t "$dest" 2>/dev/null)
   (cd "$dest" && git init -q && git add -A && \
     ansible-test sanity --python "$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-      --requirements --color no --exclude .ci/ --exclude hack/)
+      --requirements --color no --exclude .ci/ --exclude hack/ ${SANITY_TARGETS:-})
 }
 
 lint_tier() {

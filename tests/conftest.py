@@ -22,6 +22,13 @@ sys.path.insert(0, REPO)
 
 from tests.support import tools  # noqa: E402
 
+# Each area keeps its fixtures in tests/support/fixtures_<area>.py.
+pytest_plugins = sorted(
+    "tests.support." + name[:-3]
+    for name in os.listdir(os.path.join(REPO, "tests", "support"))
+    if name.startswith("fixtures_") and name.endswith(".py")
+)
+
 
 def _ci():
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -22,6 +22,7 @@ TOOLS = {
     "pdns": ("pdns_server", ["--version"], r"PowerDNS Authoritative Server ([\w.\-]+)"),
     "bind": ("named", ["-v"], r"BIND ([\w.\-]+)"),
     "wireguard-go": ("wireguard-go", ["--version"], r"wireguard-go (v[\w.\-]+)"),
+    "sshd": ("sshd", ["-V"], r"OpenSSH_([\w.\-]+)"),
 }
 
 

@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""The CloudProvider interface every provider implements (DESIGN.md sections 1, 2, 7).
+
+Everything above ``_providers/`` works with the plain dicts described here and
+never sees an SDK object, so adding a provider means adding one file.
+
+Normalised shapes (all keys always present; unknown values are None):
+
+Server::
+
+    {"id": str, "name": str, "provider": str, "location": str,
+     "server_type": str, "status": "starting"|"running"|"stopping"|"off"|"deleting"|"unknown",
+     "public_ipv4": str|None, "public_ipv6": str|None, "image": str|None,
+     "labels": {str: str}, "created": str|None}
+
+Image::
+
+    {"id": str, "name": str, "provider": str, "status": "creating"|"available"|"failed",
+     "labels": {str: str}, "talos_version": str|None, "schematic": str|None,
+     "arch": "amd64"|"arm64"|None, "size_bytes": int|None}
+
+Firewall::
+
+    {"id": str, "name": str, "provider": str, "labels": {str: str},
+     "rules": [Rule], "applies_to": {str: str}}   # label selector it is applied by
+
+Rule (inbound only; everything not listed is dropped)::
+
+    {"protocol": "tcp"|"udp"|"icmp", "port": str|None, "sources": [cidr, ...],
+     "description": str|None}
+
+Errors: every method raises ``AutoextenderError`` (kinds ``auth``, ``not_found``,
+``conflict``, ``validation``, ``rate_limited``, ``api``, ``timeout``) with a
+message of the form "Failed to <verb> <thing>: <reason>". Reads return None
+for "not found"; deletes return False when there was nothing to delete.
+Constructors do no I/O.
+"""
+
+from __future__ import annotations
+
+MANAGED_BY = "managed-by"
+MANAGED_BY_VALUE = "talos-autoextender"
+CLUSTER_LABEL = "autoextender-cluster"
+POOL_LABEL = "autoextender-pool"
+
+SERVER_STATUSES = ("starting", "running", "stopping", "off", "deleting", "unknown")
+IMAGE_STATUSES = ("creating", "available", "failed")
+
+
+def ownership_labels(cluster, pool=None):
+    """The labels that mark a resource as ours (DESIGN.md section 1)."""
+    labels = {MANAGED_BY: MANAGED_BY_VALUE, CLUSTER_LABEL: cluster}
+    if pool:
+        labels[POOL_LABEL] = pool
+    return labels
+
+
+def is_owned(labels, cluster=None):
+    """True only for resources carrying our labels (and the cluster's, if given)."""
+    labels = labels or {}
+    if labels.get(MANAGED_BY) != MANAGED_BY_VALUE:
+        return False
+    return cluster is None or labels.get(CLUSTER_LABEL) == cluster
+
+
+def server(**fields):
+    """A Server dict with every key present."""
+    keys = ("id", "name", "provider", "location", "server_type", "status", "public_ipv4", "public_ipv6",
+            "image", "labels", "created")
+    out = dict((k, fields.get(k)) for k in keys)
+    out["labels"] = dict(out["labels"] or {})
+    return out
+
+
+def image(**fields):
+    """An Image dict with every key present."""
+    keys = ("id", "name", "provider", "status", "labels", "talos_version", "schematic", "arch", "size_bytes")
+    out = dict((k, fields.get(k)) for k in keys)
+    out["labels"] = dict(out["labels"] or {})
+    return out
+
+
+def firewall(**fields):
+    """A Firewall dict with every key present."""
+    keys = ("id", "name", "provider", "labels", "rules", "applies_to")
+    out = dict((k, fields.get(k)) for k in keys)
+    out["labels"] = dict(out["labels"] or {})
+    out["rules"] = list(out["rules"] or [])
+    out["applies_to"] = dict(out["applies_to"] or {})
+    return out
+
+
+class CloudProvider(object):
+    """Subclass per provider; one instance per task.
+
+    ``credentials`` holds the provider's secrets (token, ...); ``options``
+    the non-secret settings (api_url for simulators and the lab, ...).
+    """
+
+    name = None
+    #: maximum user-data size in bytes, None when user data is not supported
+    user_data_limit = None
+
+    def __init__(self, credentials, options=None):
+        self.credentials = dict(credentials or {})
+        self.options = dict(options or {})
+
+    def secrets(self):
+        """Strings to redact from anything the module returns."""
+        return [v for v in self.credentials.values() if isinstance(v, str)]
+
+    # -- images ---------------------------------------------------------------
+    def list_images(self, selector):
+        """Images whose labels include ``selector`` (a dict)."""
+        raise NotImplementedError
+
+    def create_talos_image(self, spec, deadline):
+        """Make a Talos image available; return the Image once usable.
+
+        ``spec``: {"name", "talos_version", "schematic", "arch", "labels",
+        "source_url"} where ``source_url`` is the Image Factory disk image
+        for this provider. Leaves nothing behind on failure (temporary
+        servers, half-uploaded images).
+        """
+        raise NotImplementedError
+
+    def delete_image(self, image, deadline):
+        raise NotImplementedError
+
+    # -- firewalls --------------------------------------------------------------
+    def get_firewall(self, name):
+        raise NotImplementedError
+
+    def create_firewall(self, spec, deadline):
+        """``spec``: {"name", "labels", "rules", "applies_to"}."""
+        raise NotImplementedError
+
+    def update_firewall(self, current, spec, deadline):
+        raise NotImplementedError
+
+    def delete_firewall(self, current, deadline):
+        raise NotImplementedError
+
+    # -- servers ------------------------------------------------------------------
+    def list_servers(self, selector):
+        """Servers whose labels include ``selector``, filtered server-side where possible."""
+        raise NotImplementedError
+
+    def get_server(self, name):
+        raise NotImplementedError
+
+    def create_server(self, spec, deadline):
+        """Create and return the Server (not waiting for it to run).
+
+        ``spec``: {"name", "location", "server_type", "image" (an Image id),
+        "user_data" (str or None), "labels", "firewall" (a Firewall id or
+        None), "ipv4": bool, "ipv6": bool}. Providers that cannot pass user
+        data raise ``AutoextenderError(kind="validation")`` when given some.
+        """
+        raise NotImplementedError
+
+    def update_server_labels(self, current, labels, deadline):
+        raise NotImplementedError
+
+    def delete_server(self, current, deadline):
+        raise NotImplementedError
+
+    def wait_server(self, current, deadline):
+        """Return the Server once ``running`` (WaitTimeout with the partial state otherwise)."""
+        raise NotImplementedError
+
+    # -- locations / types (for validation and docs) -----------------------------------
+    def check_placement(self, location, server_type):
+        """Raise a validation error naming the valid choices when either is unknown."""
+        raise NotImplementedError

@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""Retry an API call on 429 and 5xx, honouring Retry-After, within one deadline.
+
+Providers map their SDK's exceptions to ``ApiFailure`` with ``classify``; this
+module decides whether to try again. The SDKs' own retry loops are turned off
+by the providers so that the task's ``wait_timeout`` is the only clock.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import backoff_delays
+
+RETRYABLE_STATUS = (429, 500, 502, 503, 504)
+
+
+class ApiFailure(object):
+    """What a provider learned from one failed call."""
+
+    def __init__(self, status=None, code=None, message="", retry_after=None, connection=False):
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+        self.connection = connection
+
+    @property
+    def retryable(self):
+        return self.connection or self.status in RETRYABLE_STATUS
+
+    @property
+    def kind(self):
+        return {401: "auth", 403: "auth", 404: "not_found", 409: "conflict", 412: "conflict",
+                422: "validation", 429: "rate_limited"}.get(self.status, "api")
+
+
+def parse_retry_after(value):
+    """Seconds from a Retry-After header (seconds form); None if absent or a date."""
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def call(fn, what, deadline, classify, errors, idempotent=True, sleep=time.sleep):
+    """Run ``fn()``; retry retryable failures until ``deadline``; raise AutoextenderError.
+
+    ``errors`` is the tuple of SDK exception types to handle; ``classify(exc)``
+    turns one into an ``ApiFailure``. A non-idempotent call
+    (a create) is not retried after a dropped connection: the caller must look
+    for what it may have created instead (see cloud_server's adoption).
+    """
+    delays = backoff_delays(initial=1.0, maximum=30.0)
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return fn()
+        except errors as exc:
+            failure = classify(exc)
+        can_retry = failure.retryable and (idempotent or not failure.connection)
+        delay = failure.retry_after if failure.retry_after is not None else next(delays)
+        if not can_retry or delay > deadline.remaining():
+            raise AutoextenderError(
+                "Failed to %s: %s" % (what, failure.message or failure.code or "HTTP %s" % failure.status),
+                kind=failure.kind,
+                details={"status": failure.status, "code": failure.code, "attempts": attempts,
+                         "retryable": failure.retryable},
+            )
+        sleep(delay)

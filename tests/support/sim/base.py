@@ -1,0 +1,261 @@
+"""A stateful HTTP API simulator on loopback, checked against an OpenAPI document.
+
+A concrete simulator (Hetzner, Linode, Cloudflare, the lab cloud) subclasses
+``Simulator``, registers handlers with ``@route("GET", "/servers/{id}")`` in
+files of its own (one per resource kind), and formats errors the way its API
+does (``error_body``). The base class provides:
+
+- a threaded server on 127.0.0.1 with a free port, started and stopped by
+  fixtures (``with sim:``);
+- spec checking of every request and response (``violations``); fixtures
+  call ``assert_clean()`` at teardown so a mismatch fails the test;
+- fault knobs that tests turn on: latency, 429 bursts with Retry-After, 5xx
+  responses, dropped connections, and "commit then drop" (the change is made
+  but the client never hears back, as when a run dies between create and wait);
+- a request log (method, path, status) for assertions on API call counts.
+"""
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+class ApiError(Exception):
+    """Raise in a handler to answer with an API error."""
+
+    def __init__(self, status, code, message, **extra):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+class Request:
+    def __init__(self, method, path, query, headers, raw):
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.raw = raw
+        self.params = {}
+
+    def json(self):
+        if not self.raw:
+            return None
+        try:
+            return json.loads(self.raw)
+        except ValueError:
+            raise ApiError(400, "invalid_input", "request body is not JSON")
+
+    def arg(self, name, default=None, cast=str):
+        values = self.query.get(name)
+        if not values:
+            return default
+        try:
+            return cast(values[0])
+        except ValueError:
+            raise ApiError(400, "invalid_input", "invalid value for %s" % name)
+
+
+class Fault:
+    """One armed fault: applies to the next ``count`` matching requests."""
+
+    def __init__(self, kind, count=1, method=None, path=None, status=503, retry_after=1):
+        self.kind = kind
+        self.count = count
+        self.method = method
+        self.path = re.compile(path) if path else None
+        self.status = status
+        self.retry_after = retry_after
+
+    def matches(self, method, path):
+        return (self.count > 0 and (self.method is None or self.method == method)
+                and (self.path is None or self.path.search(path)))
+
+
+def route(method, template):
+    """Mark a method of a Simulator (or of a mixin) as the handler of ``method template``."""
+    def mark(fn):
+        fn.route = (method, template)
+        return fn
+    return mark
+
+
+class Simulator:
+    """Subclass: set ``name``, ``base_path``, and define ``error_body``."""
+
+    name = "api"
+    base_path = ""
+
+    def __init__(self, spec=None, token=None):
+        self.spec = spec
+        self.token = token
+        self.lock = threading.RLock()
+        self.latency = 0.0
+        self.faults = []
+        self.log = []
+        self.violations = []
+        self._ids = {}
+        self._routes = []
+        self._server = None
+        for attr in dir(type(self)):
+            fn = getattr(type(self), attr)
+            if callable(fn) and hasattr(fn, "route"):
+                method, template = fn.route
+                regex = "^" + re.sub(r"\\{([^}]+)\\}", r"(?P<\1>[^/]+)", re.escape(self.base_path + template)) + "$"
+                self._routes.append((template.count("{"), method, re.compile(regex), getattr(self, attr)))
+        self._routes.sort(key=lambda r: r[0])
+
+    # -- to override ----------------------------------------------------------
+    def error_body(self, error):
+        raise NotImplementedError
+
+    def authorised(self, request):
+        """Default: a bearer token, when the simulator has one."""
+        return self.token is None or request.headers.get("Authorization") == "Bearer " + self.token
+
+    # -- helpers for handlers -----------------------------------------------------
+    def next_id(self, kind):
+        with self.lock:
+            self._ids[kind] = self._ids.get(kind, 0) + 1
+            return self._ids[kind]
+
+    def calls(self, method=None, path=None):
+        """Logged requests, optionally filtered by method and a path regex."""
+        rx = re.compile(path) if path else None
+        return [c for c in self.log if (method is None or c[0] == method) and (rx is None or rx.search(c[1]))]
+
+    # -- fault knobs ---------------------------------------------------------------
+    def fail_next(self, kind, **kw):
+        """Arm a fault: ``rate_limit``, ``server_error``, ``drop`` or ``commit_then_drop``."""
+        if kind not in ("rate_limit", "server_error", "drop", "commit_then_drop"):
+            raise ValueError("unknown fault %r" % kind)
+        with self.lock:
+            self.faults.append(Fault(kind, **kw))
+
+    def _take_fault(self, method, path, kinds):
+        with self.lock:
+            for fault in self.faults:
+                if fault.kind in kinds and fault.matches(method, path):
+                    fault.count -= 1
+                    return fault
+        return None
+
+    # -- lifecycle -------------------------------------------------------------------
+    @property
+    def url(self):
+        host, port = self._server.server_address[:2]
+        return "http://%s:%d%s" % (host, port, self.base_path)
+
+    def __enter__(self):
+        sim = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _any(self):
+                sim._handle(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name=self.name + "-sim", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def assert_clean(self):
+        """Fail when any request or response did not match the official document."""
+        if self.violations:
+            raise AssertionError("%s simulator: %d spec violation(s):\n  %s"
+                                 % (self.name, len(self.violations), "\n  ".join(self.violations[:20])))
+
+    # -- request handling --------------------------------------------------------------
+    def _handle(self, handler):
+        url = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        request = Request(handler.command, url.path, parse_qs(url.query, keep_blank_values=True), handler.headers, raw)
+        if self.latency:
+            time.sleep(self.latency)
+        if self._take_fault(request.method, request.path, ("drop",)):
+            self.log.append((request.method, request.path, "dropped"))
+            handler.close_connection = True
+            return
+        status, body, headers = self._dispatch(request)
+        if self._take_fault(request.method, request.path, ("commit_then_drop",)) and status < 400:
+            self.log.append((request.method, request.path, "committed-dropped"))
+            handler.close_connection = True
+            return
+        self.log.append((request.method, request.path, status))
+        payload = b"" if body is None else json.dumps(body).encode()
+        handler.send_response(status)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        if body is not None:
+            handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    def _dispatch(self, request):
+        fault = self._take_fault(request.method, request.path, ("rate_limit", "server_error"))
+        if fault is not None:
+            if fault.kind == "rate_limit":
+                error = ApiError(429, "rate_limit_exceeded", "rate limit exceeded")
+                return 429, self.error_body(error), {"Retry-After": str(fault.retry_after)}
+            error = ApiError(fault.status, "unavailable", "service unavailable")
+            return fault.status, self._checked_response(request, fault.status, self.error_body(error)), {}
+        if self.spec is not None:
+            body = None
+            if request.raw and "json" in (request.headers.get("Content-Type") or "json"):
+                try:
+                    body = json.loads(request.raw)
+                except ValueError:
+                    body = None
+            self.violations += self.spec.check_request(request.method, request.path, request.query, body)
+        try:
+            if not self.authorised(request):
+                raise ApiError(401, "unauthorized", "unable to authenticate")
+            handler = self._find(request)
+            with self.lock:
+                result = handler(request)
+            status, body, headers = (result + ({},))[:3] if isinstance(result, tuple) else (200, result, {})
+        except ApiError as error:
+            status, body, headers = error.status, self.error_body(error), {}
+        return status, self._checked_response(request, status, body), headers
+
+    def _checked_response(self, request, status, body):
+        if self.spec is not None:
+            self.violations += self.spec.check_response(request.method, request.path, status, body)
+        return body
+
+    def _find(self, request):
+        allowed = False
+        for dummy, method, regex, fn in self._routes:
+            m = regex.match(request.path)
+            if m:
+                allowed = True
+                if method == request.method:
+                    request.params = m.groupdict()
+                    return fn
+        if allowed:
+            raise ApiError(405, "method_not_allowed", "method not allowed")
+        raise ApiError(404, "not_found", "no such endpoint: %s" % request.path)
+
+
+def paginate(items, page, per_page):
+    """``(page_items, page, last_page)`` with pages numbered from 1."""
+    per_page = max(1, per_page)
+    last = max(1, (len(items) + per_page - 1) // per_page)
+    start = (page - 1) * per_page
+    return items[start:start + per_page], page, last

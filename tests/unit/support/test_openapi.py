@@ -1,0 +1,72 @@
+"""The spec checker must catch what the simulators could get wrong."""
+import pytest
+
+from tests.conftest import spec_path
+from tests.support.openapi import OpenAPISpec, _convert, load_spec
+
+
+def hetzner():
+    return load_spec(spec_path("hetzner", "hcloud-openapi-unofficial.json"), "/v1")
+
+
+def test_nullable_becomes_a_null_type():
+    schema = _convert({"type": "string", "nullable": True, "enum": ["a"]}, "response")
+    assert schema == {"type": ["string", "null"], "enum": ["a", None]}
+    ref = _convert({"$ref": "#/x", "nullable": True}, "response")
+    assert ref == {"anyOf": [{"type": "null"}, {"$ref": "#/x"}]}
+
+
+def test_read_only_properties_are_not_required_in_requests():
+    schema = {"type": "object", "required": ["id", "name"],
+              "properties": {"id": {"type": "integer", "readOnly": True}, "name": {"type": "string"}}}
+    assert _convert(schema, "request")["required"] == ["name"]
+    assert _convert(schema, "response")["required"] == ["id", "name"]
+
+
+def test_all_of_members_closed_individually_are_merged():
+    doc = {"components": {"schemas": {"base": {"type": "object", "additionalProperties": False,
+                                               "properties": {"a": {"type": "string"}}}}}}
+    schema = {"allOf": [{"$ref": "#/components/schemas/base"},
+                        {"type": "object", "additionalProperties": False, "properties": {"b": {"type": "integer"}}}]}
+    merged = _convert(schema, "request", doc)
+    assert set(merged["properties"]) == {"a", "b"}
+    assert merged["additionalProperties"] is False
+
+
+def test_a_valid_request_and_response_pass():
+    spec = hetzner()
+    assert spec.check_request("POST", "/v1/servers", {}, {"name": "a", "server_type": "cx22", "image": "debian-12"}) == []
+    page = {"page": 1, "per_page": 25, "previous_page": None, "next_page": None, "last_page": 1, "total_entries": 0}
+    assert spec.check_response("GET", "/v1/servers", 200, {"servers": [], "meta": {"pagination": page}}) == []
+
+
+@pytest.mark.parametrize("body, needle", [
+    ({"name": 3, "server_type": "cx22", "image": "x"}, "is not of type 'string'"),
+    ({"name": "a"}, "'server_type' is a required property"),
+])
+def test_bad_request_bodies_are_reported(body, needle):
+    violations = hetzner().check_request("POST", "/v1/servers", {}, body)
+    assert any(needle in v for v in violations), violations
+
+
+def test_bad_responses_undocumented_paths_and_query_types_are_reported():
+    spec = hetzner()
+    assert spec.check_response("GET", "/v1/servers", 200, {"servers": "nope"})
+    assert spec.check_request("GET", "/v1/no-such-thing", {}, None)
+    assert spec.check_request("GET", "/v1/servers", {"page": ["x"]}, None)
+    assert spec.check_response("GET", "/v1/servers/1", 404, {"error": {"code": "not_found", "message": "x", "details": None}}) == []
+    assert spec.check_response("GET", "/v1/servers/1", 404, {"nope": 1})
+
+
+def test_literal_paths_win_over_templates():
+    spec = load_spec(spec_path("linode", "openapi-v4.189.0.yaml"))
+    template = spec.operation("POST", "/v4/images/upload")[0]
+    assert template == "/{apiVersion}/images/upload"
+
+
+def test_known_defects_are_dropped_only_when_listed():
+    path = spec_path("hetzner", "hcloud-openapi-unofficial.json")
+    strict = OpenAPISpec(path, "/v1")
+    lenient = OpenAPISpec(path, "/v1", known_defects=[(r"'server_type' is a required", "test")])
+    assert strict.check_request("POST", "/v1/servers", {}, {"name": "a", "image": "x"})
+    assert lenient.check_request("POST", "/v1/servers", {}, {"name": "a", "image": "x"}) == []
