@@ -147,6 +147,7 @@ class OpenAPISpec:
         self.doc = _load(path)
         self.base_path = base_path.rstrip("/")
         self._ops = []
+        self._registries = {}
         for template, item in self.doc["paths"].items():
             names = re.findall(r"{([^}]+)}", template)
             regex = "^" + re.sub(r"\\{[^}]+\\}", "([^/]+)", re.escape(template)) + "$"
@@ -157,11 +158,12 @@ class OpenAPISpec:
         # Literal segments win over templated ones (/images/upload before /images/{id}).
         self._ops.sort(key=lambda o: o[0])
 
-    @functools.lru_cache(maxsize=None)
     def _registry(self, mode):
-        doc = _convert(copy.deepcopy(self.doc), mode, self.doc)
-        resource = referencing.Resource.from_contents(doc, default_specification=referencing.jsonschema.DRAFT4)
-        return referencing.Registry().with_resource(_ROOT + mode, resource)
+        if mode not in self._registries:
+            doc = _convert(copy.deepcopy(self.doc), mode, self.doc)
+            resource = referencing.Resource.from_contents(doc, default_specification=referencing.jsonschema.DRAFT4)
+            self._registries[mode] = referencing.Registry().with_resource(_ROOT + mode, resource)
+        return self._registries[mode]
 
     def _validate(self, value, pointer, mode):
         schema = {"$ref": _ROOT + mode + "#" + pointer}
