@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Start, stop and show the local lab (DESIGN.md section 5) outside of pytest.
+
+    hack/lab.py up     [--dir .lab]   etcd + kube-apiserver, PowerDNS with the lab zone,
+                                      the lab cloud API, and (as root) the real data path
+    hack/lab.py status [--dir .lab]
+    hack/lab.py down   [--dir .lab] [--purge]
+
+The servers are the same ones the tests start (tests/support), detached so
+that playbooks can run against them. Everything listens on loopback only.
+``DIR/lab.json`` (mode 0600) tells the lab inventory where each part is; it
+holds the lab's throwaway credentials. ``down`` stops every process whose
+command line names the lab directory, so it also cleans up after a crash.
+"""
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from tests.support.kube import start_cluster  # noqa: E402
+from tests.support.pdns import start_powerdns  # noqa: E402
+
+STATE = "lab.json"
+
+
+def _write_private(path, data):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+
+
+def lab_processes(lab_dir):
+    """PIDs of processes whose command line mentions ``lab_dir``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if lab_dir in cmdline and "hack/lab.py" not in cmdline:
+            pids.append(int(entry))
+    return pids
+
+
+def load_state(lab_dir):
+    path = os.path.join(lab_dir, STATE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _optional_part(script, args, lab_dir):
+    """Run a part's own runner (hack/<script>) if it exists; return its JSON answer."""
+    path = os.path.join(REPO, "hack", script)
+    if not os.path.exists(path):
+        return {"enabled": False, "reason": "hack/%s is not part of this checkout" % script}
+    out = subprocess.run([sys.executable, path] + args, capture_output=True, text=True, check=False,
+                         cwd=REPO, timeout=300)
+    if out.returncode != 0:
+        raise SystemExit("lab: %s %s failed:\n%s%s" % (script, " ".join(args), out.stdout, out.stderr))
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"enabled": True, "output": out.stdout.strip()}
+
+
+def up(lab_dir, zone):
+    state = load_state(lab_dir)
+    if state and all(_alive(p) for p in state.get("pids", [])) and state.get("pids"):
+        print("lab: already up (%s)" % os.path.join(lab_dir, STATE))
+        return state
+    down(lab_dir, purge=False, quiet=True)
+    os.makedirs(lab_dir, mode=0o700, exist_ok=True)
+    state = {"dir": lab_dir, "zone": zone.rstrip(".") + "."}
+    with contextlib.ExitStack() as stack:
+        for part in ("kube", "pdns"):
+            shutil.rmtree(os.path.join(lab_dir, part), ignore_errors=True)
+            os.makedirs(os.path.join(lab_dir, part), mode=0o700)
+        kube = start_cluster(os.path.join(lab_dir, "kube"), stack)
+        pdns = start_powerdns(os.path.join(lab_dir, "pdns"), stack)
+        pdns.create_zone(state["zone"])
+        state["kube"] = {"url": kube.url, "kubeconfig": kube.kubeconfig, "ca": kube.ca_path}
+        state["powerdns"] = {"api_url": pdns.api_url, "api_key": pdns.api_key, "server": pdns.host,
+                             "dns_port": pdns.dns_port}
+        stack.pop_all()  # keep them running after this process exits
+    state["cloud"] = _optional_part("lab_cloud.py", ["start", "--state-dir", os.path.join(lab_dir, "cloud"),
+                                                      "--kubeconfig", kube.kubeconfig], lab_dir)
+    if os.geteuid() == 0:
+        state["datapath"] = _optional_part("labnet.py", ["up", "--state-dir", os.path.join(lab_dir, "net")],
+                                           lab_dir)
+    else:
+        state["datapath"] = {"enabled": False, "reason": "not root: the lab runs on loopback only"}
+    state["pids"] = lab_processes(lab_dir)
+    _write_private(os.path.join(lab_dir, STATE), state)
+    return state
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def down(lab_dir, purge, quiet=False):
+    if os.path.exists(os.path.join(REPO, "hack", "labnet.py")) and os.geteuid() == 0:
+        subprocess.run([sys.executable, os.path.join(REPO, "hack", "labnet.py"), "down", "--state-dir",
+                        os.path.join(lab_dir, "net")], capture_output=True, check=False, timeout=120)
+    pids = lab_processes(lab_dir)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.2)
+        pids = [p for p in pids if _alive(p)]
+        if not pids:
+            break
+    if purge:
+        shutil.rmtree(lab_dir, ignore_errors=True)
+    elif os.path.exists(os.path.join(lab_dir, STATE)):
+        os.unlink(os.path.join(lab_dir, STATE))
+    if not quiet:
+        print("lab: down%s" % (" and removed %s" % lab_dir if purge else ""))
+
+
+def status(lab_dir):
+    state = load_state(lab_dir)
+    if not state:
+        print("lab: not running (no %s)" % os.path.join(lab_dir, STATE))
+        return 1
+    running = [p for p in state.get("pids", []) if _alive(p)]
+    print("lab: %d of %d processes running" % (len(running), len(state.get("pids", []))))
+    print("  kube-apiserver  %s  (kubeconfig %s)" % (state["kube"]["url"], state["kube"]["kubeconfig"]))
+    print("  PowerDNS        dns 127.0.0.1:%s  api %s  zone %s"
+          % (state["powerdns"]["dns_port"], state["powerdns"]["api_url"], state["zone"]))
+    for part in ("cloud", "datapath"):
+        info = state.get(part) or {}
+        print("  %-15s %s" % (part, info.get("url") or info.get("reason") or ("up" if info.get("enabled", True) else "off")))
+    return 0 if len(running) == len(state.get("pids", [])) else 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("up", "down", "status"))
+    parser.add_argument("--dir", default=os.path.join(REPO, ".lab"))
+    parser.add_argument("--zone", default="lab.test")
+    parser.add_argument("--purge", action="store_true", help="with down: also remove the lab directory")
+    args = parser.parse_args(argv)
+    lab_dir = os.path.abspath(args.dir)
+    if args.action == "up":
+        up(lab_dir, args.zone)
+        return status(lab_dir)
+    if args.action == "down":
+        down(lab_dir, args.purge)
+        return 0
+    return status(lab_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
