@@ -37,8 +37,8 @@ def _write_private(path, data):
         json.dump(data, f, indent=2, sort_keys=True)
 
 
-def lab_processes(lab_dir):
-    """PIDs of processes whose command line mentions ``lab_dir``."""
+def lab_processes(lab_dir, exclude=None):
+    """PIDs of processes whose command line mentions ``lab_dir`` (not ``exclude``)."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
@@ -48,7 +48,7 @@ def lab_processes(lab_dir):
                 cmdline = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
         except OSError:
             continue
-        if lab_dir in cmdline and "hack/lab.py" not in cmdline:
+        if lab_dir in cmdline and "hack/lab.py" not in cmdline and not (exclude and exclude in cmdline):
             pids.append(int(entry))
     return pids
 
@@ -102,7 +102,8 @@ def up(lab_dir, zone):
                                            lab_dir)
     else:
         state["datapath"] = {"enabled": False, "reason": "not root: the lab runs on loopback only"}
-    state["pids"] = lab_processes(lab_dir)
+    # The data path has its own status (hack/labnet.py status); count the servers only.
+    state["pids"] = lab_processes(lab_dir, exclude=os.path.join(lab_dir, "net"))
     _write_private(os.path.join(lab_dir, STATE), state)
     return state
 

@@ -1,0 +1,98 @@
+"""An edge node: a namespace on the lab bridge at its "public IP", a WireGuard peer of home, nginx on :80."""
+import os
+
+from . import netns, proxy, wireguard
+from ._run import run, stop_pids
+from .addressing import WG_PORT
+
+
+class EdgeNode:
+    """Edge ``name`` at ``public_ip`` in lab ``plan``, state under ``workdir``. Nothing happens in __init__."""
+
+    def __init__(self, plan, name, public_ip, workdir, private_key=None, public_key=None):
+        self.plan = plan
+        self.name = name
+        self.public_ip = public_ip
+        self.index = plan.index_of(public_ip)
+        self.workdir = workdir
+        self.private_key = private_key
+        self.public_key = public_key
+
+    @property
+    def netns(self):
+        return self.plan.edge_netns(self.name)
+
+    @property
+    def ifname(self):
+        return self.plan.edge_wg(self.index)
+
+    @property
+    def veth(self):
+        """The host end of the edge's link: take it down to cut the edge off the network."""
+        return self.plan.edge_veth(self.index)
+
+    @property
+    def tunnel_ip(self):
+        return self.plan.tunnel_ip(self.index)
+
+    @property
+    def endpoint(self):
+        return "%s:%d" % (self.public_ip, WG_PORT)
+
+    @property
+    def url(self):
+        return "http://%s" % self.public_ip
+
+    def create(self, home, timeout=30.0):
+        """Build the namespace and the tunnel to ``home`` (a HomeNetwork), then start the proxy."""
+        os.makedirs(self.workdir, mode=0o700, exist_ok=True)
+        if not self.private_key:
+            self.private_key, self.public_key = wireguard.genkey()
+        netns.create(self.netns, self.veth, self.plan.bridge, "%s/%d" % (self.public_ip, self.plan.subnet.prefixlen))
+        try:
+            wireguard.start(self.netns, self.ifname, self.tunnel_ip, self.private_key, self.workdir, timeout)
+            wireguard.set_peer(self.netns, self.ifname, home.public_key, home.tunnel_ip, home.endpoint)
+            home.add_peer(self.public_key, self.tunnel_ip, self.endpoint)
+            self.start_proxy(home, timeout)
+        except BaseException:
+            self.destroy(home)
+            raise
+
+    # -- failure injection (the failover benchmark and tests use these)
+    def start_proxy(self, home, timeout=15.0):
+        if proxy.running_pid(self.workdir) is None:
+            proxy.start(self.netns, self.name, self.public_ip, home.upstream, self.workdir, timeout)
+
+    def stop_proxy(self):
+        """Stop nginx: its master, then any worker left (one that outlived a KILLed master keeps :80 open)."""
+        pid = proxy.running_pid(self.workdir)
+        if pid is not None:
+            stop_pids([pid])
+        stop_pids([p for p in netns.pids(self.netns) if proxy.is_nginx(p)])
+
+    def link_down(self):
+        netns.set_link(self.veth, up=False)
+
+    def link_up(self):
+        netns.set_link(self.veth, up=True)
+
+    # -- observation
+    def wg_show(self):
+        return wireguard.show(self.netns, self.ifname)
+
+    def state(self):
+        return {
+            "netns": netns.exists(self.netns),
+            "proxy_pid": proxy.running_pid(self.workdir),
+            "link_up": self._link_up(),
+        }
+
+    def _link_up(self):
+        out = run(["ip", "-br", "link", "show", "dev", self.veth], check=False)
+        fields = out.split()
+        return len(fields) > 1 and fields[1] != "DOWN"
+
+    def destroy(self, home=None):
+        if home is not None and self.public_key and home.running():
+            home.remove_peer(self.public_key)
+        netns.destroy(self.netns)

@@ -1,0 +1,106 @@
+"""Network namespaces, the host bridge and the veth pairs that join them; and the sweep.
+
+A namespace is created with loopback up and an uplink ``ae-uplink`` (the inner end of a
+veth pair whose host end is a port of the lab bridge). Removing a namespace first stops
+every process in it (``ip netns pids``), which also stops wireguard-go and nginx of a
+run that crashed; deleting the namespace deletes both veth ends.
+"""
+import json
+import os
+
+from ._run import LabnetError, run, stop_pids, wait_for
+from .addressing import PREFIX
+from .wireguard import remove_sockets
+
+UPLINK = "ae-uplink"
+
+
+def list_netns(prefix=PREFIX):
+    out = run(["ip", "-j", "netns", "list"], check=False).strip()
+    names = [entry["name"] for entry in json.loads(out)] if out else []
+    return sorted(n for n in names if n.startswith(prefix))
+
+
+def list_links(prefix=PREFIX):
+    out = run(["ip", "-j", "link", "show"]).strip()
+    return sorted(link["ifname"] for link in json.loads(out or "[]") if link.get("ifname", "").startswith(prefix))
+
+
+def exists(netns):
+    return os.path.exists(os.path.join("/run/netns", netns))
+
+
+def pids(netns):
+    out = run(["ip", "netns", "pids", netns], check=False)
+    return [int(p) for p in out.split() if p.isdigit()]
+
+
+def host_routes():
+    return json.loads(run(["ip", "-j", "-4", "route", "show", "table", "all"]).strip() or "[]")
+
+
+def guard_range(network, present):
+    """Keep (or drop) a blackhole route for the whole lab range on the host.
+
+    The bridges' /24 routes are more specific, so live labs are reached as usual; an
+    address of a removed or never-created edge hits the blackhole instead of the
+    host's default route, so a probe of a dead edge never leaves the machine.
+    """
+    exists_now = any(r.get("type") == "blackhole" and r.get("dst") == str(network) for r in host_routes())
+    if present and not exists_now:
+        run(["ip", "route", "add", "blackhole", str(network)])
+    elif not present and exists_now:
+        run(["ip", "route", "delete", "blackhole", str(network)], check=False)
+
+
+def create_bridge(name, address):
+    run(["ip", "link", "add", name, "type", "bridge"])
+    run(["ip", "address", "add", address, "dev", name])
+    run(["ip", "link", "set", name, "up"])
+
+
+def create(netns, host_veth, bridge, address):
+    """A namespace joined to ``bridge`` by a veth pair, ``address`` (CIDR) on its uplink.
+
+    No default route: the namespace reaches the lab subnet (host, home, edges) and
+    nothing else, so no packet of the lab can leave the machine.
+    """
+    if exists(netns):
+        raise LabnetError("network namespace %s already exists (a leftover? run `hack/labnet.py down --all`)" % netns)
+    run(["ip", "netns", "add", netns])
+    try:
+        run(["ip", "-n", netns, "link", "set", "lo", "up"])
+        run(["ip", "link", "add", host_veth, "type", "veth", "peer", "name", UPLINK, "netns", netns])
+        run(["ip", "link", "set", host_veth, "master", bridge, "up"])
+        run(["ip", "-n", netns, "address", "add", address, "dev", UPLINK])
+        run(["ip", "-n", netns, "link", "set", UPLINK, "up"])
+    except LabnetError:
+        destroy(netns)
+        raise
+
+
+def destroy(netns):
+    """Stop every process in ``netns`` and delete it (its veth pairs go with it). Safe if absent."""
+    if not exists(netns):
+        return
+    stop_pids(pids(netns))
+    run(["ip", "netns", "delete", netns])
+
+
+def set_link(name, up):
+    run(["ip", "link", "set", name, "up" if up else "down"])
+
+
+def sweep(prefix=PREFIX):
+    """Remove every namespace, link and WireGuard socket whose name starts with ``prefix``."""
+    removed = []
+    for netns in list_netns(prefix):
+        destroy(netns)
+        removed.append("netns " + netns)
+    for link in list_links(prefix):
+        # the host ends of the namespaces' veth pairs may already be on their way out
+        run(["ip", "link", "delete", link], check=False)
+        removed.append("link " + link)
+    wait_for(lambda: not list_links(prefix), 10, "the kernel to remove the links %s*" % prefix)
+    removed.extend("socket " + s for s in remove_sockets(prefix))
+    return removed
