@@ -38,6 +38,17 @@ def _deref(doc, ref):
     return node
 
 
+def _inline(doc, node, depth=0):
+    """``node`` with its ``$ref``s replaced by what they point to (small schemas only)."""
+    while isinstance(node, dict) and "$ref" in node and depth < 8:
+        node = _deref(doc, node["$ref"])
+    if isinstance(node, dict):
+        return dict((k, _inline(doc, v, depth + 1)) for k, v in node.items())
+    if isinstance(node, list):
+        return [_inline(doc, v, depth + 1) for v in node]
+    return node
+
+
 def _merge_all_of(doc, members, mode):
     """Merge ``allOf`` object members into one schema.
 
@@ -220,7 +231,8 @@ class OpenAPISpec:
         ranges = dict((k.upper(), k) for k in responses)
         key = str(status) if str(status) in responses else ranges.get("%dXX" % (status // 100), "default")
         if key not in responses:
-            return ["%s %s: status %s is not documented (documented: %s)" % (method, template, status, sorted(responses))]
+            return self._real(["%s %s: status %s is not documented (documented: %s)"
+                               % (method, template, status, sorted(responses))])
         response = responses[key]
         if "$ref" in response:
             ref = response["$ref"]
@@ -239,8 +251,9 @@ class OpenAPISpec:
     def _resolve(self, ref):
         return _deref(self.doc, ref)
 
-    @staticmethod
-    def _check_param(raw, schema):
+    def _check_param(self, raw, schema):
+        while isinstance(schema, dict) and "$ref" in schema:
+            schema = self._resolve(schema["$ref"])
         kind = schema.get("type")
         try:
             value = {"integer": int, "number": float}.get(kind, str)(raw)
@@ -248,8 +261,8 @@ class OpenAPISpec:
             return ["not a valid %s" % kind]
         if kind == "boolean":
             return [] if raw in ("true", "false") else ["not a boolean"]
-        return [e.message for e in jsonschema.Draft4Validator(_convert(schema, "request")).iter_errors(value)
-                if "$ref" not in schema]
+        schema = _convert(_inline(self.doc, schema), "request", self.doc)
+        return [e.message for e in jsonschema.Draft4Validator(schema).iter_errors(value)]
 
 
 @functools.lru_cache(maxsize=None)

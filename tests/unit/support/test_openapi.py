@@ -70,3 +70,9 @@ def test_known_defects_are_dropped_only_when_listed():
     lenient = OpenAPISpec(path, "/v1", known_defects=[(r"'server_type' is a required", "test")])
     assert strict.check_request("POST", "/v1/servers", {}, {"name": "a", "image": "x"})
     assert lenient.check_request("POST", "/v1/servers", {}, {"name": "a", "image": "x"}) == []
+
+
+def test_query_parameters_given_as_refs_are_checked():
+    spec = load_spec(spec_path("cloudflare", "openapi-2024-08-06.json"), "/client/v4")
+    assert spec.check_request("GET", "/client/v4/zones/abc/dns_records", {"type": ["A"]}, None) == []
+    assert spec.check_request("GET", "/client/v4/zones/abc/dns_records", {"type": ["NOPE"]}, None)
