@@ -1,0 +1,663 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""Akamai/Linode provider over the ``linode_api4`` SDK (see docs/providers/linode.md).
+
+* Talos image: a custom image uploaded from the Image Factory
+  ``akamai-amd64.raw.gz`` (POST /images/upload, then a PUT of the gzip bytes
+  to the returned ``upload_to`` URL). Any failure deletes the image again.
+* Servers are created with ``booted: false``; their config profile is switched
+  to kernel ``linode/direct-disk`` (any other kernel panics with a Talos disk,
+  per the Talos Akamai guide) and only then booted.
+* User data goes through the Metadata service (base64 ``metadata.user_data``),
+  only in regions with the ``Metadata`` capability and at most
+  ``USER_DATA_LIMIT`` bytes, both checked before anything is created.
+* Our labels are tags ``key=value`` (see ``encode_tags``); lists are filtered
+  server-side with ``X-Filter`` on ``tags``. A Cloud Firewall's label
+  selector is kept in tags ``applies-to:key=value``.
+* ``LinodeApi`` turns the SDK's retry off (``retry=False``) and bounds every
+  HTTP request with a timeout, so ``_retry.call`` and the task's deadline are
+  the only clock. The Linode DNS backend (``_dns/linode.py``) uses it too.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import traceback
+from urllib.parse import quote
+
+from ansible_collections.talos.autoextender.plugins.module_utils import _retry
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
+
+try:
+    import linode_api4
+    import requests
+    from linode_api4.errors import ApiError as LinodeApiError
+    from linode_api4.errors import UnexpectedResponseError
+except ImportError:
+    HAS_LINODE = False
+    LINODE_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_LINODE = True
+    LINODE_IMPORT_ERROR = None
+
+API_URL = "https://api.linode.com/v4"
+TOKEN_ENVS = ("LINODE_TOKEN", "LINODE_API_TOKEN")
+DIRECT_DISK = "linode/direct-disk"
+METADATA = "Metadata"
+#: user data we accept, in bytes before base64 (about 16 KiB is what is known to work, CAPL PR #586)
+USER_DATA_LIMIT = 16384
+#: tags of instances, firewalls and domains are 3-50 characters; image tags may have 100
+TAG_MIN, TAG_MAX, IMAGE_TAG_MAX = 3, 50, 100
+SELECTOR_PREFIX = "applies-to:"
+#: image labels that carry what the normalised Image reports
+TALOS_VERSION_LABEL, SCHEMATIC_LABEL, ARCH_LABEL = "talos-version", "talos-schematic", "talos-arch"
+DEFAULT_IMAGE_REGION = "us-ord"
+PAGE_SIZE = 500
+LABEL_RX = re.compile(r"^[a-zA-Z]((?!--|__|\.\.)[a-zA-Z0-9-_.])+$")
+FIREWALL_LABEL_MAX = 32
+RULE_DESCRIPTION_MAX = 100
+SERVER_STATUS = {"running": "running", "offline": "off", "stopped": "off", "shutting_down": "stopping",
+                 "deleting": "deleting"}
+STARTING = ("provisioning", "booting", "rebooting", "migrating", "rebuilding", "cloning", "restoring", "busy")
+IMAGE_STATUS = {"pending_upload": "creating", "creating": "creating", "available": "available"}
+PRIVATE_V4 = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+
+
+def require_sdk():
+    if not HAS_LINODE:
+        raise AutoextenderError("Failed to load the Linode provider: the Python library linode_api4 is required on the "
+                                "host that runs this task (pip install linode_api4)",
+                                kind="missing_library", details={"exception": LINODE_IMPORT_ERROR})
+
+
+# -- labels <-> tags ---------------------------------------------------------------------
+def encode_tags(labels, maximum=TAG_MAX, prefix=""):
+    """Tags ``<prefix>key=value`` for ``labels``; a validation error when one cannot be a Linode tag."""
+    tags = []
+    for key, value in sorted((labels or {}).items()):
+        value = "" if value is None else str(value)
+        if not key or "=" in key or key.startswith(SELECTOR_PREFIX):
+            raise AutoextenderError("Invalid label key %r: it must be non-empty and contain no '='" % (key,),
+                                    kind="validation")
+        tag = "%s%s=%s" % (prefix, key, value)
+        if not TAG_MIN <= len(tag) <= maximum:
+            raise AutoextenderError("Label %s=%s does not fit in a Linode tag (%d to %d characters including the key "
+                                    "and '='); shorten the value" % (key, value, TAG_MIN, maximum), kind="validation")
+        tags.append(tag)
+    return tags
+
+
+def decode_tags(tags, prefix=""):
+    """The labels a list of tags carries (tags that are not ``key=value`` are not labels)."""
+    labels = {}
+    for tag in tags or ():
+        if prefix:
+            if not tag.startswith(prefix):
+                continue
+            tag = tag[len(prefix):]
+        elif tag.startswith(SELECTOR_PREFIX):
+            continue
+        key, sep, value = tag.partition("=")
+        if sep and key:
+            labels[key] = value
+    return labels
+
+
+def foreign_tags(tags):
+    """Tags that are neither labels nor selectors (someone else's; kept on updates)."""
+    return [t for t in tags or () if not decode_tags([t]) and not decode_tags([t], SELECTOR_PREFIX)]
+
+
+def tag_filter(labels):
+    """The X-Filter matching resources tagged with every one of ``labels`` (None for no labels)."""
+    clauses = [{"tags": tag} for tag in encode_tags(labels, maximum=IMAGE_TAG_MAX)]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"+and": clauses}
+
+
+def has_labels(labels, selector):
+    return all(labels.get(k) == str(v) for k, v in (selector or {}).items())
+
+
+# -- the API client ----------------------------------------------------------------------------
+class Failure(_retry.ApiFailure):
+    """Linode reports invalid input as HTTP 400 (not 422)."""
+
+    @property
+    def kind(self):
+        return "validation" if self.status == 400 else super().kind
+
+
+def classify(exc):
+    """An ``ApiFailure`` from an SDK or connection error."""
+    if HAS_LINODE and isinstance(exc, LinodeApiError):
+        response = exc.response
+        headers = response.headers if response is not None else {}
+        entries = (exc.json or {}).get("errors") if isinstance(exc.json, dict) else None
+        reasons = ["%s%s" % (e["field"] + ": " if e.get("field") else "", e.get("reason")) for e in entries or ()
+                   if isinstance(e, dict)]
+        message = "%s (HTTP %s)" % ("; ".join(reasons), exc.status) if reasons else str(exc)
+        return Failure(status=exc.status, message=message,
+                       retry_after=_retry.parse_retry_after(headers.get("Retry-After")))
+    if HAS_LINODE and isinstance(exc, UnexpectedResponseError):
+        return _retry.ApiFailure(status=exc.status, message="unexpected response from the Linode API: %s" % exc)
+    return _retry.ApiFailure(connection=True, message="connection to the Linode API failed (%s)" % type(exc).__name__)
+
+
+def _errors():
+    return (LinodeApiError, UnexpectedResponseError, requests.RequestException)
+
+
+def token_from(credentials):
+    credentials = credentials or {}
+    token = credentials.get("token") or credentials.get("api_token")
+    for env in TOKEN_ENVS:
+        token = token or os.environ.get(env)
+    if not token:
+        raise AutoextenderError("Failed to authenticate to Linode: no API token (set LINODE_TOKEN or pass the token)",
+                                kind="auth")
+    return token
+
+
+class LinodeApi(object):
+    """One ``LinodeClient`` per task: no SDK retries, bounded requests, ``_retry.call`` around each call.
+
+    Options: ``api_url`` (default the public API), ``timeout`` (seconds per
+    HTTP request, default 30), ``deadline`` (a ``Deadline`` shared by the
+    task; otherwise each operation gets ``default_timeout`` seconds).
+    """
+
+    def __init__(self, credentials, options=None, default_timeout=120):
+        self.credentials = credentials
+        self.options = dict(options or {})
+        self.default_timeout = default_timeout
+        self._client = None
+        self._timeout = float(self.options.get("timeout") or 30)
+
+    def deadline(self):
+        return self.options.get("deadline") or Deadline(self.default_timeout)
+
+    def client(self):
+        if self._client is None:
+            require_sdk()
+            client = linode_api4.LinodeClient(token_from(self.credentials), base_url=self.options.get("api_url") or API_URL,
+                                              retry=False, user_agent="talos-autoextender")
+            api = self
+
+            class BoundedAdapter(requests.adapters.HTTPAdapter):
+                def send(self, request, **kwargs):
+                    if kwargs.get("timeout") is None:
+                        kwargs["timeout"] = api._timeout
+                    return super().send(request, **kwargs)
+
+            adapter = BoundedAdapter(max_retries=0)
+            client.session.mount("http://", adapter)
+            client.session.mount("https://", adapter)
+            self._client = client
+        return self._client
+
+    def call(self, what, deadline, method, path, data=None, filters=None, idempotent=True):
+        """``method`` (get/post/put/delete) on ``path`` through the SDK; an AutoextenderError on failure."""
+        client = self.client()
+
+        def attempt():
+            self._timeout = max(1.0, min(float(self.options.get("timeout") or 30), deadline.remaining() or 1.0))
+            if method in ("post", "put"):
+                return getattr(client, method)(path, data=data, filters=filters)
+            return getattr(client, method)(path, filters=filters)
+
+        return _retry.call(attempt, what, deadline, classify, _errors(), idempotent=idempotent)
+
+    def read(self, what, deadline, path):
+        """GET ``path``; None when it does not exist."""
+        try:
+            return self.call(what, deadline, "get", path)
+        except AutoextenderError as err:
+            if err.kind == "not_found":
+                return None
+            raise
+
+    def remove(self, what, deadline, path):
+        """DELETE ``path``; False when it was already gone."""
+        try:
+            self.call(what, deadline, "delete", path)
+        except AutoextenderError as err:
+            if err.kind == "not_found":
+                return False
+            raise
+        return True
+
+    def collect(self, what, deadline, path, filters=None):
+        """Every item of a paginated list (``X-Filter`` applied by the API)."""
+        items, page = [], 1
+        while True:
+            data = self.call(what, deadline, "get", "%s?page=%d&page_size=%d" % (path, page, PAGE_SIZE), filters=filters)
+            items += data.get("data") or []
+            if page >= int(data.get("pages") or 1):
+                return items
+            page += 1
+
+    def create(self, what, deadline, path, data, find):
+        """POST a create once (never retried after a dropped connection); adopt what ``find()`` returns then."""
+        try:
+            return self.call(what, deadline, "post", path, data=data, idempotent=False)
+        except AutoextenderError as err:
+            if err.kind != "api" or err.details.get("status") is not None:
+                raise
+            found = find()
+            if found is None:
+                raise
+            return found
+
+
+def _path_id(value):
+    return quote(str(value), safe="")
+
+
+def _public_ipv4(addresses):
+    for address in addresses or ():
+        ip = ipaddress.ip_address(address)
+        if not any(ip in net for net in PRIVATE_V4):
+            return address
+    return None
+
+
+def _validation(msg):
+    return AutoextenderError(msg, kind="validation")
+
+
+class LinodeProvider(base.CloudProvider):
+    """CloudProvider for Akamai/Linode. Options: see ``LinodeApi``, plus ``image_region`` (upload region of
+    custom images, default us-ord) and ``download_timeout``."""
+
+    name = "linode"
+    user_data_limit = USER_DATA_LIMIT
+
+    def __init__(self, credentials, options=None):
+        super().__init__(credentials, options)
+        self.api = LinodeApi(self.credentials, self.options)
+
+    def secrets(self):
+        found = super().secrets()
+        found += [os.environ[e] for e in TOKEN_ENVS if os.environ.get(e)]
+        return found
+
+    # -- normalisation -----------------------------------------------------------------
+    def _server(self, data):
+        status = data.get("status")
+        return base.server(
+            id=str(data["id"]), name=data.get("label"), provider=self.name, location=data.get("region"),
+            server_type=data.get("type"), status=SERVER_STATUS.get(status, "starting" if status in STARTING else "unknown"),
+            public_ipv4=_public_ipv4(data.get("ipv4")), public_ipv6=(data.get("ipv6") or "").split("/")[0] or None,
+            image=data.get("image"), labels=decode_tags(data.get("tags")), created=data.get("created"))
+
+    def _image(self, data):
+        labels = decode_tags(data.get("tags"))
+        return base.image(
+            id=data["id"], name=data.get("label"), provider=self.name, status=IMAGE_STATUS.get(data.get("status"), "failed"),
+            labels=labels, talos_version=labels.get(TALOS_VERSION_LABEL), schematic=labels.get(SCHEMATIC_LABEL),
+            arch=labels.get(ARCH_LABEL), size_bytes=(data.get("size") or 0) * 1048576 or None)
+
+    def _firewall(self, data):
+        tags = data.get("tags")
+        rules = [self._rule_in(r) for r in (data.get("rules") or {}).get("inbound") or () if r.get("action") == "ACCEPT"]
+        return base.firewall(id=str(data["id"]), name=data.get("label"), provider=self.name, labels=decode_tags(tags),
+                             rules=rules, applies_to=decode_tags(tags, SELECTOR_PREFIX))
+
+    @staticmethod
+    def _rule_in(rule):
+        addresses = rule.get("addresses") or {}
+        return {"protocol": rule["protocol"].lower(), "port": rule.get("ports") or None,
+                "sources": sorted((addresses.get("ipv4") or []) + (addresses.get("ipv6") or [])),
+                "description": rule.get("description") or None}
+
+    @staticmethod
+    def _rule_out(rule):
+        protocol = rule["protocol"].lower()
+        port = None if protocol == "icmp" or rule.get("port") in (None, "") else str(rule["port"])
+        description = rule.get("description")
+        if description is not None and not 1 <= len(description) <= RULE_DESCRIPTION_MAX:
+            raise _validation("Firewall rule description %r must be 1 to %d characters on Linode"
+                              % (description, RULE_DESCRIPTION_MAX))
+        sources = list(rule.get("sources") or ())
+        addresses = {"ipv4": [s for s in sources if ":" not in s], "ipv6": [s for s in sources if ":" in s]}
+        out = {"action": "ACCEPT", "protocol": protocol.upper(),
+               "label": ("ae-%s-%s" % (protocol, (port or "all").replace(",", "-")))[:FIREWALL_LABEL_MAX],
+               "addresses": dict((k, v) for k, v in addresses.items() if v)}
+        if port:
+            out["ports"] = port
+        if description:
+            out["description"] = description
+        return out
+
+    def _owned(self, labels, what):
+        if not base.is_owned(labels):
+            raise AutoextenderError("Refusing to change %s: it does not carry the tag %s=%s, so it was not created by "
+                                    "talos-autoextender" % (what, base.MANAGED_BY, base.MANAGED_BY_VALUE), kind="conflict")
+
+    def _fresh_owned(self, what, path, deadline, must_exist=False):
+        """Re-read a resource before changing it: None when gone, a conflict error unless it carries our tags."""
+        fresh = self.api.read("read " + what, deadline, path)
+        if fresh is None and must_exist:
+            raise AutoextenderError("Failed to update %s: it no longer exists" % what, kind="not_found")
+        if fresh is not None:
+            self._owned(decode_tags(fresh.get("tags")), what)
+        return fresh
+
+    def _delete_owned(self, what, path, deadline):
+        if self._fresh_owned(what, path, deadline) is None:
+            return False
+        return self.api.remove("delete " + what, deadline, path)
+
+    def _find(self, what, path, name, deadline):
+        found = self.api.collect("find " + what, deadline, path, {"label": name})
+        return found[0] if found else None
+
+    # -- images --------------------------------------------------------------------------
+    def list_images(self, selector):
+        flt = {"+and": [{"is_public": False}] + ([tag_filter(selector)] if selector else [])}
+        found = self.api.collect("list Linode images", self.api.deadline(), "/images", flt)
+        return [self._image(i) for i in found if has_labels(decode_tags(i.get("tags")), selector)]
+
+    def create_talos_image(self, spec, deadline):
+        arch = spec.get("arch") or "amd64"
+        if arch != "amd64":
+            raise _validation("Linode has no %s plans: the Talos image for Linode must be amd64" % arch)
+        labels = dict(spec.get("labels") or {})
+        for key, field in ((TALOS_VERSION_LABEL, "talos_version"), (SCHEMATIC_LABEL, "schematic"), (ARCH_LABEL, "arch")):
+            if spec.get(field):
+                labels.setdefault(key, spec[field])
+        tags = encode_tags(labels, maximum=IMAGE_TAG_MAX)
+        if not spec.get("source_url"):
+            raise _validation("A source_url (the Image Factory akamai-amd64.raw.gz) is required to upload a Talos image")
+        region = spec.get("location") or self.options.get("image_region") or DEFAULT_IMAGE_REGION
+        path, temporary = self._fetch(spec["source_url"], deadline)
+        try:
+            _check_gzip(path, spec["source_url"])
+            body = {"label": spec["name"], "region": region, "cloud_init": True, "tags": tags,
+                    "description": "Talos %s (%s) from %s" % (spec.get("talos_version") or "?", arch, spec["source_url"])}
+            what = "create the Linode image %s" % spec["name"]
+            answer = self.api.create(what, deadline, "/images/upload", body, lambda: self._orphan_upload(spec["name"], tags))
+            image_id = answer["image"]["id"]
+            if "upload_to" not in answer:
+                raise AutoextenderError("Failed to upload the Linode image %s: the connection dropped after it was "
+                                        "created; the half-made image was deleted, run the task again" % spec["name"],
+                                        kind="api")
+            try:
+                self._upload(answer["upload_to"], path, deadline, spec["name"])
+                return self._wait_image(image_id, deadline)
+            except AutoextenderError:
+                self.api.remove("delete the failed Linode image %s" % image_id, Deadline(60), "/images/" + _path_id(image_id))
+                raise
+        finally:
+            if temporary:
+                os.unlink(path)
+
+    def _orphan_upload(self, name, tags):
+        """After a dropped create: delete the pending image it may have made (its upload URL is lost)."""
+        flt = {"+and": [{"label": name}, {"is_public": False}] + [{"tags": t} for t in tags]}
+        for image in self.api.collect("find the Linode image %s" % name, Deadline(60), "/images", flt):
+            if image.get("status") == "pending_upload" and base.is_owned(decode_tags(image.get("tags"))):
+                self.api.remove("delete the half-made Linode image %s" % image["id"], Deadline(60),
+                                "/images/" + _path_id(image["id"]))
+                return {"image": image}
+        return None
+
+    def _fetch(self, source, deadline):
+        """A local path of the image: the file itself, or a private temporary download of a URL."""
+        if source.startswith("file://"):
+            source = source[len("file://"):]
+        if not source.startswith(("http://", "https://")):
+            if not os.path.isfile(source):
+                raise _validation("Talos image source %s does not exist" % source)
+            return source, False
+        require_sdk()
+        fd, path = tempfile.mkstemp(prefix="autoextender-akamai-", suffix=".raw.gz")
+        try:
+            timeout = (10, max(1.0, min(float(self.options.get("download_timeout") or 600), deadline.remaining())))
+            with os.fdopen(fd, "wb") as out, requests.get(source, stream=True, timeout=timeout) as response:
+                if response.status_code != 200:
+                    raise AutoextenderError("Failed to download the Talos image %s: HTTP %d" % (source, response.status_code),
+                                            kind="api", details={"status": response.status_code})
+                shutil.copyfileobj(response.raw, out, 1 << 20)
+        except requests.RequestException as exc:
+            os.unlink(path)
+            raise AutoextenderError("Failed to download the Talos image %s: %s" % (source, type(exc).__name__), kind="api")
+        except AutoextenderError:
+            os.unlink(path)
+            raise
+        return path, True
+
+    def _upload(self, url, path, deadline, name):
+        timeout = (10, max(1.0, deadline.remaining()))
+        try:
+            with open(path, "rb") as data:
+                response = requests.put(url, data=data, headers={"Content-Type": "application/octet-stream"},
+                                        timeout=timeout)
+        except requests.RequestException as exc:
+            raise AutoextenderError("Failed to upload the Linode image %s: %s" % (name, type(exc).__name__), kind="api")
+        if not 200 <= response.status_code < 300:
+            raise AutoextenderError("Failed to upload the Linode image %s: HTTP %d" % (name, response.status_code),
+                                    kind="api", details={"status": response.status_code})
+
+    def _wait_image(self, image_id, deadline):
+        path = "/images/" + _path_id(image_id)
+
+        def probe():
+            data = self.api.read("read the Linode image %s" % image_id, deadline, path)
+            if data is None:
+                raise AutoextenderError("Failed to create the Linode image %s: the upload was not accepted (the image "
+                                        "vanished while it was processed; is the source a raw disk image?)" % image_id,
+                                        kind="api")
+            image = self._image(data)
+            return image["status"] == "available", image
+
+        return wait_for(probe, deadline, "the Linode image %s to become available" % image_id)
+
+    def delete_image(self, image, deadline):
+        return self._delete_owned("the Linode image %s" % image["id"], "/images/" + _path_id(image["id"]), deadline)
+
+    # -- firewalls ---------------------------------------------------------------------------
+    def _find_firewall(self, name, deadline):
+        return self._find("the Linode firewall %s" % name, "/networking/firewalls", name, deadline)
+
+    def get_firewall(self, name):
+        found = self._find_firewall(name, self.api.deadline())
+        return self._firewall(found) if found else None
+
+    def _firewall_body(self, spec):
+        name = spec["name"]
+        if not (3 <= len(name) <= FIREWALL_LABEL_MAX and LABEL_RX.match(name)):
+            raise _validation("Linode firewall names are 3 to %d letters, digits, '-', '_' or '.', starting with a "
+                              "letter; %r is not" % (FIREWALL_LABEL_MAX, name))
+        tags = encode_tags(spec.get("labels")) + encode_tags(spec.get("applies_to"), prefix=SELECTOR_PREFIX)
+        rules = {"inbound_policy": "DROP", "outbound_policy": "ACCEPT", "outbound": [],
+                 "inbound": [self._rule_out(r) for r in spec.get("rules") or ()]}
+        return tags, rules
+
+    def _selected_servers(self, selector, deadline):
+        if not selector:
+            return []
+        found = self.api.collect("list Linodes", deadline, "/linode/instances", tag_filter(selector))
+        return [i["id"] for i in found if has_labels(decode_tags(i.get("tags")), selector) and
+                base.is_owned(decode_tags(i.get("tags")))]
+
+    def create_firewall(self, spec, deadline):
+        tags, rules = self._firewall_body(spec)
+        body = {"label": spec["name"], "tags": tags, "rules": rules,
+                "devices": {"linodes": self._selected_servers(spec.get("applies_to"), deadline)}}
+
+        def adopt():
+            found = self._find_firewall(spec["name"], deadline)
+            return found if found and base.is_owned(decode_tags(found.get("tags"))) else None
+
+        created = self.api.create("create the Linode firewall %s" % spec["name"], deadline, "/networking/firewalls",
+                                  body, adopt)
+        return self._firewall(created)
+
+    def update_firewall(self, current, spec, deadline):
+        path = "/networking/firewalls/%s" % _path_id(current["id"])
+        fresh = self._fresh_owned("the Linode firewall %s" % current["name"], path, deadline, must_exist=True)
+        tags, rules = self._firewall_body(dict(spec, name=fresh["label"]))
+        what = "update the Linode firewall %s" % fresh["label"]
+        if _rule_key(self._firewall(fresh)["rules"]) != _rule_key([self._rule_in(r) for r in rules["inbound"]]):
+            self.api.call(what, deadline, "put", path + "/rules", data=rules)
+        wanted_tags = sorted(foreign_tags(fresh.get("tags")) + tags)
+        if wanted_tags != sorted(fresh.get("tags") or []):
+            self.api.call(what, deadline, "put", path, data={"tags": wanted_tags})
+        self._sync_devices(path, spec.get("applies_to"), deadline, what)
+        return self._firewall(self.api.call("read the Linode firewall %s" % fresh["label"], deadline, "get", path))
+
+    def _sync_devices(self, path, selector, deadline, what):
+        """Attach our servers that match the selector; detach our servers that no longer do; leave others."""
+        devices = self.api.collect(what, deadline, path + "/devices")
+        attached = dict((d["entity"]["id"], d["id"]) for d in devices if d["entity"]["type"] == "linode")
+        wanted = set(self._selected_servers(selector, deadline))
+        for linode_id in sorted(wanted - set(attached)):
+            self.api.call(what, deadline, "post", path + "/devices", data={"id": linode_id, "type": "linode"})
+        ours = set(self._selected_servers({base.MANAGED_BY: base.MANAGED_BY_VALUE}, deadline))
+        for linode_id in sorted((set(attached) - wanted) & ours):
+            self.api.remove(what, deadline, "%s/devices/%s" % (path, attached[linode_id]))
+
+    def delete_firewall(self, current, deadline):
+        return self._delete_owned("the Linode firewall %s" % current["name"],
+                                  "/networking/firewalls/%s" % _path_id(current["id"]), deadline)
+
+    # -- servers ------------------------------------------------------------------------------
+    def _find_instance(self, name, deadline):
+        return self._find("the Linode %s" % name, "/linode/instances", name, deadline)
+
+    def list_servers(self, selector):
+        found = self.api.collect("list Linodes", self.api.deadline(), "/linode/instances", tag_filter(selector))
+        return [self._server(i) for i in found if has_labels(decode_tags(i.get("tags")), selector)]
+
+    def get_server(self, name):
+        found = self._find_instance(name, self.api.deadline())
+        return self._server(found) if found else None
+
+    def create_server(self, spec, deadline):
+        name = spec["name"]
+        user_data = spec.get("user_data")
+        if user_data is not None:
+            raw = user_data.encode("utf-8") if isinstance(user_data, str) else bytes(user_data)
+            if len(raw) > USER_DATA_LIMIT:
+                raise _validation("User data for %s is %d bytes; Linode's Metadata service takes at most %d. Use the "
+                                  "maintenance-mode join instead (no user data; the config is applied over the Talos "
+                                  "API)" % (name, len(raw), USER_DATA_LIMIT))
+        tags = encode_tags(spec.get("labels"))
+        if user_data is not None:
+            self._require_metadata(spec["location"], deadline)
+        body = {"label": name, "region": spec["location"], "type": spec["server_type"], "image": spec["image"],
+                "root_pass": _root_pass(), "booted": False, "tags": tags}
+        if user_data is not None:
+            body["metadata"] = {"user_data": base64.b64encode(raw).decode("ascii")}
+        if spec.get("firewall"):
+            body["firewall_id"] = int(spec["firewall"])
+
+        def adopt():
+            found = self._find_instance(name, deadline)
+            return found if found and has_labels(decode_tags(found.get("tags")), spec.get("labels")) else None
+
+        data = self.api.create("create the Linode %s" % name, deadline, "/linode/instances", body, adopt)
+        self._direct_disk(data["id"], deadline)
+        return self._boot(data["id"], deadline)
+
+    def _require_metadata(self, location, deadline):
+        region = self.api.read("read the Linode region %s" % location, deadline, "/regions/" + _path_id(location))
+        if region is None:
+            self.check_placement(location, None)
+        if METADATA not in (region or {}).get("capabilities", ()):
+            raise _validation("Linode region %s has no Metadata service, so user data cannot be delivered there. Use "
+                              "the maintenance-mode join (create the server without user data and apply the machine "
+                              "config over the Talos API), or pick a region with the Metadata capability" % location)
+
+    def _direct_disk(self, linode_id, deadline):
+        """Point every config profile at kernel linode/direct-disk (the Talos disk has its own boot loader)."""
+        path = "/linode/instances/%s/configs" % linode_id
+        what = "set kernel %s on the Linode %s" % (DIRECT_DISK, linode_id)
+        for config in self.api.collect(what, deadline, path):
+            if config.get("kernel") != DIRECT_DISK:
+                self.api.call(what, deadline, "put", "%s/%s" % (path, config["id"]), data={"kernel": DIRECT_DISK})
+
+    def _boot(self, linode_id, deadline):
+        """Boot once provisioning is over; return the Server (not waiting for ``running``)."""
+        path = "/linode/instances/%s" % linode_id
+
+        def probe():
+            data = self.api.call("read the Linode %s" % linode_id, deadline, "get", path)
+            return data["status"] not in ("provisioning", "busy"), data
+
+        data = wait_for(probe, deadline, "the Linode %s to finish provisioning" % linode_id, initial=0.2, maximum=5.0)
+        if data["status"] in ("offline", "stopped"):
+            self.api.call("boot the Linode %s" % linode_id, deadline, "post", path + "/boot", data={})
+            data = self.api.call("read the Linode %s" % linode_id, deadline, "get", path)
+        return self._server(data)
+
+    def update_server_labels(self, current, labels, deadline):
+        path = "/linode/instances/%s" % _path_id(current["id"])
+        fresh = self._fresh_owned("the Linode %s" % current["name"], path, deadline, must_exist=True)
+        tags = sorted(foreign_tags(fresh.get("tags")) + encode_tags(labels))
+        data = self.api.call("update the tags of the Linode %s" % current["name"], deadline, "put", path,
+                             data={"tags": tags})
+        return self._server(data)
+
+    def delete_server(self, current, deadline):
+        return self._delete_owned("the Linode %s" % current["name"], "/linode/instances/%s" % _path_id(current["id"]),
+                                  deadline)
+
+    def wait_server(self, current, deadline):
+        """Wait for ``running``; a server of ours left ``offline`` (a run cut short before the boot) is booted."""
+        path = "/linode/instances/%s" % _path_id(current["id"])
+        booted = []
+
+        def probe():
+            data = self.api.call("read the Linode %s" % current["name"], deadline, "get", path)
+            if data["status"] in ("offline", "stopped") and not booted and base.is_owned(decode_tags(data.get("tags"))):
+                booted.append(True)
+                self._direct_disk(data["id"], deadline)
+                self.api.call("boot the Linode %s" % current["name"], deadline, "post", path + "/boot", data={})
+            server = self._server(data)
+            return server["status"] == "running", server
+
+        return wait_for(probe, deadline, "the Linode %s to run" % current["name"], initial=0.2, maximum=5.0)
+
+    # -- placement -----------------------------------------------------------------------------
+    def check_placement(self, location, server_type):
+        deadline = self.api.deadline()
+        if location is not None:
+            regions = self.api.collect("list Linode regions", deadline, "/regions")
+            valid = sorted(r["id"] for r in regions if "Linodes" in r.get("capabilities", ()))
+            if location not in valid:
+                raise _validation("Unknown Linode region %r; valid regions: %s" % (location, ", ".join(valid)))
+        if server_type is not None:
+            valid = sorted(t["id"] for t in self.api.collect("list Linode types", deadline, "/linode/types"))
+            if server_type not in valid:
+                raise _validation("Unknown Linode type %r; valid types: %s" % (server_type, ", ".join(valid)))
+
+
+def _rule_key(rules):
+    return sorted((r["protocol"], r.get("port") or "", tuple(sorted(r.get("sources") or ())), r.get("description") or "")
+                  for r in rules)
+
+
+def _check_gzip(path, source):
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    if magic != b"\x1f\x8b":
+        raise _validation("Talos image source %s is not gzip-compressed; Linode takes raw disk images compressed with "
+                          "gzip (the Image Factory akamai-amd64.raw.gz)" % source)
+
+
+def _root_pass():
+    """A strong throw-away root password: the API requires one with an image; Talos ignores it."""
+    return "Ta1!" + secrets.token_urlsafe(32)
