@@ -208,9 +208,13 @@ class OpenAPISpec:
                 if param.get("in") == "query" and param.get("required") and param["name"] not in query:
                     errors.append("query parameter %s is required" % param["name"])
                 continue
+            schema = param.get("schema", {})
+            while isinstance(schema, dict) and "$ref" in schema:
+                schema = self._resolve(schema["$ref"])
+            if schema.get("type") == "array":  # ?type=a&type=b: each value is one item
+                schema = schema.get("items", {})
             for raw in query[param["name"]]:
-                errors += ["query %s=%r: %s" % (param["name"], raw, e)
-                           for e in self._check_param(raw, param.get("schema", {}))]
+                errors += ["query %s=%r: %s" % (param["name"], raw, e) for e in self._check_param(raw, schema)]
         content = (op.get("requestBody") or {}).get("content", {})
         if body is not None and "application/json" in content:
             pointer = _pointer("paths", template, method.lower(), "requestBody", "content", "application/json", "schema")

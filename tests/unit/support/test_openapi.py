@@ -76,3 +76,9 @@ def test_query_parameters_given_as_refs_are_checked():
     spec = load_spec(spec_path("cloudflare", "openapi-2024-08-06.json"), "/client/v4")
     assert spec.check_request("GET", "/client/v4/zones/abc/dns_records", {"type": ["A"]}, None) == []
     assert spec.check_request("GET", "/client/v4/zones/abc/dns_records", {"type": ["NOPE"]}, None)
+
+
+def test_array_query_parameters_are_checked_per_item():
+    spec = hetzner()
+    assert spec.check_request("GET", "/v1/images", {"type": ["snapshot", "system"]}, None) == []
+    assert spec.check_request("GET", "/v1/images", {"type": ["floppy"]}, None)

@@ -1,0 +1,534 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""Hetzner Cloud through the official ``hcloud`` SDK (docs/providers/hetzner.md).
+
+* Talos image: a snapshot made once on a temporary server booted into the
+  rescue system (``hetzner_rescue.py`` writes the Image Factory
+  ``hcloud-<arch>.raw.xz`` to its disk), labelled by Talos version, schematic
+  and architecture, and reused. The temporary server and SSH key are always
+  deleted, also on failure.
+* Label values are at most 63 characters on Hetzner; values that do not fit
+  (the 64-character schematic ID) are stored as ``label_value()`` says.
+* Nothing without our ownership labels is ever changed or deleted: every
+  update and delete re-reads the resource from the API and checks them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import secrets
+import shutil
+import tempfile
+
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
+from ansible_collections.talos.autoextender.plugins.module_utils._providers.hetzner_api import (
+    HAS_HCLOUD,
+    api_for,
+    require_hcloud,
+    short_deadline,
+)
+from ansible_collections.talos.autoextender.plugins.module_utils._providers.hetzner_rescue import runner_from_options
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
+
+if HAS_HCLOUD:
+    from hcloud.firewalls.domain import FirewallResource, FirewallResourceLabelSelector, FirewallRule
+    from hcloud.firewalls.domain import Firewall as HFirewall
+    from hcloud.images.domain import Image as HImage
+    from hcloud.locations.domain import Location as HLocation
+    from hcloud.server_types.domain import ServerType as HServerType
+    from hcloud.servers.domain import ServerCreatePublicNetwork
+    from hcloud.ssh_keys.domain import SSHKey as HSSHKey
+
+USER_DATA_LIMIT = 32768
+_LABEL = re.compile(r"^(|[a-z0-9A-Z]|[a-z0-9A-Z][a-z0-9A-Z._-]{0,61}[a-z0-9A-Z])$")
+_KEY = re.compile(r"^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?[a-z0-9A-Z]([a-z0-9A-Z._-]{0,61}[a-z0-9A-Z])?$")
+STATUS = {"initializing": "starting", "starting": "starting", "rebuilding": "starting", "migrating": "running",
+          "running": "running", "stopping": "stopping", "off": "off", "deleting": "deleting"}
+ARCH = {"amd64": "x86", "arm64": "arm"}
+BUILDER_SERVER_TYPE = {"amd64": "cx23", "arm64": "cax11"}
+VERSION_LABEL, SCHEMATIC_LABEL, ARCH_LABEL = "talos-version", "talos-schematic", "arch"
+ROLE_LABEL = "autoextender-role"
+_DESCRIPTION = re.compile(r"schematic ([0-9a-zA-Z]+)")
+
+
+# -- labels ------------------------------------------------------------------------------------
+def label_value(value):
+    """``value`` as a valid Hetzner label value (<= 63 characters of ``[a-zA-Z0-9._-]``).
+
+    A valid value is kept as is. Anything else (the 64-character schematic ID)
+    becomes its first 50 safe characters, a dash and the first 12 hex digits
+    of its SHA-256: deterministic, so the encoded value can be searched for,
+    and still recognisable. The full value is kept in the image description.
+    """
+    value = "" if value is None else str(value)
+    if _LABEL.match(value):
+        return value
+    safe = re.sub(r"[^a-zA-Z0-9._-]", "-", value)[:50].strip("._-") or "x"
+    return "%s-%s" % (safe, hashlib.sha256(value.encode("utf-8")).hexdigest()[:12])
+
+
+def check_labels(labels, what="labels"):
+    """Raise a validation error for a key or value Hetzner would refuse (before any API call)."""
+    for key, value in (labels or {}).items():
+        if not _KEY.match(str(key)):
+            raise AutoextenderError("Invalid Hetzner label key %r in %s: at most 63 characters of [a-zA-Z0-9._-], "
+                                    "starting and ending alphanumeric, with an optional DNS prefix" % (key, what),
+                                    kind="validation")
+        if not isinstance(value, str) or not _LABEL.match(value):
+            raise AutoextenderError("Invalid Hetzner label value %r for %s in %s: at most 63 characters of "
+                                    "[a-zA-Z0-9._-], starting and ending alphanumeric" % (value, key, what),
+                                    kind="validation")
+    return dict(labels or {})
+
+
+def selector_string(labels):
+    """A server-side label selector (``k=v,k2=v2``) for ``labels``."""
+    return ",".join("%s=%s" % (k, label_value(v)) for k, v in sorted((labels or {}).items()))
+
+
+def parse_selector(text):
+    """The ``k=v`` terms of a selector as a dict (other terms are not ours and are ignored)."""
+    out = {}
+    for term in (text or "").split(","):
+        key, sep, value = term.strip().partition("=")
+        if sep and not key.endswith("!"):
+            out[key.strip()] = value.lstrip("=").strip()
+    return out
+
+
+# -- normalisation ------------------------------------------------------------------------------
+def _iso(value):
+    return value.isoformat() if value is not None and hasattr(value, "isoformat") else value
+
+
+def server_dict(srv):
+    net = srv.public_net
+    ipv6 = None
+    if net is not None and net.ipv6 is not None:
+        ipv6 = str(ipaddress.ip_network(net.ipv6.ip, strict=False).network_address + 1)
+    location = srv.location or (srv.datacenter.location if srv.datacenter else None)
+    return base.server(
+        id=str(srv.id), name=srv.name, provider="hetzner", location=location.name if location else None,
+        server_type=srv.server_type.name if srv.server_type else None, status=STATUS.get(srv.status, "unknown"),
+        public_ipv4=net.ipv4.ip if net is not None and net.ipv4 is not None else None, public_ipv6=ipv6,
+        image=str(srv.image.id) if srv.image is not None else None, labels=srv.labels, created=_iso(srv.created))
+
+
+def image_dict(img):
+    labels = dict(img.labels or {})
+    found = _DESCRIPTION.search(img.description or "")
+    schematic = labels.get(SCHEMATIC_LABEL)
+    if found and label_value(found.group(1)) == schematic:
+        schematic = found.group(1)
+    arch = labels.get(ARCH_LABEL) or dict((v, k) for k, v in ARCH.items()).get(img.architecture)
+    status = {"available": "available", "creating": "creating"}.get(img.status, "failed")
+    return base.image(
+        id=str(img.id), name=img.description or img.name, provider="hetzner", status=status, labels=labels,
+        talos_version=labels.get(VERSION_LABEL), schematic=schematic, arch=arch,
+        size_bytes=int(img.image_size * 1000 ** 3) if img.image_size else None)
+
+
+def _cidr(source):
+    return str(ipaddress.ip_network(str(source).strip(), strict=False))
+
+
+def rule_payload(rule):
+    """A base Rule as an hcloud inbound FirewallRule."""
+    protocol = rule["protocol"]
+    port = None if protocol == "icmp" else str(rule.get("port"))
+    return FirewallRule(direction="in", protocol=protocol, port=port,
+                        source_ips=[_cidr(s) for s in rule.get("sources") or ()], description=rule.get("description"))
+
+
+def rule_dict(rule):
+    return {"protocol": rule.protocol, "port": rule.port, "sources": sorted(_cidr(s) for s in rule.source_ips or ()),
+            "description": rule.description}
+
+
+def firewall_dict(fw):
+    applies = {}
+    for entry in fw.applied_to or ():
+        if entry.type == "label_selector" and entry.label_selector is not None:
+            applies.update(parse_selector(entry.label_selector.selector))
+    return base.firewall(id=str(fw.id), name=fw.name, provider="hetzner", labels=fw.labels,
+                         rules=[rule_dict(r) for r in fw.rules or () if r.direction == "in"], applies_to=applies)
+
+
+def _rules_key(rules):
+    return sorted((r["protocol"], None if r["protocol"] == "icmp" else str(r.get("port")),
+                   tuple(sorted(_cidr(s) for s in r.get("sources") or ())), r.get("description") or None)
+                  for r in rules or ())
+
+
+def _connection_lost(exc):
+    return exc.kind == "api" and exc.details.get("status") is None and exc.details.get("code") is None
+
+
+class HetznerProvider(base.CloudProvider):
+    """``credentials``: {"token"} (else ``HCLOUD_TOKEN``); ``options``: ``api_url``, ``api_timeout``,
+    ``request_timeout``, ``image_builder`` {server_type, location, base_image}, ``rescue`` (SshRunner
+    settings) or ``rescue_runner`` (an object), ``cleanup_timeout``."""
+
+    name = "hetzner"
+    user_data_limit = USER_DATA_LIMIT
+
+    def __init__(self, credentials, options=None):
+        super().__init__(credentials, options)
+        self._api = None
+
+    @property
+    def api(self):
+        if self._api is None:
+            self._api = api_for(self.credentials, self.options)
+        return self._api
+
+    @property
+    def client(self):
+        return self.api.client
+
+    def _read_deadline(self):
+        return short_deadline(self.options)
+
+    # -- ownership guard -------------------------------------------------------------------
+    def _owned(self, kind, name, labels):
+        if not base.is_owned(labels):
+            raise AutoextenderError("Refusing to change %s %s: it does not carry the label %s=%s, so "
+                                    "talos-autoextender did not create it" % (kind, name, base.MANAGED_BY, base.MANAGED_BY_VALUE),
+                                    kind="conflict", details={"labels": dict(labels or {})})
+
+    # -- images ---------------------------------------------------------------------------------
+    def list_images(self, selector):
+        deadline = self._read_deadline()
+        images = self.api.call(lambda: self.client.images.get_all(label_selector=selector_string(selector) or None),
+                               "list images", deadline)
+        return [image_dict(i) for i in images if i.type == "snapshot"]
+
+    def _image_labels(self, spec):
+        arch = spec.get("arch")
+        if arch not in ARCH:
+            raise AutoextenderError("Failed to create the Talos image: arch must be one of %s, got %r"
+                                    % (", ".join(sorted(ARCH)), arch), kind="validation")
+        for key in ("talos_version", "schematic", "source_url"):
+            if not spec.get(key):
+                raise AutoextenderError("Failed to create the Talos image: %s is required" % key, kind="validation")
+        labels = check_labels(spec.get("labels"), "the image labels")
+        labels.update({VERSION_LABEL: label_value(spec["talos_version"]), SCHEMATIC_LABEL: label_value(spec["schematic"]),
+                       ARCH_LABEL: arch})
+        return labels
+
+    def create_talos_image(self, spec, deadline):
+        labels = self._image_labels(spec)
+        for found in self.list_images(labels):
+            if found["status"] == "available":
+                return found
+            if found["status"] == "creating":
+                return self._wait_image(int(found["id"]), deadline)
+        return self._build_image(spec, labels, deadline)
+
+    def _wait_image(self, image_id, deadline):
+        def probe():
+            img = self.api.call(lambda: self.client.images.get_by_id(image_id), "read image %s" % image_id, deadline)
+            if img.status not in ("creating", "available"):
+                raise AutoextenderError("Failed to create the Talos image: snapshot %s is %s" % (image_id, img.status),
+                                        kind="api")
+            return img.status == "available", image_dict(img)
+        return wait_for(probe, deadline, "the Talos snapshot %s to become available" % image_id, initial=1.0)
+
+    def _build_image(self, spec, labels, deadline):
+        temp_name = "autoextender-image-%s" % secrets.token_hex(4)
+        temp_labels = dict((k, v) for k, v in labels.items() if k in (base.MANAGED_BY, base.CLUSTER_LABEL))
+        temp_labels.setdefault(base.MANAGED_BY, base.MANAGED_BY_VALUE)
+        temp_labels[ROLE_LABEL] = "image-builder"
+        runner = runner_from_options(self.options)
+        workdir = tempfile.mkdtemp(prefix="autoextender-rescue-")
+        made = {"name": temp_name, "labels": labels}
+        try:
+            result = self._run_build(spec, labels, temp_labels, runner, workdir, made, deadline)
+        except AutoextenderError as exc:
+            leftovers = self._cleanup_builder(made)
+            msg = exc.msg + (" (and failed to delete: %s)" % "; ".join(leftovers) if leftovers
+                             else " (the temporary server and SSH key were deleted)")
+            raise AutoextenderError(msg, kind=exc.kind, details=dict(exc.details, leftovers=leftovers), partial=exc.partial)
+        finally:
+            # Also on KeyboardInterrupt or a bug: the temporary server costs money.
+            self._cleanup_builder(made)
+            shutil.rmtree(workdir, ignore_errors=True)
+        if made["leftovers"]:
+            raise AutoextenderError("Created the Talos image %s but failed to delete the temporary resources: %s"
+                                    % (result["id"], "; ".join(made["leftovers"])), kind="api",
+                                    details={"leftovers": made["leftovers"]}, partial=result)
+        return result
+
+    def _run_build(self, spec, labels, temp_labels, runner, workdir, made, deadline):
+        """The build steps; ``made`` records what exists so that cleanup can find it."""
+        arch, temp_name = spec["arch"], made["name"]
+        builder = dict(self.options.get("image_builder") or {})
+        public_key = runner.prepare(workdir)
+        key = self.api.call(lambda: self.client.ssh_keys.create(name=temp_name, public_key=public_key, labels=temp_labels),
+                            "create the temporary SSH key %s" % temp_name, deadline, idempotent=False)
+        created = self.api.call(lambda: self.client.servers.create(
+            name=temp_name, server_type=HServerType(name=builder.get("server_type") or BUILDER_SERVER_TYPE[arch]),
+            image=HImage(name=builder.get("base_image") or "debian-12"),
+            location=HLocation(name=builder.get("location") or "fsn1"), ssh_keys=[HSSHKey(name=key.name)], labels=temp_labels,
+            start_after_create=False, public_net=ServerCreatePublicNetwork(enable_ipv4=True, enable_ipv6=False)),
+            "create the temporary server %s" % temp_name, deadline, idempotent=False)
+        server = created.server
+        self.api.wait_actions([created.action], deadline, "create the temporary server %s" % temp_name)
+        rescue = self.api.call(lambda: self.client.servers.enable_rescue(server, type="linux64", ssh_keys=[key.id]),
+                               "enable the rescue system on %s" % temp_name, deadline)
+        self.api.wait_actions([rescue.action], deadline, "enable the rescue system on %s" % temp_name)
+        power = self.api.call(lambda: self.client.servers.power_on(server), "start %s" % temp_name, deadline)
+        self.api.wait_actions([power], deadline, "start %s in the rescue system" % temp_name)
+        running = self.wait_server(server_dict(server), deadline)
+        runner.write_image(running["public_ipv4"], spec["source_url"], deadline)
+        power = self.api.call(lambda: self.client.servers.power_off(server), "stop %s" % temp_name, deadline)
+        self.api.wait_actions([power], deadline, "stop %s" % temp_name)
+        description = "Talos %s %s schematic %s" % (spec["talos_version"], arch, spec["schematic"])
+        snap = self.api.call(lambda: self.client.servers.create_image(server, description=description, type="snapshot",
+                                                                      labels=labels),
+                             "snapshot %s" % temp_name, deadline, idempotent=False)
+        made["image"] = snap.image.id
+        self.api.wait_actions([snap.action], deadline, "snapshot %s" % temp_name)
+        result = self._wait_image(snap.image.id, deadline)
+        made["done"] = True  # the snapshot stays
+        return result
+
+    def _cleanup_builder(self, made):
+        """Delete the temporary server, SSH key and any half-made snapshot; return what is left.
+
+        The server and key are found by their unique name (and our labels), so
+        one whose create response was lost is deleted too. Runs once, with its
+        own deadline (``cleanup_timeout``, default 120s), so it still happens
+        when the task's deadline has passed.
+        """
+        if "leftovers" in made:
+            return made["leftovers"]
+        deadline = Deadline(self.options.get("cleanup_timeout", 120))
+        made["leftovers"] = []
+        steps = (("snapshot", self._drop_half_image), ("temporary server", self._drop_temp_server),
+                 ("temporary SSH key", self._drop_temp_key))
+        for what, step in steps:
+            try:
+                step(made, deadline)
+            except AutoextenderError as exc:
+                made["leftovers"].append("%s %s (%s)" % (what, made["name"], exc.msg))
+        return made["leftovers"]
+
+    def _drop_half_image(self, made, deadline):
+        """The snapshot of a failed build: by id, or (create response lost) by the temporary server it came from."""
+        if made.get("done"):
+            return
+        images = self.api.call(lambda: self.client.images.get_all(label_selector=selector_string(made["labels"])),
+                               "find the snapshot of %s" % made["name"], deadline)
+        for img in images:
+            source = getattr(img.created_from, "name", None)
+            if img.type == "snapshot" and (img.id == made.get("image") or source == made["name"]):
+                self.api.call(lambda i=img: self.client.images.delete(i), "delete the half-made snapshot %s" % img.id,
+                              deadline)
+
+    def _drop_temp_server(self, made, deadline):
+        temp_name = made["name"]
+        for srv in self.api.call(lambda: self.client.servers.get_all(name=temp_name), "find %s" % temp_name, deadline):
+            if base.is_owned(srv.labels) and srv.labels.get(ROLE_LABEL) == "image-builder":
+                action = self.api.call(lambda s=srv: self.client.servers.delete(s), "delete %s" % temp_name, deadline)
+                self.api.wait_actions([action], deadline, "delete %s" % temp_name)
+
+    def _drop_temp_key(self, made, deadline):
+        temp_name = made["name"]
+        for key in self.api.call(lambda: self.client.ssh_keys.get_all(name=temp_name), "find SSH key %s" % temp_name,
+                                 deadline):
+            if base.is_owned(key.labels):
+                self.api.call(lambda k=key: self.client.ssh_keys.delete(k), "delete SSH key %s" % temp_name, deadline)
+
+    def delete_image(self, image, deadline):
+        current = self._current("image", self.client.images.get_by_id, image, deadline)
+        if current is None:
+            return False
+        self.api.call(lambda: self.client.images.delete(current), "delete image %s" % current.id, deadline)
+        return True
+
+    # -- firewalls ----------------------------------------------------------------------------------
+    def _firewall_by_name(self, name, deadline):
+        found = self.api.call(lambda: self.client.firewalls.get_all(name=name), "find firewall %s" % name, deadline)
+        return found[0] if found else None
+
+    def get_firewall(self, name):
+        found = self._firewall_by_name(name, self._read_deadline())
+        return firewall_dict(found) if found else None
+
+    def create_firewall(self, spec, deadline):
+        labels = check_labels(spec.get("labels"), "the firewall labels")
+        require_hcloud()
+        rules = [rule_payload(r) for r in spec.get("rules") or ()]
+        resources = None
+        if spec.get("applies_to"):
+            resources = [FirewallResource(type="label_selector",
+                                          label_selector=FirewallResourceLabelSelector(selector_string(spec["applies_to"])))]
+        try:
+            created = self.api.call(lambda: self.client.firewalls.create(name=spec["name"], rules=rules, labels=labels,
+                                                                         resources=resources),
+                                    "create firewall %s" % spec["name"], deadline, idempotent=False)
+        except AutoextenderError as exc:
+            adopted = self._adopt(exc, self._firewall_by_name(spec["name"], deadline), labels)
+            return firewall_dict(adopted)
+        self.api.wait_actions(created.actions, deadline, "set up firewall %s" % spec["name"])
+        return firewall_dict(self.client.firewalls.get_by_id(created.firewall.id))
+
+    def _adopt(self, exc, found, labels):
+        """After a lost create response (or a name conflict), take the resource only if it is ours."""
+        if found is not None and base.is_owned(found.labels) and all(found.labels.get(k) == v for k, v in labels.items()):
+            return found
+        if found is not None and exc.kind == "conflict":
+            raise AutoextenderError("Failed to create %s: the name is taken by a resource without our labels "
+                                    "(%s=%s); it is left untouched" % (found.name, base.MANAGED_BY, base.MANAGED_BY_VALUE),
+                                    kind="conflict", details=exc.details)
+        if _connection_lost(exc) and found is None:
+            raise AutoextenderError(exc.msg + " (the connection was lost and nothing was created)", kind="api",
+                                    details=exc.details)
+        raise exc
+
+    def _current(self, kind, get, current, deadline):
+        """Re-read ``current`` from the API (None if gone); refuse when it is not ours."""
+        found = self.api.read(lambda: get(int(current["id"])), "read %s %s" % (kind, current.get("name") or current["id"]),
+                              deadline)
+        if found is not None:
+            self._owned(kind, found.name or found.id, found.labels)
+        return found
+
+    def update_firewall(self, current, spec, deadline):
+        fw = self._current("firewall", self.client.firewalls.get_by_id, current, deadline)
+        if fw is None:
+            raise AutoextenderError("Failed to update firewall %s: it no longer exists" % current["name"], kind="not_found")
+        have = firewall_dict(fw)
+        actions = []
+        if spec.get("rules") is not None and _rules_key(spec["rules"]) != _rules_key(have["rules"]):
+            rules = [rule_payload(r) for r in spec["rules"]]
+            actions += self.api.call(lambda: self.client.firewalls.set_rules(fw, rules), "set the rules of firewall %s"
+                                     % fw.name, deadline)
+        labels = check_labels(spec.get("labels"), "the firewall labels") if spec.get("labels") is not None else None
+        if (labels is not None and labels != have["labels"]) or spec.get("name", fw.name) != fw.name:
+            self.api.call(lambda: self.client.firewalls.update(fw, labels=labels, name=spec.get("name")),
+                          "update firewall %s" % fw.name, deadline)
+        if spec.get("applies_to") is not None and spec["applies_to"] != have["applies_to"]:
+            actions += self._reapply(fw, spec["applies_to"], deadline)
+        self.api.wait_actions(actions, deadline, "update firewall %s" % fw.name)
+        return firewall_dict(self.client.firewalls.get_by_id(fw.id))
+
+    def _selector_resources(self, fw):
+        return [FirewallResource(type="label_selector", label_selector=FirewallResourceLabelSelector(e.label_selector.selector))
+                for e in fw.applied_to or () if e.type == "label_selector" and e.label_selector is not None]
+
+    def _reapply(self, fw, applies_to, deadline):
+        actions = []
+        old = self._selector_resources(fw)
+        if applies_to:
+            new = [FirewallResource(type="label_selector", label_selector=FirewallResourceLabelSelector(selector_string(applies_to)))]
+            actions += self.api.call(lambda: self.client.firewalls.apply_to_resources(fw, new),
+                                     "apply firewall %s" % fw.name, deadline)
+        if old:
+            actions += self.api.call(lambda: self.client.firewalls.remove_from_resources(fw, old),
+                                     "remove the old selector of firewall %s" % fw.name, deadline)
+        return actions
+
+    def delete_firewall(self, current, deadline):
+        fw = self._current("firewall", self.client.firewalls.get_by_id, current, deadline)
+        if fw is None:
+            return False
+        attached = [FirewallResource(type=e.type, server=e.server, label_selector=e.label_selector)
+                    for e in fw.applied_to or () if e.type in ("server", "label_selector")]
+        if attached:
+            actions = self.api.call(lambda: self.client.firewalls.remove_from_resources(fw, attached),
+                                    "detach firewall %s" % fw.name, deadline)
+            self.api.wait_actions(actions, deadline, "detach firewall %s" % fw.name)
+        self.api.call(lambda: self.client.firewalls.delete(HFirewall(id=fw.id)), "delete firewall %s" % fw.name, deadline)
+        return True
+
+    # -- servers ---------------------------------------------------------------------------------------
+    def list_servers(self, selector):
+        servers = self.api.call(lambda: self.client.servers.get_all(label_selector=selector_string(selector) or None),
+                                "list servers", self._read_deadline())
+        return [server_dict(s) for s in servers]
+
+    def _server_by_name(self, name, deadline):
+        found = self.api.call(lambda: self.client.servers.get_all(name=name), "find server %s" % name, deadline)
+        return found[0] if found else None
+
+    def get_server(self, name):
+        found = self._server_by_name(name, self._read_deadline())
+        return server_dict(found) if found else None
+
+    def create_server(self, spec, deadline):
+        user_data = spec.get("user_data")
+        if user_data is not None and len(user_data.encode("utf-8")) > USER_DATA_LIMIT:
+            raise AutoextenderError("Failed to create server %s: user_data is %d bytes, Hetzner accepts at most %d "
+                                    "(render the config with --with-examples=false --with-docs=false, or join through "
+                                    "maintenance mode)" % (spec["name"], len(user_data.encode("utf-8")), USER_DATA_LIMIT),
+                                    kind="validation")
+        labels = check_labels(spec.get("labels"), "the server labels")
+        if not base.is_owned(labels):
+            raise AutoextenderError("Failed to create server %s: its labels must include the ownership labels"
+                                    % spec["name"], kind="validation")
+        require_hcloud()
+        image = HImage(id=int(spec["image"])) if str(spec.get("image", "")).isdigit() else HImage(name=spec.get("image"))
+        firewalls = [HFirewall(id=int(spec["firewall"]))] if spec.get("firewall") else None
+        public_net = ServerCreatePublicNetwork(enable_ipv4=bool(spec.get("ipv4", True)), enable_ipv6=bool(spec.get("ipv6", True)))
+        try:
+            created = self.api.call(lambda: self.client.servers.create(
+                name=spec["name"], server_type=HServerType(name=spec["server_type"]), image=image,
+                location=HLocation(name=spec["location"]), user_data=user_data, labels=labels, firewalls=firewalls,
+                public_net=public_net), "create server %s" % spec["name"], deadline, idempotent=False)
+        except AutoextenderError as exc:
+            if not (_connection_lost(exc) or exc.kind == "conflict"):
+                raise
+            return server_dict(self._adopt(exc, self._server_by_name(spec["name"], deadline), labels))
+        return server_dict(created.server)
+
+    def update_server_labels(self, current, labels, deadline):
+        labels = check_labels(labels, "the server labels")
+        if not base.is_owned(labels):
+            raise AutoextenderError("Refusing to drop the ownership labels of server %s" % current["name"], kind="validation")
+        srv = self._current("server", self.client.servers.get_by_id, current, deadline)
+        if srv is None:
+            raise AutoextenderError("Failed to update server %s: it no longer exists" % current["name"], kind="not_found")
+        return server_dict(self.api.call(lambda: self.client.servers.update(srv, labels=labels),
+                                         "update the labels of server %s" % srv.name, deadline))
+
+    def delete_server(self, current, deadline):
+        srv = self._current("server", self.client.servers.get_by_id, current, deadline)
+        if srv is None:
+            return False
+        action = self.api.call(lambda: self.client.servers.delete(srv), "delete server %s" % srv.name, deadline)
+        self.api.wait_actions([action], deadline, "delete server %s" % srv.name)
+        return True
+
+    def wait_server(self, current, deadline):
+        def probe():
+            srv = self.api.read(lambda: self.client.servers.get_by_id(int(current["id"])), "read server %s"
+                                % current["name"], deadline)
+            if srv is None:
+                raise AutoextenderError("Failed to wait for server %s: it was deleted" % current["name"], kind="not_found")
+            state = server_dict(srv)
+            return state["status"] == "running", state
+        return wait_for(probe, deadline, "server %s to be running" % current["name"], initial=0.5, maximum=5.0)
+
+    def check_placement(self, location, server_type):
+        deadline = self._read_deadline()
+        locations = sorted(loc.name for loc in self.api.call(self.client.locations.get_all, "list locations", deadline))
+        if location not in locations:
+            raise AutoextenderError("Unknown Hetzner location %r; valid locations: %s" % (location, ", ".join(locations)),
+                                    kind="validation", details={"valid": locations})
+        types = self.api.call(self.client.server_types.get_all, "list server types", deadline)
+        names = sorted(t.name for t in types)
+        match = [t for t in types if t.name == server_type]
+        if not match:
+            raise AutoextenderError("Unknown Hetzner server type %r; valid server types: %s"
+                                    % (server_type, ", ".join(names)), kind="validation", details={"valid": names})
+        where = sorted(entry.location.name for entry in match[0].locations or ()
+                       if entry.location is not None and getattr(entry, "available", True) and entry.deprecation is None)
+        if where and location not in where:
+            raise AutoextenderError("Server type %s is not available in %s; it is available in: %s"
+                                    % (server_type, location, ", ".join(where)), kind="validation", details={"valid": where})

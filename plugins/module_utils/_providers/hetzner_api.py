@@ -1,0 +1,134 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""The hcloud SDK client as the Hetzner provider and DNS backend use it.
+
+* The SDK's own retry loop is switched off: ``_retry.call`` retries 429 and
+  5xx honouring Retry-After within the task's one deadline.
+* ``hcloud.APIException`` carries the API's error code but not the HTTP
+  status or headers, so a response hook on the SDK's ``requests`` session
+  records the status and ``Retry-After`` (or ``RateLimit-Reset``) of the
+  last failed response.
+* Actions are polled with ``_wait.wait_for`` against the same deadline
+  instead of the SDK's fixed ``poll_max_retries``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+
+from ansible_collections.talos.autoextender.plugins.module_utils import _retry
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
+
+try:
+    import hcloud
+    import requests
+except ImportError:
+    HAS_HCLOUD = False
+    HCLOUD_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_HCLOUD = True
+    HCLOUD_IMPORT_ERROR = None
+
+API_URL = "https://api.hetzner.cloud/v1"
+TOKEN_ENV = "HCLOUD_TOKEN"
+#: API error codes -> HTTP status (the SDK exception does not say which status it came with)
+CODE_STATUS = {
+    "unauthorized": 401, "token_readonly": 403, "forbidden": 403, "protected": 403, "maintenance": 503,
+    "not_found": 404, "conflict": 409, "uniqueness_error": 409, "locked": 423, "resource_in_use": 422,
+    "invalid_input": 422, "json_error": 400, "resource_limit_exceeded": 403, "resource_unavailable": 412,
+    "unsupported_location_for_server_type": 422, "rate_limit_exceeded": 429, "server_error": 500,
+    "service_error": 503, "unavailable": 503, "bad_gateway": 502, "timeout": 504,
+}
+
+
+def require_hcloud():
+    if not HAS_HCLOUD:
+        raise AutoextenderError("Failed to load the Hetzner provider: the Python library hcloud (>= 2.5) is required "
+                                "on the host that runs this task (pip install hcloud)",
+                                kind="missing_library", details={"exception": HCLOUD_IMPORT_ERROR})
+
+
+def token_from(credentials):
+    token = (credentials or {}).get("token") or os.environ.get(TOKEN_ENV)
+    if not token:
+        raise AutoextenderError("Failed to authenticate to Hetzner Cloud: no API token (set %s or pass the token)"
+                                % TOKEN_ENV, kind="auth")
+    return token
+
+
+class HcloudApi(object):
+    """One hcloud client per task, with our retry policy and action polling."""
+
+    def __init__(self, token, api_url=None, request_timeout=30.0, clock=time.time):
+        require_hcloud()
+        self.client = hcloud.Client(token=token, api_endpoint=api_url or API_URL, timeout=request_timeout,
+                                    application_name="talos-autoextender")
+        self._clock = clock
+        self.last = {}
+        base = getattr(self.client, "_client", None)
+        if base is not None and hasattr(base, "_retry_max_retries"):
+            base._retry_max_retries = 0  # _retry.call is the only retry loop
+        if base is not None and hasattr(base, "_session"):
+            base._session.hooks["response"].append(self._record)
+
+    def _record(self, response, *args, **kwargs):
+        if response.status_code >= 400:
+            self.last = {"status": response.status_code, "retry_after": self._retry_after(response.headers)}
+        return response
+
+    def _retry_after(self, headers):
+        seconds = _retry.parse_retry_after(headers.get("Retry-After"))
+        if seconds is None and headers.get("RateLimit-Reset"):
+            reset = _retry.parse_retry_after(headers.get("RateLimit-Reset"))
+            seconds = None if reset is None else max(0.0, reset - self._clock())
+        return seconds
+
+    def classify(self, exc):
+        if isinstance(exc, hcloud.APIException):
+            status = self.last.get("status") or (exc.code if isinstance(exc.code, int) else CODE_STATUS.get(exc.code))
+            return _retry.ApiFailure(status=status, code=exc.code, message=exc.message,
+                                     retry_after=self.last.get("retry_after"))
+        return _retry.ApiFailure(message="connection failed: %s" % exc, connection=True)
+
+    def call(self, fn, what, deadline, idempotent=True):
+        """``fn()`` through ``_retry.call``; every failure becomes ``AutoextenderError``."""
+        def attempt():
+            self.last = {}
+            return fn()
+        return _retry.call(attempt, what, deadline, self.classify, (hcloud.APIException, requests.RequestException),
+                           idempotent=idempotent)
+
+    def read(self, fn, what, deadline):
+        """A read where "not found" is ``None``."""
+        try:
+            return self.call(fn, what, deadline)
+        except AutoextenderError as exc:
+            if exc.kind == "not_found":
+                return None
+            raise
+
+    def wait_actions(self, actions, deadline, what):
+        """Poll every action until it succeeds; an ``error`` action raises with the API's code and message."""
+        for action in [a for a in actions if a is not None]:
+            def probe(action_id=action.id):
+                current = self.call(lambda: self.client.actions.get_by_id(action_id), "read action %s" % action_id, deadline)
+                if current.status == "error":
+                    error = current.error or {}
+                    raise AutoextenderError("Failed to %s: %s" % (what, error.get("message") or error.get("code")),
+                                            kind="api", details={"action": current.command, "code": error.get("code")})
+                return current.status == "success", {"action": current.command, "status": current.status}
+            wait_for(probe, deadline, what, initial=0.2, maximum=5.0)
+
+
+def api_for(credentials, options):
+    """An ``HcloudApi`` from the provider's credentials and options (``api_url``, ``request_timeout``)."""
+    return HcloudApi(token_from(credentials), (options or {}).get("api_url"), (options or {}).get("request_timeout", 30.0))
+
+
+def short_deadline(options):
+    """The deadline of a call that takes none (reads): ``options["api_timeout"]`` seconds, default 60."""
+    return Deadline((options or {}).get("api_timeout", 60))
