@@ -290,7 +290,7 @@ def test_image_build_over_real_ssh_then_reuse(hetzner_sim, rescue_sshd, image_fa
     stored = hetzner_sim.images[int(image["id"])]
     assert stored["type"] == "snapshot" and SCHEMATIC in stored["description"]
     assert stored["labels"] == dict(base.ownership_labels("home"), **{
-        "talos-version": TALOS_VERSION, "talos-schematic": label_value(SCHEMATIC), "arch": "amd64"})
+        "talos-version": TALOS_VERSION, "talos-schematic": label_value(SCHEMATIC), "talos-arch": "amd64"})
     assert len(stored["labels"]["talos-schematic"]) <= 63
     assert stored["created_from"]["name"].startswith("autoextender-image-")
     assert leftovers(hetzner_sim) == {"servers": [], "ssh_keys": [], "snapshots": [int(image["id"])]}
@@ -299,7 +299,7 @@ def test_image_build_over_real_ssh_then_reuse(hetzner_sim, rescue_sshd, image_fa
     posts = len(hetzner_sim.calls("POST"))
     again = prov.create_talos_image(image_spec(image_factory["url"]), Deadline(10))
     assert again["id"] == image["id"] and len(hetzner_sim.calls("POST")) == posts, "reused by labels, nothing built"
-    selector = {"talos-version": TALOS_VERSION, "talos-schematic": SCHEMATIC, "arch": "amd64"}
+    selector = {"talos-version": TALOS_VERSION, "talos-schematic": SCHEMATIC, "talos-arch": "amd64"}
     assert [i["id"] for i in prov.list_images(selector)] == [image["id"]]
 
     assert prov.delete_image(image, Deadline(10)) is True and int(image["id"]) not in hetzner_sim.images

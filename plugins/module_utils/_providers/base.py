@@ -45,6 +45,11 @@ MANAGED_BY_VALUE = "talos-autoextender"
 CLUSTER_LABEL = "autoextender-cluster"
 POOL_LABEL = "autoextender-pool"
 
+#: labels/tags every Talos image carries (besides the ownership labels)
+IMAGE_VERSION_LABEL = "talos-version"
+IMAGE_SCHEMATIC_LABEL = "talos-schematic"
+IMAGE_ARCH_LABEL = "talos-arch"
+
 SERVER_STATUSES = ("starting", "running", "stopping", "off", "deleting", "unknown")
 IMAGE_STATUSES = ("creating", "available", "failed")
 

@@ -50,7 +50,7 @@ STATUS = {"initializing": "starting", "starting": "starting", "rebuilding": "sta
           "running": "running", "stopping": "stopping", "off": "off", "deleting": "deleting"}
 ARCH = {"amd64": "x86", "arm64": "arm"}
 BUILDER_SERVER_TYPE = {"amd64": "cx23", "arm64": "cax11"}
-VERSION_LABEL, SCHEMATIC_LABEL, ARCH_LABEL = "talos-version", "talos-schematic", "arch"
+VERSION_LABEL, SCHEMATIC_LABEL, ARCH_LABEL = base.IMAGE_VERSION_LABEL, base.IMAGE_SCHEMATIC_LABEL, base.IMAGE_ARCH_LABEL
 ROLE_LABEL = "autoextender-role"
 _DESCRIPTION = re.compile(r"schematic ([0-9a-zA-Z]+)")
 

@@ -59,7 +59,7 @@ USER_DATA_LIMIT = 16384
 TAG_MIN, TAG_MAX, IMAGE_TAG_MAX = 3, 50, 100
 SELECTOR_PREFIX = "applies-to:"
 #: image labels that carry what the normalised Image reports
-TALOS_VERSION_LABEL, SCHEMATIC_LABEL, ARCH_LABEL = "talos-version", "talos-schematic", "talos-arch"
+TALOS_VERSION_LABEL, SCHEMATIC_LABEL, ARCH_LABEL = base.IMAGE_VERSION_LABEL, base.IMAGE_SCHEMATIC_LABEL, base.IMAGE_ARCH_LABEL
 DEFAULT_IMAGE_REGION = "us-ord"
 PAGE_SIZE = 500
 LABEL_RX = re.compile(r"^[a-zA-Z]((?!--|__|\.\.)[a-zA-Z0-9-_.])+$")

@@ -1,0 +1,348 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""Render the machine config that makes a cloud VM join the home cluster as an edge worker.
+
+The pipeline, all offline and in a private work directory:
+
+1. ``talosctl gen config --with-secrets <bundle> --output-types worker --talos-version vX.Y``
+   (deterministic: the same bundle and options give the same bytes);
+2. ``talosctl machineconfig patch`` with the edge patch built here (labels,
+   taint, KubeSpan, discovery, kubelet node IP, install disk/image, hostname),
+   in the layout of the Talos line (``machine.network.kubespan`` up to 1.12,
+   a ``KubeSpanConfig`` document from 1.13);
+3. the user's patches in order: strategic merge on the whole config, JSON 6902
+   on the ``v1alpha1`` document (talosctl refuses JSON 6902 on a
+   multi-document config, so that document is patched on its own and put back);
+4. ``talosctl validate --mode <mode>``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover
+    from urlparse import urlsplit  # type: ignore
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    yaml = None
+
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._talos_config import (
+    V1ALPHA1,
+    join_documents,
+    kind_of,
+    split_documents,
+)
+
+# Talos lines this collection renders configs for, and where KubeSpan lives in each.
+KUBESPAN_IN_V1ALPHA1 = "machine.network.kubespan"
+KUBESPAN_DOCUMENT = "KubeSpanConfig"
+SUPPORTED_LINES = {(1, 11): KUBESPAN_IN_V1ALPHA1, (1, 12): KUBESPAN_IN_V1ALPHA1, (1, 13): KUBESPAN_DOCUMENT}
+HOSTNAME_DOCUMENT_FROM = (1, 12)
+# Provider user-data limits in bytes (Linode: of the base64 text it stores).
+USER_DATA_LIMITS = {"hetzner": 32768, "linode": 16384}
+EDGE_TAINT = {"autoextender.io/edge": "true:NoSchedule"}
+# Advertise public addresses only: no RFC 1918, CGNAT, link-local or ULA endpoints.
+PUBLIC_ENDPOINT_FILTERS = [
+    "0.0.0.0/0", "!10.0.0.0/8", "!172.16.0.0/12", "!192.168.0.0/16", "!100.64.0.0/10", "!169.254.0.0/16",
+    "::/0", "!fc00::/7", "!fe80::/10",
+]
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
+_SCHEMATIC_RE = re.compile(r"^[0-9a-f]{64}$")
+_KUBESPAN_FIELDS = (
+    ("enabled", "enabled"), ("advertise_kubernetes_networks", "advertiseKubernetesNetworks"),
+    ("allow_down_peer_bypass", "allowDownPeerBypass"), ("harvest_extra_endpoints", "harvestExtraEndpoints"),
+    ("mtu", "mtu"),
+)
+
+
+def supported_lines():
+    return ", ".join("v%d.%d" % line for line in sorted(SUPPORTED_LINES))
+
+
+def talos_line(version):
+    """``(major, minor)`` of a Talos version; a ``validation`` error for an unknown one."""
+    m = _VERSION_RE.match((version or "").strip())
+    if not m:
+        raise AutoextenderError("talos_version %r is not a Talos version like v1.13.9" % (version,), kind="validation")
+    line = (int(m.group(1)), int(m.group(2)))
+    if line not in SUPPORTED_LINES:
+        raise AutoextenderError("Talos %s is not supported: talos.autoextender renders configs for Talos %s"
+                                % (version, supported_lines()), kind="validation",
+                                details={"talos_version": version, "supported": sorted("v%d.%d" % x for x in SUPPORTED_LINES)})
+    return line
+
+
+def full_version(version):
+    """``v1.13.9`` from ``1.13.9``/``v1.13.9``; None when the patch number is missing."""
+    m = _VERSION_RE.match((version or "").strip())
+    if not m or m.group(3) is None:
+        return None
+    return "v%s.%s.%s" % m.groups()
+
+
+def check_endpoint(url):
+    """The control-plane endpoint must be ``https://host:port`` (no path)."""
+    try:
+        parts = urlsplit(url or "")
+        port = parts.port
+    except ValueError:
+        port = None
+        parts = None
+    if not parts or parts.scheme != "https" or not parts.hostname or port is None or parts.path not in ("", "/") \
+            or parts.query or parts.fragment:
+        raise AutoextenderError(
+            "endpoint %r is not a control-plane endpoint URL like https://192.168.1.10:6443 (https, host, port, no path)"
+            % (url,), kind="validation", details={"endpoint": url})
+    return url
+
+
+def installer_image(spec):
+    """``install_image`` if given, else the Image Factory installer of ``schematic`` for the Talos version."""
+    if spec.get("install_image"):
+        return spec["install_image"]
+    schematic = spec.get("schematic")
+    if not schematic:
+        return None
+    if not _SCHEMATIC_RE.match(schematic):
+        raise AutoextenderError("schematic %r is not an Image Factory schematic id (64 hex characters)" % (schematic,),
+                                kind="validation")
+    version = full_version(spec["talos_version"])
+    if not version:
+        raise AutoextenderError("The installer image of a schematic needs a full talos_version like v1.13.9, got %s"
+                                % spec["talos_version"], kind="validation")
+    factory = (spec.get("image_factory") or "factory.talos.dev").rstrip("/")
+    factory = re.sub(r"^https?://", "", factory)
+    return "%s/installer/%s:%s" % (factory, schematic, version)
+
+
+def node_labels(spec):
+    labels = {}
+    for option, label in (("pool", "autoextender.io/pool"), ("zone", "topology.kubernetes.io/zone"),
+                          ("instance_type", "node.kubernetes.io/instance-type")):
+        if spec.get(option):
+            labels[label] = str(spec[option])
+    labels.update(dict((str(k), str(v)) for k, v in (spec.get("node_labels") or {}).items()))
+    return labels
+
+
+def kubespan_settings(kubespan):
+    """KubeSpan settings in Talos field names (the same in both layouts)."""
+    kubespan = kubespan or {}
+    out = {}
+    for option, field in _KUBESPAN_FIELDS:
+        if kubespan.get(option) is not None:
+            out[field] = kubespan[option]
+    filters = {}
+    if kubespan.get("endpoint_filters") is not None:
+        filters["endpoints"] = list(kubespan["endpoint_filters"])
+    if kubespan.get("exclude_advertised_networks"):
+        filters["excludeAdvertisedNetworks"] = list(kubespan["exclude_advertised_networks"])
+    if filters:
+        out["filters"] = filters
+    return out
+
+
+def edge_patches(spec, line):
+    """The strategic-merge patch documents for an edge worker of Talos ``line``."""
+    machine = {}
+    labels = node_labels(spec)
+    if labels:
+        machine["nodeLabels"] = labels
+    if spec.get("node_taints"):
+        machine["nodeTaints"] = dict((str(k), str(v)) for k, v in spec["node_taints"].items())
+    if spec.get("kubelet_valid_subnets"):
+        machine["kubelet"] = {"nodeIP": {"validSubnets": list(spec["kubelet_valid_subnets"])}}
+    install = {}
+    if spec.get("install_disk"):
+        install["disk"] = spec["install_disk"]
+    image = installer_image(spec)
+    if image:
+        install["image"] = image
+    if install:
+        machine["install"] = install
+    kubespan = kubespan_settings(spec.get("kubespan"))
+    documents = []
+    network = {}
+    if kubespan and SUPPORTED_LINES[line] == KUBESPAN_IN_V1ALPHA1:
+        network["kubespan"] = kubespan
+    elif kubespan:
+        documents.append(dict({"apiVersion": "v1alpha1", "kind": KUBESPAN_DOCUMENT}, **kubespan))
+    if spec.get("hostname"):
+        if line >= HOSTNAME_DOCUMENT_FROM:
+            documents.append({"apiVersion": "v1alpha1", "kind": "HostnameConfig", "hostname": spec["hostname"],
+                              "auto": "off"})
+        else:
+            network["hostname"] = spec["hostname"]
+    if network:
+        machine["network"] = network
+    main = {"machine": machine} if machine else {}
+    discovery = spec.get("discovery")
+    if discovery is None or discovery.get("enabled", True):
+        service = {}
+        if (discovery or {}).get("service_endpoint"):
+            service["endpoint"] = discovery["service_endpoint"]
+        main["cluster"] = {"discovery": {"enabled": True, "registries": {
+            "kubernetes": {"disabled": True}, "service": dict(service, disabled=False)}}}
+    return ([main] if main else []) + documents
+
+
+# -- user patches -------------------------------------------------------------
+def load_user_patch(item, index):
+    """``(kind, yaml text, label)`` of one user patch: ``strategic`` or ``json6902``.
+
+    A dict is a strategic-merge patch, a list a JSON 6902 patch, a string either
+    ``@path`` of a patch file or the YAML/JSON text of a patch.
+    """
+    label = "patch %d" % (index + 1)
+    if isinstance(item, str):
+        text = item
+        if item.startswith("@"):
+            path = item[1:]
+            label += " (%s)" % path
+            try:
+                with open(os.path.expanduser(path)) as f:
+                    text = f.read()
+            except (IOError, OSError) as e:
+                raise AutoextenderError("Cannot read %s: %s" % (label, e.strerror or e), kind="validation",
+                                        details={"patch": index + 1, "path": path})
+        try:
+            docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            raise AutoextenderError("%s is not valid YAML%s" % (label, " at line %d" % (mark.line + 1) if mark else ""),
+                                    kind="validation", details={"patch": index + 1})
+        if len(docs) == 1 and isinstance(docs[0], list):
+            return "json6902", text, label
+        if not docs or not all(isinstance(d, dict) for d in docs):
+            raise AutoextenderError("%s is neither a strategic-merge patch (mappings) nor a JSON 6902 patch (a list)"
+                                    % label, kind="validation", details={"patch": index + 1})
+        return "strategic", text, label
+    if isinstance(item, list):
+        return "json6902", yaml.safe_dump(item, default_flow_style=False), label
+    if isinstance(item, dict):
+        return "strategic", yaml.safe_dump(item, default_flow_style=False), label
+    raise AutoextenderError("%s must be a mapping, a list or a string" % label, kind="validation",
+                            details={"patch": index + 1})
+
+
+def _write(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read()
+
+
+class Renderer:
+    """Runs the pipeline in ``workdir`` (a private directory the caller removes)."""
+
+    def __init__(self, cli, spec, workdir):
+        self.cli = cli
+        self.spec = spec
+        self.workdir = workdir
+        self._step = 0
+
+    def _file(self, name):
+        self._step += 1
+        return os.path.join(self.workdir, "%02d-%s" % (self._step, name))
+
+    def gen_config(self, line):
+        out = self._file("worker.yaml")
+        args = ["gen", "config", "--with-secrets=%s" % os.path.abspath(self.spec["secrets_bundle"]),
+                "--output-types=worker", "--with-examples=false", "--with-docs=false",
+                "--talos-version=v%d.%d" % line, "--output=%s" % out]
+        if self.spec.get("kubernetes_version"):
+            args.append("--kubernetes-version=%s" % self.spec["kubernetes_version"].lstrip("v"))
+        # talosctl may echo the bundle when it cannot read it: withhold its output.
+        self.cli.run(args, positional=[self.spec["cluster_name"], self.spec["endpoint"]], sensitive=True,
+                     cwd=self.workdir, what="generate the worker config (talosctl gen config)")
+        return _read(out)
+
+    def patch(self, text, patch_texts, what):
+        source = _write(self._file("input.yaml"), text)
+        out = self._file("patched.yaml")
+        args = ["machineconfig", "patch"]
+        for patch_text in patch_texts:
+            args.append("--patch=@%s" % _write(self._file("patch.yaml"), patch_text))
+        args.append("--output=%s" % out)
+        self.cli.run(args, positional=[source], cwd=self.workdir, what=what)
+        return _read(out)
+
+    def patch_v1alpha1(self, text, patch_texts, what):
+        parts = split_documents(text)
+        kinds = [kind_of(yaml.safe_load(p)) for p in parts]
+        if V1ALPHA1 not in kinds:
+            raise AutoextenderError("The config has no v1alpha1 document to apply %s to" % what, kind="validation")
+        i = kinds.index(V1ALPHA1)
+        parts[i] = self.patch(parts[i], patch_texts, what).strip("\n") + "\n"
+        return join_documents(parts)
+
+    def validate(self, text, mode):
+        path = _write(self._file("final.yaml"), text)
+        self.cli.run(["validate", "--config=%s" % path, "--mode=%s" % mode], cwd=self.workdir,
+                     what="validate the machine config (talosctl validate --mode %s)" % mode)
+
+    def check_client(self, line):
+        """talosctl renders configs for its own line and older ones, not newer."""
+        client = self.cli.version()
+        m = _VERSION_RE.match(client.split("-")[0])
+        if m and (int(m.group(1)), int(m.group(2))) < line:
+            raise AutoextenderError(
+                "talosctl %s cannot render a config for Talos v%d.%d; install talosctl v%d.%d or newer"
+                % ((client,) + line + line), kind="unsupported_version",
+                details={"talosctl": client, "talos_version": self.spec["talos_version"]})
+
+    def render(self, line, validate_mode="cloud"):
+        loaded = [load_user_patch(p, i) for i, p in enumerate(self.spec.get("patches") or [])]
+        patches = edge_patches(self.spec, line)
+        self.check_client(line)
+        text = self.gen_config(line)
+        if patches:
+            text = self.patch(text, [yaml.safe_dump_all(patches, default_flow_style=False, sort_keys=True)],
+                              "apply the edge worker patch")
+        for kind, patch_text, label in loaded:
+            if kind == "json6902":
+                text = self.patch_v1alpha1(text, [patch_text], "apply %s (JSON 6902)" % label)
+            else:
+                text = self.patch(text, [patch_text], "apply %s (strategic merge)" % label)
+        if validate_mode:
+            self.validate(text, validate_mode)
+        return text
+
+
+def summary(text, docs, line):
+    """What the module returns about a rendered config (sizes, layout, labels; never a secret)."""
+    data = text.encode("utf-8")
+    b64 = 4 * ((len(data) + 2) // 3)
+    main = next((d for d in docs if kind_of(d) == V1ALPHA1), {})
+    machine = main.get("machine") or {}
+    return {
+        "size": len(data),
+        "size_base64": b64,
+        "fits_hetzner_user_data": len(data) <= USER_DATA_LIMITS["hetzner"],
+        "fits_linode_user_data": b64 <= USER_DATA_LIMITS["linode"],
+        "kubespan_layout": SUPPORTED_LINES[line],
+        "documents": [kind_of(d) for d in docs],
+        "install_image": (machine.get("install") or {}).get("image"),
+        "node_labels": machine.get("nodeLabels") or {},
+        "node_taints": machine.get("nodeTaints") or {},
+    }
+
+
+def check_user_data_limit(size, limit):
+    if limit is not None and size > limit:
+        raise AutoextenderError(
+            "The machine config is %d bytes, over the user-data limit of %d bytes; deliver it through maintenance "
+            "mode (talos_apply_config insecure=true) or remove patches" % (size, limit), kind="too_large",
+            details={"size": size, "limit": limit})

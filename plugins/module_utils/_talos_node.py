@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""What talosctl prints when it talks to a node, parsed into plain dicts.
+
+Formats (talosctl v1.13.9, see tests/unit/fixtures/talosctl/v1.13.9/README.md):
+
+* ``apply-config`` and ``patch machineconfig`` print the node's answer on
+  stderr: ``WARNING: <warning>`` lines, then the mode details. A dry run
+  answers ``Dry run summary:\\n<mode details> (skipped in dry-run).\\nConfig
+  diff:\\n\\n<unified diff or "No changes.">``. ``patch`` prints
+  ``Apply was skipped: no changes detected.`` when the patch changes nothing.
+* ``get <resource> -o json`` prints one indented JSON object per resource:
+  ``{"metadata": {...}, "node": "<node>", "spec": ...}``.
+* ``version --json`` prints one protojson object per node.
+* A node that cannot be reached gives gRPC ``code = Unavailable`` (connection
+  refused, no route, timeout) on stderr.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import REDACTED, AutoextenderError, redact
+
+NO_CHANGES = "No changes."
+PATCH_SKIPPED = "Apply was skipped: no changes detected."
+_DRY_RUN_RE = re.compile(r"Dry run summary:\n(?P<details>.*?) \(skipped in dry-run\)\.\nConfig diff:\n\n(?P<diff>.*)\Z",
+                         re.DOTALL)
+_UNREACHABLE_RE = re.compile(
+    r"code = Unavailable|code = DeadlineExceeded|connection refused|no route to host|network is unreachable|"
+    r"i/o timeout|context deadline exceeded|connect: connection reset|no such host", re.IGNORECASE)
+_SECRET_LINE_RE = re.compile(r"^(?P<lead>[ +\-]\s*(?:- )?[\w.-]*(?:token|secret|key|crt|cert|password)[\w.-]*:\s*)"
+                             r"(?P<value>\S.*)$", re.IGNORECASE | re.MULTILINE)
+CONTROL_PLANE_TYPES = ("controlplane", "init")
+
+
+def parse_apply_output(stderr):
+    """``{"changed", "dry_run", "mode_details", "diff", "warnings"}`` from apply-config / patch stderr.
+
+    ``changed`` is None when the output says nothing about changes (a real apply).
+    """
+    text = (stderr or "").replace("\r\n", "\n")
+    warnings = [line[len("WARNING: "):] for line in text.split("\n") if line.startswith("WARNING: ")]
+    body = "\n".join(line for line in text.split("\n") if not line.startswith("WARNING: "))
+    result = {"changed": None, "dry_run": False, "mode_details": "", "diff": "", "warnings": warnings}
+    if PATCH_SKIPPED in body:
+        result.update(changed=False, mode_details=PATCH_SKIPPED)
+        return result
+    lines = [line for line in body.split("\n") if not line.startswith("patched ")]
+    body = "\n".join(lines).strip("\n")
+    m = _DRY_RUN_RE.search(body + "\n")
+    if m:
+        diff = m.group("diff").rstrip("\n")
+        result.update(dry_run=True, mode_details=m.group("details").strip(), diff="" if diff == NO_CHANGES else diff + "\n",
+                      changed=diff != NO_CHANGES)
+        return result
+    result["mode_details"] = body.strip()
+    return result
+
+
+def redact_diff(diff, secrets=()):
+    """A config diff with secret-looking values and known secrets replaced."""
+    diff = _SECRET_LINE_RE.sub(lambda m: m.group("lead") + REDACTED, diff or "")
+    return redact(diff, list(secrets))
+
+
+def is_unreachable(error):
+    """True when a talosctl error means the node (or endpoint) could not be reached."""
+    if not isinstance(error, AutoextenderError) or error.kind not in ("command", "unreachable"):
+        return False
+    return bool(_UNREACHABLE_RE.search(str(error.details.get("stderr", "")) + " " + error.msg))
+
+
+def as_unreachable(error, node):
+    """The same error, kind ``unreachable``, with a message that says which node."""
+    if not is_unreachable(error):
+        return error
+    details = dict(error.details)
+    details["node"] = node
+    first = next((line.strip() for line in str(details.get("stderr", "")).splitlines() if line.strip()), "")
+    return AutoextenderError("The Talos API of %s is unreachable: %s" % (node, first), kind="unreachable",
+                             details=details, partial=error.partial)
+
+
+# -- resources (get -o json) -------------------------------------------------
+def _spec(item):
+    spec = item.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def parse_members(items):
+    """``get members -o json`` -> list of members."""
+    out = []
+    for item in items:
+        spec = _spec(item)
+        out.append({
+            "id": (item.get("metadata") or {}).get("id"),
+            "node": item.get("node"),
+            "hostname": spec.get("hostname"),
+            "addresses": list(spec.get("addresses") or []),
+            "machine_type": spec.get("machineType"),
+            "operating_system": spec.get("operatingSystem"),
+        })
+    return out
+
+
+def parse_peer_statuses(items):
+    """``get kubespanpeerstatuses -o json`` -> list of peers (id is the peer's public key)."""
+    out = []
+    for item in items:
+        spec = _spec(item)
+        out.append({
+            "id": (item.get("metadata") or {}).get("id"),
+            "node": item.get("node"),
+            "label": spec.get("label"),
+            "state": spec.get("state"),
+            "endpoint": spec.get("endpoint"),
+            "last_handshake": spec.get("lastHandshakeTime"),
+            "rx_bytes": spec.get("receiveBytes"),
+            "tx_bytes": spec.get("transmitBytes"),
+        })
+    return out
+
+
+def parse_machine_types(items):
+    """``get machinetype -o json`` -> ``{node: type}`` (the spec is a plain string)."""
+    return dict((item.get("node"), item.get("spec")) for item in items)
+
+
+def parse_versions(items):
+    """``version --json`` (protojson, one object per node) -> list of server versions."""
+    out = []
+    for item in items:
+        version = item.get("version") or {}
+        out.append({
+            "node": (item.get("metadata") or {}).get("hostname"),
+            "tag": version.get("tag"),
+            "sha": version.get("sha"),
+            "go_version": version.get("goVersion"),
+            "os": version.get("os"),
+            "arch": version.get("arch"),
+            "platform": (item.get("platform") or {}).get("name"),
+            "rbac": bool((item.get("features") or {}).get("rbac")),
+        })
+    return out
+
+
+def health_summary(members=None, peers=None):
+    """Counts and one ``healthy`` flag: every KubeSpan peer is up (and there is at least one member)."""
+    summary = {}
+    if members is not None:
+        summary["members"] = len(members)
+        summary["control_planes"] = sum(1 for m in members if m["machine_type"] in CONTROL_PLANE_TYPES)
+        summary["workers"] = sum(1 for m in members if m["machine_type"] == "worker")
+    if peers is not None:
+        states = [p["state"] for p in peers]
+        summary.update(kubespan_peers=len(peers), kubespan_peers_up=states.count("up"),
+                       kubespan_peers_down=states.count("down"),
+                       kubespan_peers_unknown=len(states) - states.count("up") - states.count("down"))
+        summary["peers_down"] = sorted(p["label"] or p["id"] for p in peers if p["state"] != "up")
+    healthy = True
+    if members is not None and not members:
+        healthy = False
+    if peers is not None and any(p["state"] != "up" for p in peers):
+        healthy = False
+    summary["healthy"] = healthy
+    return summary
+
+
+def find_member(members, node, hostname=None):
+    """The member that is ``node`` (an address, id or hostname), or None."""
+    for member in members:
+        if node in member["addresses"] or node in (member["id"], member["hostname"]):
+            return member
+        if hostname and hostname in (member["id"], member["hostname"]):
+            return member
+    return None

@@ -1,0 +1,444 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT), or at your option
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: talos_machine_config
+short_description: Render the machine config that joins a cloud VM to the home cluster as a Talos edge worker
+version_added: 0.1.0
+author:
+  - talos-autoextender contributors (@talos-autoextender)
+description:
+  - Renders a worker machine config from the home cluster's secrets bundle with C(talosctl gen config), patches it
+    for an edge worker with C(talosctl machineconfig patch), validates it with C(talosctl validate) and, when
+    O(schema_path) is set, against the official JSON schema of the Talos version, then writes it to O(dest) with
+    mode C(0600).
+  - The edge patch sets the node labels C(autoextender.io/pool), C(topology.kubernetes.io/zone) and
+    C(node.kubernetes.io/instance-type), the taint C(autoextender.io/edge=true:NoSchedule), KubeSpan with
+    endpoint filters that advertise public addresses only, the discovery service registry (the Kubernetes
+    registry disabled), the kubelet node IP subnets, the install disk and installer image, and the hostname.
+  - KubeSpan is written as C(machine.network.kubespan) for Talos 1.11 and 1.12, and as a C(KubeSpanConfig)
+    document from Talos 1.13. The hostname is C(machine.network.hostname) for 1.11 and a C(HostnameConfig)
+    document from 1.12.
+  - User patches (O(patches)) are applied after the edge patch, in order.
+  - The config is compared with O(dest) as parsed YAML documents, so the file is rewritten only when its
+    content changes. The config holds the cluster's secrets; they are never returned, and removed from the diff.
+extends_documentation_fragment:
+  - talos.autoextender.talosctl
+options:
+  dest:
+    description: Path of the machine config to write (mode C(0600)). Its directory must exist.
+    type: path
+    required: true
+  secrets_bundle:
+    description: The home cluster's secrets bundle (see M(talos.autoextender.talos_secrets)).
+    type: path
+    required: true
+  cluster_name:
+    description: Name of the home cluster (C(cluster.clusterName)).
+    type: str
+    required: true
+  endpoint:
+    description:
+      - Control-plane endpoint of the home cluster, C(https://host:port).
+      - It must be reachable over KubeSpan (a home node address, or a load balancer); a public IP that is
+        DNAT'd to a control plane does not work with KubeSpan.
+    type: str
+    required: true
+  talos_version:
+    description:
+      - Talos version of the home cluster, V(v1.11.x), V(v1.12.x) or V(v1.13.x). Decides the config layout.
+      - C(talosctl) must be of this Talos line or newer.
+    type: str
+    required: true
+  kubernetes_version:
+    description: Kubernetes version of the home cluster; when not set, the default of C(talosctl).
+    type: str
+  hostname:
+    description: Hostname of the node. When not set, Talos picks a stable one.
+    type: str
+  pool:
+    description: Edge pool name, the value of the node label C(autoextender.io/pool).
+    type: str
+  zone:
+    description: Value of the node label C(topology.kubernetes.io/zone), by convention C(<provider>-<location>).
+    type: str
+  instance_type:
+    description: Value of the node label C(node.kubernetes.io/instance-type) (the provider's server type).
+    type: str
+  node_labels:
+    description: More node labels. Kubelet may only set labels the NodeRestriction admission plugin allows.
+    type: dict
+    default: {}
+  node_taints:
+    description: Node taints, C(key) to C(value:Effect). V({}) for none.
+    type: dict
+    default:
+      autoextender.io/edge: "true:NoSchedule"
+  kubelet_valid_subnets:
+    description: Subnets the kubelet picks the node IP from (C(machine.kubelet.nodeIP.validSubnets)); C(!) excludes.
+    type: list
+    elements: str
+  install_disk:
+    description: Disk Talos installs to.
+    type: str
+    default: /dev/sda
+  install_image:
+    description: Installer image. Overrides O(schematic).
+    type: str
+  schematic:
+    description:
+      - Image Factory schematic id; the installer image becomes C(<image_factory>/installer/<schematic>:<talos_version>).
+      - Needs a full O(talos_version) such as V(v1.13.9).
+    type: str
+  image_factory:
+    description: Host of the Image Factory.
+    type: str
+    default: factory.talos.dev
+  kubespan:
+    description: KubeSpan settings. Unset fields keep the Talos defaults.
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Enable KubeSpan.
+        type: bool
+        default: true
+      mtu:
+        description: WireGuard MTU, the underlying MTU minus 80 (Talos default 1420).
+        type: int
+      advertise_kubernetes_networks:
+        description: Route pod networks over KubeSpan. Not with Cilium or Calico.
+        type: bool
+      allow_down_peer_bypass:
+        description: Send traffic unencrypted when a peer is down.
+        type: bool
+      harvest_extra_endpoints:
+        description: Publish endpoints seen by WireGuard. Not with more than 50 peers.
+        type: bool
+      endpoint_filters:
+        description:
+          - Addresses advertised as KubeSpan endpoints. The default advertises public addresses only
+            (no RFC 1918, CGNAT, link-local or unique-local addresses).
+        type: list
+        elements: str
+        default: ["0.0.0.0/0", "!10.0.0.0/8", "!172.16.0.0/12", "!192.168.0.0/16", "!100.64.0.0/10",
+                  "!169.254.0.0/16", "::/0", "!fc00::/7", "!fe80::/10"]
+      exclude_advertised_networks:
+        description: Networks not advertised over KubeSpan.
+        type: list
+        elements: str
+  discovery:
+    description: Cluster discovery (needed by KubeSpan).
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Enable discovery through the discovery service registry; the Kubernetes registry is disabled.
+        type: bool
+        default: true
+      service_endpoint:
+        description: URL of a self-hosted discovery service. When not set, Talos uses C(https://discovery.talos.dev/).
+        type: str
+  patches:
+    description:
+      - Patches applied in order after the edge patch, through C(talosctl machineconfig patch).
+      - A mapping is a strategic-merge patch; a list is a JSON 6902 patch (applied to the C(v1alpha1) document);
+        a string is C(@path) of a patch file or the YAML text of a patch.
+    type: list
+    elements: raw
+    default: []
+  validate_mode:
+    description: The mode of C(talosctl validate).
+    type: str
+    choices: [cloud, metal, container]
+    default: cloud
+  schema_path:
+    description:
+      - Path of the official Talos config JSON schema (C(config.schema.json)) for O(talos_version).
+        When set, every document is checked against it too. Needs the C(jsonschema) library.
+      - Fields Talos accepts but leaves out of the schema (C(persist)) are ignored.
+    type: path
+  user_data_limit:
+    description:
+      - Fail, writing nothing, when the config is larger than this many bytes (Hetzner 32768).
+      - RV(talos_machine_config.fits_hetzner_user_data) and RV(talos_machine_config.fits_linode_user_data) are
+        returned either way.
+    type: int
+attributes:
+  check_mode:
+    support: full
+    description: Renders and validates the config in a private temporary directory, without writing O(dest).
+  diff_mode:
+    support: full
+    description: The before and after configs, with every secret replaced by C(********).
+  idempotent:
+    support: full
+    description: C(talosctl gen config) is deterministic for one secrets bundle, and the comparison is semantic.
+notes:
+  - The options O(talosconfig), O(nodes), O(endpoints) and O(context) are accepted and ignored; this module works offline.
+seealso:
+  - module: talos.autoextender.talos_secrets
+  - module: talos.autoextender.talos_apply_config
+  - name: KubeSpan
+    description: How KubeSpan works, and its network requirements.
+    link: https://www.talos.dev/latest/talos-guides/network/kubespan/
+"""
+
+EXAMPLES = r"""
+- name: Join config for the first node of the hel1-a pool
+  talos.autoextender.talos_machine_config:
+    dest: "{{ work_dir }}/hel1-a-1.yaml"
+    secrets_bundle: "{{ work_dir }}/secrets.yaml"
+    cluster_name: home
+    endpoint: https://192.168.1.10:6443
+    talos_version: v1.13.9
+    hostname: hel1-a-1
+    pool: hel1-a
+    zone: hetzner-hel1
+    instance_type: cx22
+    schematic: 376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba
+    kubespan:
+      mtu: 1412
+    user_data_limit: 32768
+    patches:
+      - machine:
+          sysctls:
+            net.core.somaxconn: "65535"
+      - - op: add
+          path: /machine/kubelet/extraArgs
+          value:
+            max-pods: "50"
+"""
+
+RETURN = r"""
+talos_machine_config:
+  description: The rendered config (never its content). In check mode, the config as it would be written.
+  returned: success
+  type: dict
+  contains:
+    path:
+      description: O(dest).
+      type: str
+      returned: success
+      sample: /srv/autoextender/hel1-a-1.yaml
+    checksum:
+      description: SHA-256 of the config.
+      type: str
+      returned: success
+      sample: 3b0c4f0d5a0c64f8e7f2d1d6a1c7b9e0f3a4c5d6e7f8091a2b3c4d5e6f708192
+    size:
+      description: Size of the config in bytes.
+      type: int
+      returned: success
+      sample: 3480
+    size_base64:
+      description: Size of the config encoded in base64 (how Linode stores user data).
+      type: int
+      returned: success
+      sample: 4640
+    fits_hetzner_user_data:
+      description: Whether the config fits Hetzner's user-data limit (32768 bytes).
+      type: bool
+      returned: success
+    fits_linode_user_data:
+      description: Whether the base64 config fits Linode's user-data limit (16384 bytes).
+      type: bool
+      returned: success
+    talos_version:
+      description: O(talos_version).
+      type: str
+      returned: success
+      sample: v1.13.9
+    kubespan_layout:
+      description: Where KubeSpan is configured, C(machine.network.kubespan) or C(KubeSpanConfig).
+      type: str
+      returned: success
+      sample: KubeSpanConfig
+    documents:
+      description: The kinds of the config's documents (C(v1alpha1) for the main one).
+      type: list
+      elements: str
+      returned: success
+      sample: [v1alpha1, HostnameConfig, KubeSpanConfig]
+    install_image:
+      description: The installer image in the config.
+      type: str
+      returned: success
+      sample: factory.talos.dev/installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.13.9
+    node_labels:
+      description: The node labels in the config.
+      type: dict
+      returned: success
+      sample: {"autoextender.io/pool": "hel1-a", "topology.kubernetes.io/zone": "hetzner-hel1"}
+    node_taints:
+      description: The node taints in the config.
+      type: dict
+      returned: success
+      sample: {"autoextender.io/edge": "true:NoSchedule"}
+    validated:
+      description: How the config was validated (C(talosctl) mode, schema path or null).
+      type: dict
+      returned: success
+      sample: {"talosctl": "cloud", "schema": "/specs/talos/v1.13.9/config.schema.json"}
+"""
+
+import os
+import shutil
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
+from ansible_collections.talos.autoextender.plugins.module_utils._talos_config import (
+    CollectedSecrets,
+    load_schema,
+    parse_config,
+    redacted_text,
+    same_config,
+    schema_errors,
+)
+from ansible_collections.talos.autoextender.plugins.module_utils._talos_machine_config import (
+    PUBLIC_ENDPOINT_FILTERS,
+    Renderer,
+    check_endpoint,
+    check_user_data_limit,
+    summary,
+    talos_line,
+)
+from ansible_collections.talos.autoextender.plugins.module_utils._talos_secrets import (
+    parse_bundle,
+    read_file,
+    secret_values,
+    sha256,
+    write_private_file,
+)
+from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import TalosCLI, talosctl_argument_spec
+
+MODE = 0o600
+
+
+class MachineConfig(CollectedSecrets, Resource):
+    """The config file at O(dest): rendered, validated, compared as documents, written 0600."""
+
+    return_key = "talos_machine_config"
+    runner = None  # unit tests inject a fake talosctl runner
+
+    def fetch(self):
+        dest = self.params["dest"]
+        self._current_docs = None
+        if not os.path.lexists(dest):
+            return None
+        if os.path.isdir(dest):
+            raise AutoextenderError("dest %s is a directory" % dest, kind="validation", details={"path": dest})
+        content = read_file(dest, "machine config")
+        try:
+            self._current_docs = parse_config(content.decode("utf-8"), "existing file %s" % dest)
+        except (AutoextenderError, UnicodeDecodeError):
+            self._current_docs = None  # not a config: it is replaced
+        return {"path": dest, "checksum": sha256(content), "mode": os.stat(dest).st_mode & 0o7777}
+
+    def desired(self):
+        p = self.params
+        dest = p["dest"]
+        if not os.path.isdir(os.path.dirname(os.path.abspath(dest))):
+            raise AutoextenderError("The directory of dest %s does not exist" % dest, kind="validation",
+                                    details={"path": dest})
+        line = talos_line(p["talos_version"])
+        check_endpoint(p["endpoint"])
+        bundle = parse_bundle(read_file(p["secrets_bundle"], "secrets bundle"), p["secrets_bundle"])
+        self.secrets().extend(secret_values(bundle, all_strings=True))
+        schema = load_schema(p["schema_path"]) if p["schema_path"] else None
+        cli = TalosCLI.from_module(self.module, secrets=self.secrets(), runner=self.runner)
+        work = tempfile.mkdtemp(prefix="talos-config-")  # mode 0700
+        try:
+            self._text = Renderer(cli, p, work).render(line, p["validate_mode"])
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        self._docs = parse_config(self._text, "rendered config")
+        if schema is not None:
+            problems = schema_errors(self._docs, schema, p["schema_path"])
+            if problems:
+                raise AutoextenderError("The machine config does not match the schema %s: %s"
+                                        % (p["schema_path"], "; ".join(problems)), kind="validation",
+                                        details={"schema": p["schema_path"], "problems": problems})
+        facts = summary(self._text, self._docs, line)
+        check_user_data_limit(facts["size"], p["user_data_limit"])
+        facts.update(path=dest, checksum=sha256(self._text.encode("utf-8")), talos_version=p["talos_version"],
+                     validated={"talosctl": p["validate_mode"], "schema": p["schema_path"]})
+        return facts
+
+    def ensure(self):
+        current = self.fetch()
+        desired = self.desired()
+        changed = current is None or current["mode"] != MODE or not same_config(self._current_docs, self._docs)
+        if changed and not self.check_mode:
+            if current is not None and same_config(self._current_docs, self._docs):
+                os.chmod(desired["path"], MODE)
+            else:
+                write_private_file(desired["path"], self._text.encode("utf-8"))
+        return changed, current, desired
+
+    def run(self):
+        try:
+            changed, dummy, after = self.ensure()
+        except AutoextenderError as e:
+            e = e.redacted(self.secrets())
+            self.module.fail_json(msg=e.msg, failure=e.failure())
+            return
+        result = {"changed": changed, self.return_key: after}
+        if self.diff_mode:
+            result["diff"] = {"before": redacted_text(self._current_docs, self.secrets()),
+                              "after": redacted_text(self._docs, self.secrets()),
+                              "before_header": after["path"], "after_header": after["path"]}
+        self.module.exit_json(**result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=talosctl_argument_spec(
+            dest=dict(type="path", required=True),
+            secrets_bundle=dict(type="path", required=True),
+            cluster_name=dict(type="str", required=True),
+            endpoint=dict(type="str", required=True),
+            talos_version=dict(type="str", required=True),
+            kubernetes_version=dict(type="str"),
+            hostname=dict(type="str"),
+            pool=dict(type="str"),
+            zone=dict(type="str"),
+            instance_type=dict(type="str"),
+            node_labels=dict(type="dict", default={}),
+            node_taints=dict(type="dict", default={"autoextender.io/edge": "true:NoSchedule"}),
+            kubelet_valid_subnets=dict(type="list", elements="str"),
+            install_disk=dict(type="str", default="/dev/sda"),
+            install_image=dict(type="str"),
+            schematic=dict(type="str"),
+            image_factory=dict(type="str", default="factory.talos.dev"),
+            kubespan=dict(type="dict", default={}, apply_defaults=True, options=dict(
+                enabled=dict(type="bool", default=True),
+                mtu=dict(type="int"),
+                advertise_kubernetes_networks=dict(type="bool"),
+                allow_down_peer_bypass=dict(type="bool"),
+                harvest_extra_endpoints=dict(type="bool"),
+                endpoint_filters=dict(type="list", elements="str", default=list(PUBLIC_ENDPOINT_FILTERS)),
+                exclude_advertised_networks=dict(type="list", elements="str"),
+            )),
+            discovery=dict(type="dict", default={}, apply_defaults=True, options=dict(
+                enabled=dict(type="bool", default=True),
+                service_endpoint=dict(type="str"),
+            )),
+            patches=dict(type="list", elements="raw", default=[]),
+            validate_mode=dict(type="str", choices=["cloud", "metal", "container"], default="cloud"),
+            schema_path=dict(type="path"),
+            user_data_limit=dict(type="int"),
+        ),
+        supports_check_mode=True,
+    )
+    MachineConfig(module).run()
+
+
+if __name__ == "__main__":
+    main()
