@@ -53,7 +53,8 @@ def require_hcloud():
 
 
 def token_from(credentials):
-    token = (credentials or {}).get("token") or os.environ.get(TOKEN_ENV)
+    # Cloud providers name it "token", DNS backends "api_token": accept both.
+    token = (credentials or {}).get("token") or (credentials or {}).get("api_token") or os.environ.get(TOKEN_ENV)
     if not token:
         raise AutoextenderError("Failed to authenticate to Hetzner Cloud: no API token (set %s or pass the token)"
                                 % TOKEN_ENV, kind="auth")
@@ -130,5 +131,6 @@ def api_for(credentials, options):
 
 
 def short_deadline(options):
-    """The deadline of a call that takes none (reads): ``options["api_timeout"]`` seconds, default 60."""
-    return Deadline((options or {}).get("api_timeout", 60))
+    """The task's deadline (``options["deadline"]``), else ``options["api_timeout"]`` seconds (default 60)."""
+    options = options or {}
+    return options.get("deadline") or Deadline(options.get("api_timeout", 60))

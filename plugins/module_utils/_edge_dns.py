@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""Which addresses the edge record set holds: the staged publishing of DESIGN.md section 4.
+
+Pure functions over plain data (the nodes, the active pools, the probe
+results and the sets published now), so every rule is unit-tested:
+
+- ``publish``: exactly the healthy addresses of the nodes of the active pools;
+- ``add``: what is published now, plus the healthy addresses of the active
+  pools (migration step {A} -> {A u B}; nothing is removed);
+- ``remove``: what is published now, minus the addresses of listed nodes of
+  inactive pools and the addresses that failed their probe (step {A u B} -> {B}
+  without adding anything).
+
+Never empty, never below ``min_values`` when it would shrink: the last
+published addresses are kept (healthy ones first) and the report says so.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+
+FAMILIES = {"A": "public_ipv4", "AAAA": "public_ipv6"}
+STAGES = ("publish", "add", "remove")
+
+
+def addresses(nodes, rtype):
+    """``{ip: node}`` of the nodes that have an address of this type."""
+    key = FAMILIES[rtype]
+    return dict((node[key], node) for node in nodes if node.get(key))
+
+
+def _entry(ip, rtype, node, published, reason, error=None):
+    return {"ip": ip, "type": rtype, "node": (node or {}).get("name"), "pool": (node or {}).get("pool"),
+            "published": published, "reason": reason, "error": error}
+
+
+def decide(rtype, nodes, active_pools, probes, current, stage, min_values):
+    """``(values, report)`` for one record type; ``current`` is the list published now (or None)."""
+    if stage not in STAGES:
+        raise AutoextenderError("stage must be one of %s" % ", ".join(STAGES), kind="validation")
+    listed = addresses(nodes, rtype)
+    current = list(current or [])
+    report = {}
+    for ip, node in listed.items():
+        probe = probes.get(ip) or {"healthy": False, "error": "not probed"}
+        active = node.get("pool") in active_pools
+        if active and probe["healthy"]:
+            report[ip] = _entry(ip, rtype, node, True, "healthy")
+        elif active:
+            report[ip] = _entry(ip, rtype, node, False, "probe_failed", probe.get("error"))
+        elif stage == "add" and ip in current:
+            report[ip] = _entry(ip, rtype, node, True, "published_before_add")
+        else:
+            report[ip] = _entry(ip, rtype, node, False, "inactive_pool")
+        if stage == "remove" and report[ip]["published"] and ip not in current:
+            report[ip].update(published=False, reason="not_added_in_remove_stage")
+    for ip in current:
+        if ip not in listed:
+            keep = stage != "publish"
+            report[ip] = _entry(ip, rtype, None, keep, "unlisted_kept" if keep else "unlisted",
+                                None if keep else "not an address of any listed node")
+    _keep_minimum(report, current, probes, max(1, min_values))
+    values = sorted(ip for ip, e in report.items() if e["published"])
+    if not values:
+        raise AutoextenderError(
+            "No healthy %s target for the edge set, and nothing is published yet: refusing to publish an empty "
+            "set" % rtype, kind="no_healthy_targets", details={"targets": sorted(report.values(), key=_order)})
+    return values, sorted(report.values(), key=_order)
+
+
+def _keep_minimum(report, current, probes, minimum):
+    """Put back published addresses (healthy first) when the new set would shrink below ``minimum``."""
+    chosen = [ip for ip, e in report.items() if e["published"]]
+    if len(chosen) >= minimum or len(chosen) >= len(current):
+        return
+    spare = [ip for ip in current if ip not in chosen]
+    spare.sort(key=lambda ip: (not (probes.get(ip) or {}).get("healthy"), ip))
+    for ip in spare[:minimum - len(chosen)]:
+        entry = report[ip]
+        entry["error"] = entry["error"] or entry["reason"]
+        entry.update(published=True, reason="kept_min_values")
+
+
+def _order(entry):
+    return (not entry["published"], entry["pool"] or "", entry["ip"])

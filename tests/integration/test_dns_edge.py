@@ -1,0 +1,108 @@
+"""edge_dns through ansible-playbook: real HTTP servers on 127.0.0.x stand in for edge nodes' ingress,
+the set is published on the real PowerDNS / BIND and checked with real DNS queries."""
+import time
+
+from tests.support.fixtures_dns import run_dns_tasks
+
+MODULE = "talos.autoextender.edge_dns"
+
+
+def edge_task(bed, title, name, nodes, active, port, check=False, **args):
+    params = dict(bed.params, owner="home", name=name, nodes=nodes, active_pools=active, ttl=30,
+                  probe={"tcp_ports": [port], "http": {"port": port}, "timeout": 1})
+    params.update(args)
+    out = {"name": title, MODULE: params}
+    if check:
+        out["check_mode"] = True
+    return out
+
+
+def reasons(result):
+    return dict((t["ip"], (t["reason"], t["published"])) for t in result["edge_dns"]["targets"])
+
+
+NODES = [
+    {"name": "a-1", "pool": "a", "public_ipv4": "127.0.0.2", "public_ipv6": "::1"},
+    {"name": "a-2", "pool": "a", "public_ipv4": "127.0.0.3"},
+    {"name": "b-1", "pool": "b", "public_ipv4": "127.0.0.4"},
+    {"name": "b-2", "pool": "b", "public_ipv4": "127.0.0.5"},
+]
+
+
+def test_staged_migration_from_pool_a_to_pool_b(dns_bed, edge_nodes, tmp_path):
+    name = dns_bed.unique("edge")
+    edge_nodes.host = name.rstrip(".")
+    # a-2 (127.0.0.3) is dead: nothing listens there.
+    edge_nodes.start(healthy=["127.0.0.2", "::1", "127.0.0.4", "127.0.0.5"], extra_ips=["127.0.0.3"])
+    port = edge_nodes.port
+
+    def step(title, active, **args):
+        return edge_task(dns_bed, title, name, NODES, active, port, **args)
+
+    proc, r = run_dns_tasks(tmp_path, [step("check publish a", ["a"], check=True)])
+    assert r["check publish a"]["changed"] is True
+    assert r["check publish a"]["edge_dns"]["record_sets"]["A"]["values"] == ["127.0.0.2"]
+    assert dns_bed.answers(name, "A") == []
+
+    proc, r = run_dns_tasks(tmp_path, [step("publish a", ["a"]), step("publish a again", ["a"])])
+    assert r["publish a"]["changed"] is True and r["publish a again"]["changed"] is False
+    assert dns_bed.answers(name, "A") == ["127.0.0.2"]
+    assert dns_bed.answers(name, "AAAA") == ["::1"]
+    why = reasons(r["publish a"])
+    assert why["127.0.0.2"] == ("healthy", True) and why["::1"] == ("healthy", True)
+    assert why["127.0.0.3"] == ("probe_failed", False)
+    assert why["127.0.0.4"] == ("inactive_pool", False) and why["127.0.0.5"] == ("inactive_pool", False)
+    failed = [t for t in r["publish a"]["edge_dns"]["targets"] if t["ip"] == "127.0.0.3"][0]
+    assert "TCP 127.0.0.3 port %d" % port in failed["error"] and "refused" in failed["error"].lower()
+
+    proc, r = run_dns_tasks(tmp_path, [step("add b", ["b"], stage="add")])
+    assert dns_bed.answers(name, "A") == ["127.0.0.2", "127.0.0.4", "127.0.0.5"]
+    assert reasons(r["add b"])["127.0.0.2"] == ("published_before_add", True)
+    # AAAA: pool b has no IPv6, a's ::1 was published before: add keeps it.
+    assert dns_bed.answers(name, "AAAA") == ["::1"]
+
+    proc, r = run_dns_tasks(tmp_path, [step("remove a", ["b"], stage="remove", record_types=["A"])])
+    assert dns_bed.answers(name, "A") == ["127.0.0.4", "127.0.0.5"]
+    assert reasons(r["remove a"])["127.0.0.2"] == ("inactive_pool", False)
+
+    # b-1 dies; b-2 stays: publish drops b-1 but keeps one (min_values 1 is met).
+    edge_nodes.stop("127.0.0.4")
+    proc, r = run_dns_tasks(tmp_path, [step("publish b", ["b"], record_types=["A"])])
+    assert dns_bed.answers(name, "A") == ["127.0.0.5"]
+    assert reasons(r["publish b"])["127.0.0.4"] == ("probe_failed", False)
+
+
+def test_last_targets_are_kept_and_empty_is_never_published(dns_bed, edge_nodes, tmp_path):
+    name = dns_bed.unique("edge")
+    edge_nodes.host = name.rstrip(".")
+    edge_nodes.start(healthy=["127.0.0.2", "127.0.0.4"], hang=["127.0.0.5"], extra_ips=["127.0.0.3"])
+    port = edge_nodes.port
+    nodes = [n for n in NODES if "public_ipv6" not in n]
+    nodes.append({"name": "a-1", "pool": "a", "public_ipv4": "127.0.0.2"})
+
+    proc, r = run_dns_tasks(tmp_path, [
+        edge_task(dns_bed, "nothing healthy", name, [n for n in nodes if n["name"] == "a-2"], ["a"], port,
+                  probe={"tcp_ports": [port], "timeout": 1}),
+    ])
+    assert r["nothing healthy"]["failed"] and r["nothing healthy"]["failure"]["kind"] == "no_healthy_targets"
+    assert "refusing to publish an empty set" in r["nothing healthy"]["msg"]
+    assert dns_bed.answers(name, "A") == []
+
+    proc, r = run_dns_tasks(tmp_path, [edge_task(dns_bed, "publish a and b", name, nodes, ["a", "b"], port)])
+    assert dns_bed.answers(name, "A") == ["127.0.0.2", "127.0.0.4"]
+    assert reasons(r["publish a and b"])["127.0.0.5"] == ("probe_failed", False)
+
+    # Both published nodes die; pool b-2 hangs: nothing healthy, so the last published are kept.
+    edge_nodes.stop("127.0.0.2")
+    edge_nodes.stop("127.0.0.4")
+    start = time.monotonic()
+    proc, r = run_dns_tasks(tmp_path, [
+        edge_task(dns_bed, "all down", name, nodes, ["b"], port, min_values=2),
+    ])
+    assert time.monotonic() - start < 30
+    assert r["all down"]["changed"] is False
+    assert dns_bed.answers(name, "A") == ["127.0.0.2", "127.0.0.4"]
+    why = reasons(r["all down"])
+    assert why["127.0.0.2"] == ("kept_min_values", True) and why["127.0.0.4"] == ("kept_min_values", True)
+    hung = [t for t in r["all down"]["edge_dns"]["targets"] if t["ip"] == "127.0.0.5"][0]
+    assert "no answer within 1s" in hung["error"]
