@@ -1,0 +1,371 @@
+"""The status_report filter: the join of pools, servers, Nodes, KubeSpan peers, DNS and probes."""
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.talos.autoextender.plugins.filter.status_report import FilterModule, status_report
+
+CLUSTER = {"name": "home", "endpoint": "https://192.168.1.10:6443"}
+POOL_A = {"name": "hel1-a", "provider": "hetzner", "location": "hel1", "server_type": "cx22", "count": 2,
+          "active": True}
+POOL_B = {"name": "fr-par-b", "provider": "linode", "location": "fr-par", "server_type": "g6-standard-1", "count": 1,
+          "active": False}
+
+
+def server(name, ipv4, pool="hel1-a", status="running", ipv6=None, provider="hetzner"):
+    """A server as edge_pool_info returns it."""
+    return {"id": "id-" + name, "name": name, "provider": provider, "location": "hel1", "server_type": "cx22",
+            "status": status, "public_ipv4": ipv4, "public_ipv6": ipv6, "image": "1",
+            "labels": {"managed-by": "talos-autoextender", "autoextender-cluster": "home", "autoextender-pool": pool}}
+
+
+def node(name, *addresses, ready="True", pool=None, role=None, reason=None):
+    """A Kubernetes Node as kubernetes.core.k8s_info returns it."""
+    labels = {"kubernetes.io/hostname": name}
+    if pool:
+        labels["autoextender.io/pool"] = pool
+    if role:
+        labels["node-role.kubernetes.io/" + role] = ""
+    conditions = [{"type": "MemoryPressure", "status": "False"}]
+    if ready is not None:
+        conditions.append({"type": "Ready", "status": ready, "reason": reason or "KubeletReady",
+                           "message": "kubelet says " + (reason or "ready")})
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": labels, "annotations": {"secret-ish": "do-not-copy"}},
+            "spec": {"taints": [{"key": "autoextender.io/edge", "value": "true", "effect": "NoSchedule"}] if pool else []},
+            "status": {"conditions": conditions, "nodeInfo": {"kubeletVersion": "v1.36.3"},
+                       "addresses": [{"type": "Hostname", "address": name}]
+                       + [{"type": "ExternalIP", "address": a} for a in addresses]}}
+
+
+def peer(label, endpoint, state="up", observer="192.168.1.10", rx=100, tx=200, handshake="2026-11-24T05:01:58Z"):
+    """A KubeSpan peer status as talos_info returns it."""
+    return {"id": "key-" + label, "label": label, "endpoint": endpoint, "state": state, "node": observer,
+            "last_handshake": handshake, "rx_bytes": rx, "tx_bytes": tx}
+
+
+def rrset(*values, rtype="A", owner="home"):
+    return {"name": "edge.example.org.", "type": rtype, "ttl": 60, "values": list(values), "owner": owner}
+
+
+def probe(ip, healthy=True, error=None, latency_ms=12.5):
+    return {"ip": ip, "healthy": healthy, "error": error, "latency_ms": latency_ms}
+
+
+def healthy_world(**overrides):
+    """Two healthy servers of one active pool, both Ready, KubeSpan up, published and probed healthy."""
+    args = dict(
+        pools=[POOL_A],
+        servers=[server("hel1-a-1", "203.0.113.7"), server("hel1-a-2", "203.0.113.8")],
+        nodes=[node("cp-1", "192.168.1.10", role="control-plane"), node("hel1-a-1", "203.0.113.7", pool="hel1-a"),
+               node("hel1-a-2", "203.0.113.8", pool="hel1-a")],
+        kubespan=[peer("hel1-a-1", "203.0.113.7:51820"), peer("hel1-a-2", "203.0.113.8:51820")],
+        dns=[rrset("203.0.113.7", "203.0.113.8")],
+        probes=[probe("203.0.113.7"), probe("203.0.113.8")],
+    )
+    args.update(overrides)
+    return status_report(dict(CLUSTER), **args)
+
+
+def codes(report):
+    return sorted((w["code"], w["subject"]) for w in report["warnings"])
+
+
+def row(report, name):
+    return next(r for r in report["servers"] if r["name"] == name)
+
+
+def test_a_healthy_world_has_no_warning_and_joins_everything():
+    report = healthy_world()
+    assert report["ok"] is True and report["warnings"] == []
+    first = row(report, "hel1-a-1")
+    assert (first["node"], first["ready"], first["kubespan"], first["published"], first["health"], first["state"]) == (
+        "hel1-a-1", True, "up", ["203.0.113.7"], "healthy", "ok")
+    assert first["taints"] == ["autoextender.io/edge=true:NoSchedule"]
+    assert first["kubespan_endpoint"] == "203.0.113.7:51820" and first["latency_ms"] == 12.5
+    assert [n["name"] for n in report["nodes"]] == ["cp-1"]
+    assert report["nodes"][0]["roles"] == ["control-plane"] and report["nodes"][0]["version"] == "v1.36.3"
+    assert report["pools"][0]["servers"] == ["hel1-a-1", "hel1-a-2"]
+    assert [v["server"] for v in report["dns"][0]["values"]] == ["hel1-a-1", "hel1-a-2"]
+    assert report["summary"] == {"pools": 1, "active_pools": 1, "servers": 2, "running": 2, "nodes": 3, "ready": 3,
+                                 "peers": 2, "peers_up": 2, "dns_values": 2, "probes": 2, "healthy": 2,
+                                 "warnings": 0}
+
+
+def test_a_running_server_without_a_node_is_flagged():
+    report = healthy_world(nodes=[node("cp-1", "192.168.1.10", role="control-plane"),
+                                  node("hel1-a-1", "203.0.113.7", pool="hel1-a")])
+    assert ("server_no_node", "hel1-a-2") in codes(report)
+    assert row(report, "hel1-a-2")["node"] is None and row(report, "hel1-a-2")["state"] == "warning"
+
+
+def test_a_server_that_is_not_running_needs_no_node():
+    servers = [server("hel1-a-1", "203.0.113.7"), server("hel1-a-2", "203.0.113.8", status="starting")]
+    report = healthy_world(servers=servers, nodes=[node("hel1-a-1", "203.0.113.7", pool="hel1-a")],
+                           dns=[rrset("203.0.113.7")])
+    assert codes(report) == []
+    assert row(report, "hel1-a-2")["state"] == "down"
+
+
+def test_a_node_is_found_by_address_when_its_name_differs():
+    report = healthy_world(nodes=[node("talos-xyz", "203.0.113.7", pool="hel1-a"),
+                                  node("hel1-a-2", "203.0.113.8", pool="hel1-a")])
+    assert row(report, "hel1-a-1")["node"] == "talos-xyz"
+    assert report["warnings"] == [] and report["nodes"] == []
+
+
+def test_ipv6_addresses_match_in_any_spelling():
+    servers = [server("hel1-a-1", None, ipv6="2001:db8::7"), server("hel1-a-2", "203.0.113.8")]
+    report = healthy_world(servers=servers,
+                           nodes=[node("other", "2001:0db8:0000::0007", pool="hel1-a"),
+                                  node("hel1-a-2", "203.0.113.8", pool="hel1-a")],
+                           kubespan=[peer("x", "[2001:DB8::7]:51820"), peer("hel1-a-2", "203.0.113.8:51820")],
+                           dns=[rrset("203.0.113.8"), rrset("2001:0db8::0007", rtype="AAAA")],
+                           probes=[probe("2001:db8:0::7"), probe("203.0.113.8")])
+    first = row(report, "hel1-a-1")
+    expected = ("other", "up", ["2001:db8::7"], "healthy")
+    assert (first["node"], first["kubespan"], first["published"], first["health"]) == expected
+    assert report["warnings"] == []
+
+
+def test_a_node_that_is_not_ready_is_flagged_with_its_reason():
+    nodes = [node("hel1-a-1", "203.0.113.7", pool="hel1-a", ready="False", reason="KubeletNotReady"),
+             node("hel1-a-2", "203.0.113.8", pool="hel1-a")]
+    report = healthy_world(nodes=nodes)
+    warning = next(w for w in report["warnings"] if w["code"] == "node_not_ready")
+    assert warning["subject"] == "hel1-a-1" and "kubelet says KubeletNotReady" in warning["message"]
+    assert row(report, "hel1-a-1")["ready"] is False and row(report, "hel1-a-1")["state"] == "down"
+
+
+def test_a_node_without_a_ready_condition_counts_as_not_ready():
+    report = healthy_world(nodes=[node("hel1-a-1", "203.0.113.7", pool="hel1-a", ready=None),
+                                  node("hel1-a-2", "203.0.113.8", pool="hel1-a")])
+    assert ("node_not_ready", "hel1-a-1") in codes(report)
+    assert "no Ready condition" in report["warnings"][0]["message"]
+
+
+def test_kubespan_down_when_any_observer_sees_the_peer_down():
+    kubespan = [peer("hel1-a-1", "203.0.113.7:51820", observer="192.168.1.10"),
+                peer("hel1-a-1", "203.0.113.7:51820", state="down", observer="192.168.1.11", rx=1, tx=2,
+                     handshake="2026-11-24T06:00:00Z"),
+                peer("hel1-a-2", "203.0.113.8:51820")]
+    report = healthy_world(kubespan=kubespan)
+    assert ("kubespan_down", "hel1-a-1") in codes(report)
+    assert "192.168.1.10, 192.168.1.11" in report["warnings"][0]["message"]
+    merged = next(p for p in report["kubespan"] if p["label"] == "hel1-a-1")
+    assert merged["state"] == "down" and merged["bytes_received"] == 101 and merged["bytes_sent"] == 202
+    assert merged["last_handshake"] == "2026-11-24T06:00:00Z"
+    assert row(report, "hel1-a-1")["state"] == "down"
+
+
+def test_kubespan_peer_matched_by_endpoint_and_long_names_for_bytes():
+    kubespan = [{"label": "", "endpoint": "203.0.113.7:51820", "state": "up", "bytes_received": 5, "bytes_sent": 6},
+                peer("hel1-a-2", "203.0.113.8:51820")]
+    report = healthy_world(kubespan=kubespan)
+    assert row(report, "hel1-a-1")["kubespan"] == "up" and report["warnings"] == []
+    assert next(p for p in report["kubespan"] if p["endpoint"] == "203.0.113.7:51820")["bytes_sent"] == 6
+
+
+def test_a_peer_in_an_unknown_state_is_not_up():
+    report = healthy_world(kubespan=[peer("hel1-a-1", "203.0.113.7:51820", state="unknown"),
+                                     peer("hel1-a-2", "203.0.113.8:51820")])
+    assert row(report, "hel1-a-1")["kubespan"] == "unknown" and report["summary"]["peers_up"] == 1
+
+
+def test_a_ready_server_without_a_kubespan_peer_is_flagged():
+    report = healthy_world(kubespan=[peer("hel1-a-2", "203.0.113.8:51820")])
+    assert codes(report) == [("kubespan_missing", "hel1-a-1")]
+    assert row(report, "hel1-a-1")["kubespan"] == "missing"
+
+
+def test_an_ip_in_dns_that_is_unhealthy_is_flagged():
+    report = healthy_world(probes=[probe("203.0.113.7", healthy=False, error="TCP 203.0.113.7 port 443: refused"),
+                                   probe("203.0.113.8")])
+    warning = next(w for w in report["warnings"] if w["code"] == "dns_unhealthy")
+    assert warning["subject"] == "203.0.113.7" and "port 443: refused" in warning["message"]
+    assert row(report, "hel1-a-1")["health"] == "unhealthy" and row(report, "hel1-a-1")["state"] == "down"
+    assert row(report, "hel1-a-1")["probe_error"] == "TCP 203.0.113.7 port 443: refused"
+    assert report["dns"][0]["values"][0]["health"] == "unhealthy"
+
+
+def test_an_unhealthy_server_out_of_dns_is_not_a_warning():
+    report = healthy_world(dns=[rrset("203.0.113.8")],
+                           probes=[probe("203.0.113.7", healthy=False, error="down"), probe("203.0.113.8")])
+    assert codes(report) == []
+
+
+def test_a_dns_value_of_no_known_server_is_flagged():
+    report = healthy_world(dns=[rrset("203.0.113.7", "203.0.113.8", "198.51.100.99")])
+    assert codes(report) == [("dns_unknown_value", "198.51.100.99")]
+    unknown = report["dns"][0]["values"][0]
+    assert unknown == {"value": "198.51.100.99", "server": None, "pool": None, "health": None}
+
+
+def test_a_dns_value_of_a_stopped_server_is_flagged():
+    servers = [server("hel1-a-1", "203.0.113.7", status="off"), server("hel1-a-2", "203.0.113.8")]
+    report = healthy_world(servers=servers)
+    assert ("dns_not_running", "203.0.113.7") in codes(report)
+    assert "which is off" in next(w["message"] for w in report["warnings"] if w["code"] == "dns_not_running")
+
+
+def test_a_dns_value_of_an_inactive_pool_is_flagged():
+    servers = [server("hel1-a-1", "203.0.113.7"), server("hel1-a-2", "203.0.113.8"),
+               server("fr-par-b-1", "198.51.100.1", pool="fr-par-b", provider="linode")]
+    report = healthy_world(pools=[POOL_A, POOL_B], servers=servers,
+                           nodes=None, kubespan=None, probes=None,
+                           dns=[rrset("203.0.113.7", "203.0.113.8", "198.51.100.1")])
+    assert codes(report) == [("dns_inactive_pool", "198.51.100.1")]
+    assert [p["name"] for p in report["pools"]] == ["hel1-a", "fr-par-b"]
+    assert report["pools"][1]["active"] is False and row(report, "fr-par-b-1")["provider"] == "linode"
+
+
+def test_a_healthy_server_of_an_active_pool_missing_from_dns_is_flagged():
+    report = healthy_world(dns=[rrset("203.0.113.7")])
+    assert codes(report) == [("dns_missing", "hel1-a-2")]
+    assert "203.0.113.8" in report["warnings"][0]["message"]
+
+
+def test_no_dns_missing_for_an_inactive_pool():
+    servers = [server("fr-par-b-1", "198.51.100.1", pool="fr-par-b")]
+    report = status_report(CLUSTER, pools=[dict(POOL_B, count=1)], servers=servers, dns=[rrset("203.0.113.7")])
+    assert ("dns_missing", "fr-par-b-1") not in codes(report)
+
+
+def test_an_empty_edge_set_is_flagged_but_unknown_dns_is_not():
+    assert ("dns_empty", "dns") in codes(healthy_world(dns=[]))
+    assert ("dns_empty", "dns") in codes(healthy_world(dns=[rrset(rtype="A")]))
+    report = healthy_world(dns=None)
+    assert report["warnings"] == [] and report["dns"] is None and report["gathered"]["dns"] is False
+    assert row(report, "hel1-a-1")["published"] == []
+
+
+@pytest.mark.parametrize("owner, text", [("someone-else", "owned by someone-else"),
+                                         (None, "not owned (no ownership record)")])
+def test_an_edge_set_owned_by_another_cluster_is_flagged(owner, text):
+    report = healthy_world(dns=[rrset("203.0.113.7", "203.0.113.8", owner=owner)])
+    assert codes(report) == [("dns_foreign_owner", "edge.example.org.")]
+    assert text in report["warnings"][0]["message"]
+
+
+def test_non_address_record_sets_are_listed_but_not_joined():
+    report = healthy_world(dns=[rrset("203.0.113.7", "203.0.113.8"),
+                                {"name": "www.example.org.", "type": "CNAME", "ttl": 300,
+                                 "values": ["edge.example.org."], "owner": None}])
+    assert report["warnings"] == [] and report["summary"]["dns_values"] == 2
+    assert report["dns"][1]["values"] == [{"value": "edge.example.org.", "server": None, "pool": None,
+                                           "health": None}]
+
+
+def test_one_record_set_dict_is_taken_as_a_list():
+    report = healthy_world(dns=rrset("203.0.113.7", "203.0.113.8"))
+    assert report["warnings"] == [] and len(report["dns"]) == 1
+
+
+def test_pool_size_and_unknown_pools_are_flagged():
+    servers = [server("hel1-a-1", "203.0.113.7"), server("stray-1", "192.0.2.50", pool="stray")]
+    report = status_report(CLUSTER, pools=[POOL_A], servers=servers)
+    assert codes(report) == [("pool_size", "hel1-a"), ("pool_unknown", "stray")]
+    assert "has 1 server(s), wants 2" in report["warnings"][0]["message"]
+    stray = report["pools"][1]
+    assert (stray["name"], stray["desired"], stray["active"], stray["servers"]) == ("stray", False, False, ["stray-1"])
+
+
+def test_a_server_without_a_pool_label_goes_to_a_none_pool():
+    bare = dict(server("lost", "192.0.2.9"), labels={})
+    report = status_report(CLUSTER, pools=[], servers=[bare])
+    assert row(report, "lost")["pool"] == "(none)" and codes(report) == [("pool_unknown", "(none)")]
+
+
+def test_servers_nested_in_pools_and_duplicates_are_joined_once():
+    nested = dict(POOL_A, servers=[dict(server("hel1-a-1", "203.0.113.7"), labels={})])
+    report = status_report(CLUSTER, pools=[nested],
+                           servers=[server("hel1-a-1", "203.0.113.7"), server("hel1-a-2", "203.0.113.8")])
+    assert [r["name"] for r in report["servers"]] == ["hel1-a-1", "hel1-a-2"]
+    assert row(report, "hel1-a-1")["pool"] == "hel1-a" and report["warnings"] == []
+
+
+def test_an_edge_node_whose_server_is_gone_is_an_orphan():
+    nodes = [node("hel1-a-1", "203.0.113.7", pool="hel1-a"), node("hel1-a-2", "203.0.113.8", pool="hel1-a"),
+             node("hel1-a-9", "203.0.113.99", pool="hel1-a", ready="Unknown")]
+    report = healthy_world(nodes=nodes)
+    assert codes(report) == [("node_orphan", "hel1-a-9")]
+    orphan = report["nodes"][0]
+    assert (orphan["name"], orphan["pool"], orphan["roles"], orphan["ready"]) == ("hel1-a-9", "hel1-a", ["edge"], False)
+
+
+def test_home_nodes_get_their_kubespan_state_and_no_warning():
+    kubespan = [peer("hel1-a-1", "203.0.113.7:51820"), peer("hel1-a-2", "203.0.113.8:51820"),
+                peer("cp-1", "198.51.100.200:51820", state="down", observer="203.0.113.7")]
+    report = healthy_world(kubespan=kubespan)
+    assert report["nodes"][0]["kubespan"] == "down" and report["warnings"] == []
+
+
+def test_nothing_gathered_but_the_servers_says_nothing_it_cannot_know():
+    report = status_report(CLUSTER, pools=[POOL_A],
+                           servers=[server("hel1-a-1", "203.0.113.7"), server("hel1-a-2", "203.0.113.8")])
+    assert report["warnings"] == [] and report["ok"] is True
+    first = row(report, "hel1-a-1")
+    assert (first["node"], first["ready"], first["kubespan"], first["health"], first["state"]) == (
+        None, None, None, None, "ok")
+    assert report["nodes"] is None and report["kubespan"] is None and report["dns"] is None
+    assert report["gathered"] == {"pools": True, "servers": True, "nodes": False, "kubespan": False, "dns": False,
+                                  "probes": False}
+
+
+def test_probes_as_a_dict_by_address_with_check_durations():
+    probes = {"203.0.113.7": {"healthy": True, "error": None, "checks": [{"seconds": 0.01}, {"seconds": 0.0205}]},
+              "203.0.113.8": {"ip": "203.0.113.8", "healthy": True, "error": None, "checks": []}}
+    report = healthy_world(probes=probes)
+    assert row(report, "hel1-a-1")["latency_ms"] == 30.5 and row(report, "hel1-a-2")["latency_ms"] is None
+    assert report["warnings"] == []
+
+
+def test_edge_dns_targets_count_as_probes_by_their_reason():
+    targets = [{"ip": "203.0.113.7", "type": "A", "node": "hel1-a-1", "pool": "hel1-a", "published": True,
+                "reason": "healthy", "error": None},
+               {"ip": "203.0.113.8", "type": "A", "node": "hel1-a-2", "pool": "hel1-a", "published": True,
+                "reason": "probe_failed", "error": "TCP 203.0.113.8 port 443: Connection refused"},
+               {"ip": "198.51.100.1", "type": "A", "node": "fr-par-b-1", "pool": "fr-par-b", "published": False,
+                "reason": "inactive_pool", "error": None}]
+    report = healthy_world(probes=targets)
+    assert (row(report, "hel1-a-1")["health"], row(report, "hel1-a-2")["health"]) == ("healthy", "unhealthy")
+    assert codes(report) == [("dns_unhealthy", "203.0.113.8")]
+    assert report["summary"]["probes"] == 2
+
+
+def test_only_the_listed_fields_reach_the_report():
+    cluster = dict(CLUSTER, secrets={"source": "bundle", "path": "/secret/path"}, token="tok-123")
+    report = status_report(cluster, pools=[dict(POOL_A, api_token="tok-456")],
+                           servers=[dict(server("hel1-a-1", "203.0.113.7"), root_pass="pw-789")],
+                           nodes=[node("hel1-a-1", "203.0.113.7", pool="hel1-a")])
+    text = repr(report)
+    for secret in ("/secret/path", "tok-123", "tok-456", "pw-789", "do-not-copy"):
+        assert secret not in text
+
+
+def test_warnings_always_carry_code_subject_and_message():
+    report = healthy_world(dns=[rrset("203.0.113.7", "198.51.100.99", owner="x")], kubespan=[],
+                           probes=[probe("203.0.113.7", healthy=False, error="boom")])
+    assert report["warnings"] and all(sorted(w) == ["code", "message", "subject"] for w in report["warnings"])
+    assert report["summary"]["warnings"] == len(report["warnings"]) and report["ok"] is False
+
+
+@pytest.mark.parametrize("cluster", [None, {}, {"endpoint": "https://x"}, "home"])
+def test_the_cluster_needs_a_name(cluster):
+    with pytest.raises(AnsibleFilterError, match="cluster, a dict with a name"):
+        status_report(cluster)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"pools": [{"provider": "hetzner"}]}, "every pool needs a name"),
+    ({"servers": [{"status": "running"}]}, "every server needs a name"),
+    ({"nodes": "node-1"}, "nodes must be a list of dicts, got str"),
+    ({"kubespan": [1, 2]}, "kubespan must be a list of dicts"),
+    ({"dns": ["1.2.3.4"]}, "dns must be a list of dicts"),
+])
+def test_bad_inputs_fail_clearly(kwargs, match):
+    with pytest.raises(AnsibleFilterError, match=match):
+        status_report(CLUSTER, **kwargs)
+
+
+def test_the_filter_is_registered_under_its_name():
+    assert FilterModule().filters() == {"status_report": status_report}
