@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""What the cloud modules (talos_image, cloud_firewall, cloud_server, edge_pool_info) and the
+edge_nodes inventory share: options, credentials per provider, ownership checks, one deadline.
+
+Credentials: ``api_token`` falls back to the provider's own environment
+variable (``HCLOUD_TOKEN``, ``LINODE_TOKEN``, ``LAB_CLOUD_TOKEN``), and
+``api_url`` to ``HCLOUD_ENDPOINT``, ``LINODE_API_URL`` or ``LAB_CLOUD_URL``.
+A static ``env_fallback`` cannot do this: which variable applies depends on
+the ``provider`` option.
+
+One deadline per task: ``CloudResource.deadline`` starts at the first API call
+and bounds every retry and every wait of the task (``wait_timeout``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._providers import base, registry
+from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
+
+TOKEN_ENV = {"hetzner": "HCLOUD_TOKEN", "linode": "LINODE_TOKEN", "lab": "LAB_CLOUD_TOKEN"}
+URL_ENV = {"hetzner": "HCLOUD_ENDPOINT", "linode": "LINODE_API_URL", "lab": "LAB_CLOUD_URL"}
+DEFAULT_WAIT_TIMEOUT = 600
+
+
+def connection_argument_spec(**extra):
+    """The options of the ``talos.autoextender.cloud`` doc fragment, plus ``extra``."""
+    spec = dict(
+        provider=dict(type="str", required=True, choices=registry.names()),
+        api_token=dict(type="str", no_log=True),
+        api_url=dict(type="str"),
+        cluster=dict(type="str", required=True),
+    )
+    spec.update(extra)
+    return spec
+
+
+def cloud_argument_spec(**extra):
+    """The options of a stateful cloud module: connection, ``wait``/``wait_timeout`` (the ``cloud.wait``
+    fragment), ``state`` and ``labels`` (documented by each module), plus ``extra``."""
+    spec = dict(wait=dict(type="bool", default=True), wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),
+                state=dict(type="str", default="present", choices=["present", "absent"]),
+                labels=dict(type="dict", default={}))
+    spec.update(extra)
+    return connection_argument_spec(**spec)
+
+
+def make_provider(name, api_token=None, api_url=None, deadline=None, environ=None):
+    """A CloudProvider with credentials from the options or the provider's environment variables."""
+    environ = os.environ if environ is None else environ
+    token = api_token or environ.get(TOKEN_ENV.get(name, ""))
+    url = api_url or environ.get(URL_ENV.get(name, ""))
+    options = {"api_url": url} if url else {}
+    if deadline is not None:
+        options["deadline"] = deadline
+    try:
+        return registry.provider(name, {"token": token} if token else {}, options)
+    except ImportError as e:
+        raise AutoextenderError(missing_required_lib(e.name or str(e)), kind="missing_library",
+                                details={"provider": name})
+
+
+def check_owned(found, what, cluster, pool=None):
+    """Refuse a resource with the right name that is not ours (or belongs to another cluster or pool)."""
+    labels = found.get("labels") or {}
+    if base.is_owned(labels, cluster) and (pool is None or labels.get(base.POOL_LABEL) == pool):
+        return found
+    owner = "cluster %s, pool %s" % (cluster, pool) if pool else "cluster %s" % cluster
+    raise AutoextenderError(
+        "A %s named %s exists but is not managed by talos-autoextender for %s (its labels: %s); it is left alone"
+        % (what, found.get("name"), owner, ", ".join("%s=%s" % kv for kv in sorted(labels.items())) or "none"),
+        kind="conflict", details={"id": found.get("id"), "labels": labels})
+
+
+def owned_servers(provider, cluster=None, pool=None):
+    """The servers carrying our labels (of ``cluster``/``pool`` when given), sorted by name."""
+    selector = base.ownership_labels(cluster, pool) if cluster else {base.MANAGED_BY: base.MANAGED_BY_VALUE}
+    servers = [s for s in provider.list_servers(selector) if base.is_owned(s["labels"], cluster)
+               and (pool is None or s["labels"].get(base.POOL_LABEL) == pool)]
+    return sorted(servers, key=lambda s: (s["name"], s["id"]))
+
+
+def image_versions(provider, cluster=None):
+    """``{image id: talos_version}`` of our images."""
+    selector = base.ownership_labels(cluster) if cluster else {base.MANAGED_BY: base.MANAGED_BY_VALUE}
+    return dict((i["id"], i["talos_version"]) for i in provider.list_images(selector) if i["talos_version"])
+
+
+class CloudResource(Resource):
+    """A Resource that talks to one cloud provider within one deadline."""
+
+    _provider = None
+    _deadline = None
+    _extra_secrets = ()
+
+    @property
+    def deadline(self):
+        if self._deadline is None:
+            self._deadline = Deadline(self.params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
+        return self._deadline
+
+    @property
+    def provider(self):
+        if self._provider is None:
+            self._provider = make_provider(self.params["provider"], self.params.get("api_token"),
+                                           self.params.get("api_url"), self.deadline)
+        return self._provider
+
+    @property
+    def ownership(self):
+        return base.ownership_labels(self.params["cluster"], self.params.get("pool"))
+
+    def secrets(self):
+        out = [self.params.get("api_token")] + list(self._extra_secrets)
+        if self._provider is not None:
+            out += self._provider.secrets()
+        return [s for s in out if s]
+
+    def labels(self):
+        """Our ownership labels over the user's ``labels`` (ours always win)."""
+        labels = dict((str(k), str(v)) for k, v in (self.params.get("labels") or {}).items())
+        labels.update(self.ownership)
+        return labels
+
+    def check_owned(self, found, what):
+        return check_owned(found, what, self.params["cluster"], self.params.get("pool"))

@@ -1,0 +1,284 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""The lab cloud (docs/lab.md) behind the CloudProvider interface, over HTTP with ``requests``.
+
+Where to connect, first found wins: ``options["api_url"]`` and
+``credentials["token"]``; the environment variables ``LAB_CLOUD_URL`` and
+``LAB_CLOUD_TOKEN``; the ``cloud.json`` that ``hack/lab_cloud.py start`` writes
+(its path in ``options["config_file"]`` or ``LAB_CLOUD_CONFIG``).
+
+Reads take no deadline in the interface: they use ``options["deadline"]``
+(the task's Deadline, set by the modules) or a fresh one of
+``options["timeout"]`` seconds (default 60).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+
+try:
+    import requests
+except ImportError:
+    requests = None
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    REQUESTS_IMPORT_ERROR = None
+
+from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
+from ansible_collections.talos.autoextender.plugins.module_utils._retry import ApiFailure, call, parse_retry_after
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
+
+URL_ENV = "LAB_CLOUD_URL"
+TOKEN_ENV = "LAB_CLOUD_TOKEN"
+CONFIG_ENV = "LAB_CLOUD_CONFIG"
+#: lab status -> normalised status ("error": the machine config failed validation)
+STATUS = {"starting": "starting", "running": "running", "stopping": "stopping", "off": "off",
+          "deleting": "deleting"}
+
+
+class HttpError(Exception):
+    """A response with status >= 400, with the lab's error body."""
+
+    def __init__(self, response):
+        try:
+            error = response.json().get("error") or {}
+        except ValueError:
+            error = {}
+        super().__init__(error.get("message") or "HTTP %s" % response.status_code)
+        self.status = response.status_code
+        self.code = error.get("code")
+        self.message = error.get("message") or response.reason
+        self.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+
+
+def classify(exc):
+    if isinstance(exc, HttpError):
+        return ApiFailure(status=exc.status, code=exc.code, message=exc.message, retry_after=exc.retry_after)
+    return ApiFailure(connection=True, message="%s: %s" % (type(exc).__name__, exc))
+
+
+def to_server(data):
+    net = data.get("public_net") or {}
+    return base.server(id=data["id"], name=data["name"], provider="lab", location=data["location"],
+                       server_type=data["server_type"], status=STATUS.get(data["status"], "unknown"),
+                       public_ipv4=net.get("ipv4"), public_ipv6=net.get("ipv6"), image=data.get("image"),
+                       labels=data.get("labels"), created=data.get("created"))
+
+
+def to_image(data):
+    return base.image(id=data["id"], name=data["name"], provider="lab", status=data["status"],
+                      labels=data.get("labels"), talos_version=data.get("talos_version"),
+                      schematic=data.get("schematic"), arch=data.get("arch"), size_bytes=data.get("size_bytes"))
+
+
+def to_firewall(data):
+    return base.firewall(id=data["id"], name=data["name"], provider="lab", labels=data.get("labels"),
+                         rules=data.get("rules"), applies_to=data.get("apply_to"))
+
+
+class LabProvider(base.CloudProvider):
+    name = "lab"
+    user_data_limit = 32768
+    #: the Image Factory file a lab image is made from (the lab records the URL, it does not download it)
+    image_factory_file = "nocloud-{arch}.raw.xz"
+
+    _session = None
+    _endpoint = None
+
+    # -- connection ------------------------------------------------------------------------------------
+    def endpoint(self):
+        """``(url, token)`` from options/credentials, the environment or cloud.json."""
+        if self._endpoint is None:
+            url = self.options.get("api_url") or os.environ.get(URL_ENV)
+            token = self.credentials.get("token") or os.environ.get(TOKEN_ENV)
+            path = self.options.get("config_file") or os.environ.get(CONFIG_ENV)
+            if (not url or not token) and path:
+                try:
+                    with open(path) as f:
+                        saved = json.load(f)
+                except (IOError, OSError, ValueError) as e:
+                    raise AutoextenderError("Failed to read the lab cloud settings %s: %s" % (path, e),
+                                            kind="validation", details={"path": path})
+                url, token = url or saved.get("url"), token or saved.get("token")
+            if not url or not token:
+                raise AutoextenderError(
+                    "The lab cloud needs an API URL and a token: set api_url and api_token, %s and %s, or %s "
+                    "(the cloud.json written by hack/lab_cloud.py start)" % (URL_ENV, TOKEN_ENV, CONFIG_ENV),
+                    kind="auth")
+            self._endpoint = (url.rstrip("/"), token)
+        return self._endpoint
+
+    def secrets(self):
+        out = super().secrets()
+        if self._endpoint:
+            out.append(self._endpoint[1])
+        return out
+
+    def _deadline(self, deadline=None):
+        return deadline or self.options.get("deadline") or Deadline(self.options.get("timeout", 60))
+
+    def request(self, method, path, what, deadline=None, body=None, params=None, idempotent=True, missing=False):
+        """One API call with retries (_retry.call); the decoded body, or None on 404 when ``missing``."""
+        if requests is None:
+            raise AutoextenderError(missing_required_lib("requests"), kind="missing_library",
+                                    details={"exception": REQUESTS_IMPORT_ERROR})
+        url, token = self.endpoint()
+        deadline = self._deadline(deadline)
+        if self._session is None:
+            self._session = requests.Session()
+            self._session.headers.update({"Authorization": "Bearer " + token, "User-Agent": "talos.autoextender"})
+
+        def send():
+            timeout = max(1.0, min(30.0, deadline.remaining()))
+            response = self._session.request(method, url + path, json=body, params=params, timeout=timeout)
+            if response.status_code == 404 and missing:
+                return None
+            if response.status_code >= 400:
+                raise HttpError(response)
+            return response.json() if response.content else {}
+
+        return call(send, what, deadline, classify, (HttpError, requests.RequestException), idempotent=idempotent)
+
+    def _list(self, path, key, what, params):
+        items, page = [], 1
+        while page:
+            data = self.request("GET", path, what, params=dict(params, page=page, per_page=50))
+            items += data[key]
+            page = data["meta"]["pagination"]["next_page"]
+        return items
+
+    def _wait_action(self, action, what, deadline):
+        def probe():
+            current = self.request("GET", "/actions/%s" % action["id"], what, deadline)["action"]
+            return current["status"] != "running", current
+
+        done = wait_for(probe, deadline, what, initial=0.1, maximum=2.0)
+        if done["status"] == "error":
+            raise AutoextenderError("Failed to %s: %s" % (what, done["error"]["message"]), kind="api",
+                                    details={"action": done})
+        return done
+
+    @staticmethod
+    def selector(labels):
+        return ",".join("%s=%s" % (k, v) for k, v in sorted((labels or {}).items()))
+
+    # -- images -------------------------------------------------------------------------------------------
+    def list_images(self, selector):
+        return [to_image(i) for i in self._list("/images", "images", "list lab images",
+                                                {"label_selector": self.selector(selector)})]
+
+    def create_talos_image(self, spec, deadline):
+        body = dict((k, spec.get(k)) for k in ("name", "talos_version", "schematic", "arch", "labels", "source_url"))
+        what = "create lab image %s" % spec["name"]
+        created = self.request("POST", "/images", what, deadline, body=body, idempotent=False)["image"]
+
+        def probe():
+            data = self.request("GET", "/images/%s" % created["id"], what, deadline)["image"]
+            return data["status"] != "creating", to_image(data)
+
+        current = wait_for(probe, deadline, "lab image %s to become available" % spec["name"], initial=0.1,
+                           maximum=2.0)
+        if current["status"] == "failed":
+            self.delete_image(current, deadline)
+            raise AutoextenderError("Failed to %s: the image failed and was deleted" % what, kind="api",
+                                    details={"image": current})
+        return current
+
+    def delete_image(self, image, deadline):
+        gone = self.request("DELETE", "/images/%s" % image["id"], "delete lab image %s" % image["name"], deadline,
+                            missing=True)
+        return gone is not None
+
+    # -- firewalls ------------------------------------------------------------------------------------------
+    def get_firewall(self, name):
+        found = self._list("/firewalls", "firewalls", "find lab firewall %s" % name, {"name": name})
+        return to_firewall(found[0]) if found else None
+
+    @staticmethod
+    def _firewall_body(spec):
+        return {"name": spec["name"], "labels": spec.get("labels") or {}, "rules": spec.get("rules") or [],
+                "apply_to": spec.get("applies_to") or {}}
+
+    def create_firewall(self, spec, deadline):
+        return to_firewall(self.request("POST", "/firewalls", "create lab firewall %s" % spec["name"], deadline,
+                                        body=self._firewall_body(spec), idempotent=False)["firewall"])
+
+    def update_firewall(self, current, spec, deadline):
+        return to_firewall(self.request("PUT", "/firewalls/%s" % current["id"], "update lab firewall %s"
+                                        % current["name"], deadline, body=self._firewall_body(spec))["firewall"])
+
+    def delete_firewall(self, current, deadline):
+        gone = self.request("DELETE", "/firewalls/%s" % current["id"], "delete lab firewall %s" % current["name"],
+                            deadline, missing=True)
+        return gone is not None
+
+    # -- servers ----------------------------------------------------------------------------------------------
+    def list_servers(self, selector):
+        return [to_server(s) for s in self._list("/servers", "servers", "list lab servers",
+                                                 {"label_selector": self.selector(selector)})]
+
+    def get_server(self, name):
+        found = self._list("/servers", "servers", "find lab server %s" % name, {"name": name})
+        return to_server(found[0]) if found else None
+
+    def create_server(self, spec, deadline):
+        """Create the server; the lab applies firewalls by label, so ``spec["firewall"]`` is not sent."""
+        body = {"name": spec["name"], "location": spec["location"], "server_type": spec["server_type"],
+                "image": spec["image"], "user_data": spec.get("user_data"), "labels": spec.get("labels") or {},
+                "ipv4": spec.get("ipv4", True), "ipv6": spec.get("ipv6", False)}
+        data = self.request("POST", "/servers", "create lab server %s" % spec["name"], deadline, body=body,
+                            idempotent=False)
+        return to_server(data["server"])
+
+    def update_server_labels(self, current, labels, deadline):
+        return to_server(self.request("PUT", "/servers/%s" % current["id"], "update labels of lab server %s"
+                                      % current["name"], deadline, body={"labels": labels})["server"])
+
+    def delete_server(self, current, deadline):
+        what = "delete lab server %s" % current["name"]
+        data = self.request("DELETE", "/servers/%s" % current["id"], what, deadline, missing=True)
+        if data is None:
+            return False
+        self._wait_action(data["action"], what, deadline)
+        return True
+
+    def wait_server(self, current, deadline):
+        what = "lab server %s to run" % current["name"]
+
+        def probe():
+            data = self.request("GET", "/servers/%s" % current["id"], "read lab server %s" % current["name"], deadline,
+                                missing=True)
+            if data is None:
+                raise AutoextenderError("Lab server %s disappeared while waiting for it to run" % current["name"],
+                                        kind="not_found", partial=current)
+            server = data["server"]
+            if server["status"] == "error":
+                raise AutoextenderError("Lab server %s failed to boot: %s" % (current["name"],
+                                                                              server["talos"]["message"]),
+                                        kind="boot_failed", partial=to_server(server),
+                                        details={"talos": server["talos"]})
+            return server["status"] == "running", to_server(server)
+
+        return wait_for(probe, deadline, what, initial=0.1, maximum=2.0)
+
+    def check_placement(self, location, server_type):
+        locations = [i["name"] for i in self.request("GET", "/locations", "list lab locations")["locations"]]
+        types = [i["name"] for i in self.request("GET", "/server_types", "list lab server types")["server_types"]]
+        for kind, value, valid in (("location", location, locations), ("server type", server_type, types)):
+            if value not in valid:
+                raise AutoextenderError("Unknown %s %r for the lab cloud; valid: %s" % (kind, value, ", ".join(valid)),
+                                        kind="validation", details={"valid": valid})
+
+    # -- lab only ---------------------------------------------------------------------------------------------
+    def apply_config(self, current, config, deadline):
+        """Give a server in maintenance mode its machine config (``talosctl apply-config --insecure`` in the lab)."""
+        what = "apply the machine config to lab server %s" % current["name"]
+        data = self.request("POST", "/servers/%s/actions/apply_config" % current["id"], what, deadline,
+                            body={"config": config}, idempotent=False)
+        self._wait_action(data["action"], what, deadline)
+        return self.wait_server(current, deadline)

@@ -1,0 +1,313 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT), or at your option
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cloud_server
+short_description: Create or delete a Talos edge server of an edge pool
+version_added: 0.1.0
+author:
+  - talos-autoextender contributors (@talos-autoextender)
+description:
+  - Creates a cloud server that boots Talos from a Talos image (see M(talos.autoextender.talos_image)), for one
+    edge pool of the home cluster, or deletes it.
+  - The server carries the ownership labels C(managed-by=talos-autoextender), C(autoextender-cluster=<cluster>)
+    and C(autoextender-pool=<pool>). A server with the same name but without these labels (or of another cluster
+    or pool) is never changed or deleted; the module fails and names its labels.
+  - The server is found by O(name). A run that was interrupted after the cloud created the server (the answer
+    was lost) is repaired by the next run, or by this one, finding the server by name and labels instead of
+    creating a second one.
+  - The server joins the cluster either from O(user_data) (its machine config), or, without O(user_data), it
+    boots into Talos maintenance mode and waits for C(talosctl apply-config --insecure) from the control node.
+extends_documentation_fragment:
+  - talos.autoextender.cloud
+  - talos.autoextender.cloud.wait
+options:
+  state:
+    description:
+      - V(present) creates the server when it does not exist and updates its labels; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  name:
+    description:
+      - The server's name, unique within the provider's project.
+    type: str
+    required: true
+  pool:
+    description:
+      - The edge pool the server belongs to (label C(autoextender-pool)).
+    type: str
+    required: true
+  location:
+    description:
+      - Where the server runs (a Hetzner location such as V(hel1), a Linode region such as V(fr-par),
+        V(loopback) in the lab). An unknown value fails with the list of valid ones.
+      - Required with O(state=present). It cannot change on an existing server.
+    type: str
+  server_type:
+    description:
+      - The size of the server (V(cx22), V(g6-standard-1), V(lab-small), ...). An unknown value fails with the
+        list of valid ones.
+      - Required with O(state=present). It cannot change on an existing server.
+    type: str
+  image:
+    description:
+      - The id of the Talos image to boot, RV(talos.autoextender.talos_image#module:talos_image.id).
+      - Required with O(state=present). It cannot change on an existing server.
+    type: str
+  user_data:
+    description:
+      - The machine config the server boots with (a Talos worker config). It holds the cluster's secrets,
+        it is never returned, shown in a diff or logged.
+      - Checked against the provider's size limit (Hetzner and the lab 32 KiB, Linode about 16 KiB).
+      - Used only when the server is created; the cloud does not return it, so a change is not detected.
+      - Without it the server boots into maintenance mode, the safer join (no cluster secret is kept in the
+        cloud's metadata service).
+    type: str
+  labels:
+    description:
+      - More labels for the server. The ownership labels are always set and cannot be overridden.
+      - Labels not listed here are kept.
+    type: dict
+    default: {}
+  firewall:
+    description:
+      - The id of a firewall to attach at creation, on providers that attach firewalls per server.
+        Firewalls of M(talos.autoextender.cloud_firewall) apply by labels, so this is rarely needed.
+    type: str
+  ipv4:
+    description:
+      - Give the server a public IPv4 address.
+    type: bool
+    default: true
+  ipv6:
+    description:
+      - Give the server a public IPv6 address.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Predicts the server (without its addresses and id) and the same C(changed) as a real run; an unknown
+        location or server type fails in check mode too.
+  diff_mode:
+    support: full
+    description:
+      - The server before and after; O(user_data) is shown redacted.
+  idempotent:
+    support: full
+    description:
+      - A second run with the same options changes nothing.
+seealso:
+  - module: talos.autoextender.talos_image
+  - module: talos.autoextender.cloud_firewall
+  - module: talos.autoextender.edge_pool_info
+"""
+
+EXAMPLES = r"""
+- name: An edge server in pool hel1-a, joining from its user data
+  talos.autoextender.cloud_server:
+    provider: hetzner
+    cluster: home
+    pool: hel1-a
+    name: home-hel1-a-1
+    location: hel1
+    server_type: cx22
+    image: "{{ image.talos_image.id }}"
+    user_data: "{{ lookup('ansible.builtin.file', 'private/worker-hel1-a-1.yaml') }}"
+  register: server
+
+- name: An edge server on the local lab that boots into maintenance mode
+  talos.autoextender.cloud_server:
+    provider: lab
+    cluster: lab
+    pool: lab-a
+    name: lab-a-1
+    location: loopback
+    server_type: lab-small
+    image: "{{ image.talos_image.id }}"
+
+- name: Delete it
+  talos.autoextender.cloud_server:
+    provider: lab
+    cluster: lab
+    pool: lab-a
+    name: lab-a-1
+    state: absent
+"""
+
+RETURN = r"""
+cloud_server:
+  description:
+    - The server. In check mode, the server as it would be (unknown values are V(null)).
+    - With O(state=absent), an empty dict.
+    - When the module fails after the server exists (a timeout, a failed boot), the server as last seen.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: The provider's id of the server.
+      type: str
+      sample: "4711"
+    name:
+      description: The server's name.
+      type: str
+      sample: home-hel1-a-1
+    provider:
+      description: The provider.
+      type: str
+      sample: hetzner
+    location:
+      description: Where it runs.
+      type: str
+      sample: hel1
+    server_type:
+      description: Its size.
+      type: str
+      sample: cx22
+    status:
+      description: One of V(starting), V(running), V(stopping), V(off), V(deleting), V(unknown).
+      type: str
+      sample: running
+    public_ipv4:
+      description: The public IPv4 address, or V(null).
+      type: str
+      sample: 203.0.113.7
+    public_ipv6:
+      description: The public IPv6 address, or V(null).
+      type: str
+      sample: 2001:db8::1
+    image:
+      description: The id of the image it was created from.
+      type: str
+      sample: "1234"
+    labels:
+      description: Its labels, ownership labels included.
+      type: dict
+      sample: {managed-by: talos-autoextender, autoextender-cluster: home, autoextender-pool: hel1-a}
+    created:
+      description: When it was created (ISO 8601).
+      type: str
+      sample: "2026-04-01T10:00:00Z"
+    user_data:
+      description: Only when this run created the server with O(user_data), and always redacted.
+      type: str
+      returned: when created with user data
+      sample: "********"
+"""
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    yaml = None
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import CloudResource, cloud_argument_spec
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
+from ansible_collections.talos.autoextender.plugins.module_utils._talos_secrets import secret_values
+
+
+def config_secrets(user_data):
+    """The user data and the secret-looking values inside it, to keep out of every output."""
+    found = [user_data]
+    try:
+        docs = list(yaml.safe_load_all(user_data)) if yaml else []
+    except yaml.YAMLError:
+        docs = []
+    for doc in docs:
+        found += secret_values(doc)
+    return found
+
+
+class CloudServer(CloudResource):
+    return_key = "cloud_server"
+    immutable = ("location", "server_type", "image")
+    secret_fields = ("user_data",)
+
+    def fetch(self):
+        user_data = self.params.get("user_data")
+        if user_data:
+            self._extra_secrets = config_secrets(user_data)
+        found = self.provider.get_server(self.params["name"])
+        return self.check_owned(found, "server") if found else None
+
+    def desired(self):
+        user_data = self.params.get("user_data")
+        limit = self.provider.user_data_limit
+        if user_data is not None and (limit is None or len(user_data.encode("utf-8")) > limit):
+            raise AutoextenderError(
+                "user_data is %d bytes; provider %s accepts %s" % (
+                    len(user_data.encode("utf-8")), self.params["provider"],
+                    "at most %d" % limit if limit else "none (boot into maintenance mode instead)"),
+                kind="validation", details={"size": len(user_data.encode("utf-8")), "limit": limit})
+        return {"name": self.params["name"], "location": self.params["location"],
+                "server_type": self.params["server_type"], "image": self.params["image"], "labels": self.labels()}
+
+    def predict_create(self, desired):
+        self.provider.check_placement(desired["location"], desired["server_type"])
+        out = base.server(provider=self.params["provider"], status="running" if self.params["wait"] else "starting",
+                          **desired)
+        return self.with_user_data(out)
+
+    def with_user_data(self, state):
+        if self.params.get("user_data") is not None:
+            state = dict(state, user_data=self.params["user_data"])
+        return state
+
+    def create(self, desired):
+        self.provider.check_placement(desired["location"], desired["server_type"])
+        spec = dict(desired, user_data=self.params.get("user_data"), firewall=self.params.get("firewall"),
+                    ipv4=self.params["ipv4"], ipv6=self.params["ipv6"])
+        try:
+            return self.with_user_data(self.provider.create_server(spec, self.deadline))
+        except AutoextenderError as e:
+            if e.kind != "api" or e.details.get("status") is not None:
+                raise
+            # The answer was lost: the server may exist. Adopt it if it is ours, never create a second one.
+            found = self.provider.get_server(desired["name"])
+            if found is None:
+                raise
+            self.module.warn("The answer to creating server %s was lost (%s); the server exists and was adopted"
+                             % (desired["name"], e.msg))
+            return self.with_user_data(self.check_owned(found, "server"))
+
+    def update(self, current, changes):
+        labels = dict(current["labels"], **changes["labels"][1])
+        return self.provider.update_server_labels(current, labels, self.deadline)
+
+    def delete(self, current):
+        self.provider.delete_server(current, self.deadline)
+
+    def wait(self, state, deadline):
+        if state.get("status") == "running":
+            return state
+        return self.with_user_data(self.provider.wait_server(state, self.deadline))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=cloud_argument_spec(
+            name=dict(type="str", required=True),
+            pool=dict(type="str", required=True),
+            location=dict(type="str"),
+            server_type=dict(type="str"),
+            image=dict(type="str"),
+            user_data=dict(type="str", no_log=True),
+            firewall=dict(type="str"),
+            ipv4=dict(type="bool", default=True),
+            ipv6=dict(type="bool", default=True),
+        ),
+        required_if=[("state", "present", ("location", "server_type", "image"))],
+        supports_check_mode=True,
+    )
+    CloudServer(module).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT), or at your option
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: edge_pool_info
+short_description: The servers of an edge pool, with their status and addresses
+version_added: 0.1.0
+author:
+  - talos-autoextender contributors (@talos-autoextender)
+description:
+  - Lists the servers of one edge pool (or of every pool of O(cluster)) of one provider.
+  - Only servers carrying the ownership labels are listed; the provider filters by labels where its API can.
+  - Read-only.
+extends_documentation_fragment:
+  - talos.autoextender.cloud
+options:
+  pool:
+    description:
+      - The edge pool. Every pool of O(cluster) when not set.
+    type: str
+  wait_timeout:
+    description:
+      - How many seconds the API calls may take, retries included.
+    type: int
+    default: 60
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Read-only; the same in check mode.
+  diff_mode:
+    support: none
+    description:
+      - Nothing changes, so there is no diff.
+  idempotent:
+    support: full
+    description:
+      - Read-only.
+seealso:
+  - module: talos.autoextender.cloud_server
+  - plugin: talos.autoextender.edge_nodes
+    plugin_type: inventory
+"""
+
+EXAMPLES = r"""
+- name: The servers of pool hel1-a
+  talos.autoextender.edge_pool_info:
+    provider: hetzner
+    cluster: home
+    pool: hel1-a
+  register: pool
+
+- name: Their public addresses
+  ansible.builtin.debug:
+    msg: "{{ pool.servers | map(attribute='public_ipv4') | list }}"
+"""
+
+RETURN = r"""
+servers:
+  description:
+    - The servers, sorted by name. Each has the keys of RV(talos.autoextender.cloud_server#module:cloud_server)
+      (C(id), C(name), C(provider), C(location), C(server_type), C(status), C(public_ipv4), C(public_ipv6),
+      C(image), C(labels), C(created)); C(labels) holds the pool in C(autoextender-pool).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: "4711"
+      name: home-hel1-a-1
+      provider: hetzner
+      location: hel1
+      server_type: cx23
+      status: running
+      public_ipv4: 203.0.113.7
+      public_ipv6: 2001:db8::1
+      image: "1234"
+      labels: {managed-by: talos-autoextender, autoextender-cluster: home, autoextender-pool: hel1-a}
+      created: "2026-04-01T10:00:00Z"
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import (
+    connection_argument_spec,
+    make_provider,
+    owned_servers,
+)
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=connection_argument_spec(pool=dict(type="str"), wait_timeout=dict(type="int", default=60)),
+        supports_check_mode=True,
+    )
+    params = module.params
+    provider = None
+    try:
+        provider = make_provider(params["provider"], params["api_token"], params["api_url"],
+                                 Deadline(params["wait_timeout"]))
+        servers = owned_servers(provider, params["cluster"], params["pool"])
+    except AutoextenderError as e:
+        e = e.redacted([params["api_token"]] + (provider.secrets() if provider else []))
+        module.fail_json(msg=e.msg, failure=e.failure())
+    module.exit_json(changed=False, servers=redact(servers, provider.secrets()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,522 @@
+"""The lab cloud: a small, stateful cloud API on loopback (DESIGN.md section 5, docs/lab.md).
+
+We own this API, so there is no external document to check it against
+(``spec=None``); docs/lab.md is its reference. It has servers, images,
+firewalls, labels, actions, pagination and bearer-token auth, plus the fault
+knobs of every simulator (``fail_next``, ``latency``). Its state can live in a
+JSON file (``state_dir``), so ``hack/lab_cloud.py`` can keep it running between
+playbook runs.
+
+A server boots from its user data, or from a config applied in maintenance
+mode (``POST /servers/{id}/actions/apply_config``): the lab validates it with
+the real ``talosctl validate --mode cloud``, registers the Node in a
+kube-apiserver when it has a kubeconfig, and serves ``/healthz`` on the
+server's public IP (127.0.10.N) and the lab's health port (see lab_node.py).
+A config that fails validation leaves the server in status ``error`` with the
+validation message.
+"""
+import ipaddress
+import json
+import os
+import re
+import threading
+import time
+from datetime import datetime, timezone
+
+from . import lab_node
+from ..process import free_port
+from .base import ApiError, Simulator, paginate, route
+
+LOCATIONS = {"loopback": "Loopback, rack A", "loopback-b": "Loopback, rack B"}
+SERVER_TYPES = {"lab-small": {"cores": 1, "memory_gb": 2}, "lab-medium": {"cores": 2, "memory_gb": 4}}
+ARCHES = ("amd64", "arm64")
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
+MAX_USER_DATA = 32768
+STATE_FILE = "lab-state.json"
+
+
+def iso(epoch):
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_selector(text):
+    """``k=v,k2!=v2,k3,!k4`` -> list of (key, op, value)."""
+    terms = []
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        m = re.match(r"^(!?)([^=!]+)(?:(!=|==|=)(.*))?$", part)
+        if not m:
+            raise ApiError(422, "invalid_input", "invalid label_selector term %r" % part)
+        neg, key, op, value = m.groups()
+        terms.append((key, "absent" if neg else {"=": "eq", "==": "eq", "!=": "ne"}.get(op, "present"), value))
+    return terms
+
+
+def selected(labels, terms):
+    for key, op, value in terms:
+        if (op == "eq" and labels.get(key) != value) or (op == "ne" and labels.get(key) == value) or \
+                (op == "present" and key not in labels) or (op == "absent" and key in labels):
+            return False
+    return True
+
+
+def check_labels(labels):
+    if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str) and 0 < len(k) <= 255
+                                               and len(v) <= 255 for k, v in labels.items()):
+        raise ApiError(422, "invalid_input", "labels must be a map of strings (keys 1-255, values 0-255 chars)")
+    return dict(labels)
+
+
+def listing(request, key, items):
+    """One page of ``items`` in the response shape of every list endpoint."""
+    per_page = min(50, max(1, request.arg("per_page", 25, int)))
+    page = max(1, request.arg("page", 1, int))
+    chunk, page, last = paginate(items, page, per_page)
+    return {key: chunk, "meta": {"pagination": {
+        "page": page, "per_page": per_page, "previous_page": page - 1 if page > 1 else None,
+        "next_page": page + 1 if page < last else None, "last_page": last, "total_entries": len(items)}}}
+
+
+def filtered(request, items):
+    terms = parse_selector(request.arg("label_selector"))
+    name = request.arg("name")
+    return [i for i in sorted(items, key=lambda i: int(i["id"]))
+            if selected(i["labels"], terms) and (name is None or i["name"] == name)]
+
+
+class ActionsMixin:
+    """Asynchronous work: an action is ``running`` until its ``finish_at``, then ``success`` or ``error``."""
+
+    def new_action(self, command, resources, seconds, error=None):
+        now = time.time()
+        action = {"id": str(self.next_id("action")), "command": command, "started": iso(now),
+                  "finish_at": now + seconds, "resources": resources, "error": error}
+        self.state["actions"][action["id"]] = action
+        return self.show_action(action)
+
+    def show_action(self, action):
+        done = time.time() >= action["finish_at"]
+        status = ("error" if action["error"] else "success") if done else "running"
+        return {"id": action["id"], "command": action["command"], "status": status,
+                "progress": 100 if done else 50, "started": action["started"],
+                "finished": iso(action["finish_at"]) if done else None, "resources": action["resources"],
+                "error": action["error"] if done else None}
+
+    @route("GET", "/actions/{id}")
+    def get_action(self, request):
+        action = self.state["actions"].get(request.params["id"])
+        if action is None:
+            raise ApiError(404, "not_found", "action %s not found" % request.params["id"])
+        return {"action": self.show_action(action)}
+
+
+class ImagesMixin:
+    """Talos images: made from an Image Factory URL, ``creating`` then ``available`` (or ``failed``)."""
+
+    #: when set, new images end up ``failed`` with this message (a fault knob)
+    image_failure = None
+
+    def show_image(self, image):
+        if image["status"] == "creating" and time.time() >= image["ready_at"]:
+            image["status"] = "failed" if image.get("failure") else "available"
+        return dict((k, v) for k, v in image.items() if k not in ("ready_at",))
+
+    @route("GET", "/images")
+    def list_images(self, request):
+        return listing(request, "images", [self.show_image(i) for i in filtered(request, self.state["images"].values())])
+
+    @route("GET", "/images/{id}")
+    def get_image(self, request):
+        return {"image": self.show_image(self.find("images", request.params["id"]))}
+
+    @route("POST", "/images")
+    def create_image(self, request):
+        body = request.json() or {}
+        source = body.get("source_url") or ""
+        if not re.match(r"^https?://[^/]+/", source):
+            raise ApiError(422, "invalid_input", "source_url must be an http(s) URL of a disk image")
+        if body.get("arch") not in ARCHES:
+            raise ApiError(422, "invalid_input", "arch must be one of %s" % ", ".join(ARCHES))
+        if not body.get("talos_version") or not body.get("name"):
+            raise ApiError(422, "invalid_input", "name and talos_version are required")
+        now = time.time()
+        image = {"id": str(self.next_id("image")), "name": body["name"], "status": "creating",
+                 "labels": check_labels(body.get("labels") or {}), "talos_version": body["talos_version"],
+                 "schematic": body.get("schematic"), "arch": body["arch"], "source_url": source,
+                 "size_bytes": 1288490188, "created": iso(now), "ready_at": now + self.image_seconds,
+                 "failure": self.image_failure}
+        self.state["images"][image["id"]] = image
+        action = self.new_action("create_image", [{"id": image["id"], "type": "image"}], self.image_seconds,
+                                 {"code": "image_failed", "message": self.image_failure} if self.image_failure else None)
+        self.save()
+        return 201, {"image": self.show_image(image), "action": action}
+
+    @route("DELETE", "/images/{id}")
+    def delete_image(self, request):
+        self.find("images", request.params["id"])
+        del self.state["images"][request.params["id"]]
+        self.save()
+        return 204, None
+
+
+class FirewallsMixin:
+    """Inbound-only firewalls, applied to every server whose labels match ``apply_to``."""
+
+    def check_rules(self, rules):
+        out = []
+        for rule in rules if isinstance(rules, list) else [None]:
+            if not isinstance(rule, dict) or rule.get("protocol") not in ("tcp", "udp", "icmp"):
+                raise ApiError(422, "invalid_input", "each rule needs protocol tcp, udp or icmp")
+            port = rule.get("port")
+            if rule["protocol"] != "icmp" and not re.match(r"^\d{1,5}(-\d{1,5})?$", str(port or "")):
+                raise ApiError(422, "invalid_input", "tcp and udp rules need a port or a range like 1000-2000")
+            try:
+                sources = [str(ipaddress.ip_network(s, strict=False)) for s in rule.get("sources") or []]
+            except ValueError as e:
+                raise ApiError(422, "invalid_input", "invalid source: %s" % e)
+            if not sources:
+                raise ApiError(422, "invalid_input", "each rule needs at least one source")
+            out.append({"protocol": rule["protocol"], "port": None if rule["protocol"] == "icmp" else str(port),
+                        "sources": sources, "description": rule.get("description")})
+        return out
+
+    def firewall_body(self, body, current=None):
+        name = body.get("name", current and current["name"])
+        if not name or not NAME_RE.match(name):
+            raise ApiError(422, "invalid_input", "invalid firewall name %r" % name)
+        if any(f["name"] == name and f is not current for f in self.state["firewalls"].values()):
+            raise ApiError(409, "uniqueness_error", "a firewall named %s already exists" % name)
+        return {"name": name,
+                "labels": check_labels(body.get("labels", current and current["labels"]) or {}),
+                "rules": self.check_rules(body.get("rules", current and current["rules"]) or []),
+                "apply_to": check_labels(body.get("apply_to", current and current["apply_to"]) or {})}
+
+    @route("GET", "/firewalls")
+    def list_firewalls(self, request):
+        return listing(request, "firewalls", filtered(request, self.state["firewalls"].values()))
+
+    @route("GET", "/firewalls/{id}")
+    def get_firewall(self, request):
+        return {"firewall": self.find("firewalls", request.params["id"])}
+
+    @route("POST", "/firewalls")
+    def create_firewall(self, request):
+        fw = dict(self.firewall_body(request.json() or {}), id=str(self.next_id("firewall")), created=iso(time.time()))
+        self.state["firewalls"][fw["id"]] = fw
+        self.save()
+        return 201, {"firewall": fw}
+
+    @route("PUT", "/firewalls/{id}")
+    def update_firewall(self, request):
+        fw = self.find("firewalls", request.params["id"])
+        fw.update(self.firewall_body(request.json() or {}, fw))
+        self.save()
+        return {"firewall": fw}
+
+    @route("DELETE", "/firewalls/{id}")
+    def delete_firewall(self, request):
+        self.find("firewalls", request.params["id"])
+        del self.state["firewalls"][request.params["id"]]
+        self.save()
+        return 204, None
+
+
+class ServersMixin:
+    """Servers: ``starting`` -> boot -> ``running`` (or ``error``); ``deleting`` -> gone."""
+
+    def show_server(self, srv):
+        out = dict((k, v) for k, v in srv.items() if k not in ("user_data", "config", "boot_at", "delete_at"))
+        out["has_user_data"] = srv.get("user_data") is not None
+        out["firewalls"] = sorted((f["id"] for f in self.state["firewalls"].values()
+                                   if f["apply_to"] and selected(srv["labels"], [(k, "eq", v) for k, v in
+                                                                                 f["apply_to"].items()])), key=int)
+        return out
+
+    @route("GET", "/servers")
+    def list_servers(self, request):
+        return listing(request, "servers", [self.show_server(s) for s in filtered(request, self.state["servers"].values())])
+
+    @route("GET", "/servers/{id}")
+    def get_server(self, request):
+        return {"server": self.show_server(self.find("servers", request.params["id"]))}
+
+    def check_placement(self, body):
+        if body.get("location") not in LOCATIONS:
+            raise ApiError(422, "invalid_input", "unknown location %r; valid locations: %s"
+                           % (body.get("location"), ", ".join(sorted(LOCATIONS))), field="location")
+        if body.get("server_type") not in SERVER_TYPES:
+            raise ApiError(422, "invalid_input", "unknown server_type %r; valid server types: %s"
+                           % (body.get("server_type"), ", ".join(sorted(SERVER_TYPES))), field="server_type")
+
+    @route("POST", "/servers")
+    def create_server(self, request):
+        body = request.json() or {}
+        name = body.get("name") or ""
+        if not NAME_RE.match(name):
+            raise ApiError(422, "invalid_input", "invalid server name %r" % name, field="name")
+        if any(s["name"] == name for s in self.state["servers"].values()):
+            raise ApiError(409, "uniqueness_error", "a server named %s already exists" % name, field="name")
+        self.check_placement(body)
+        image = self.state["images"].get(str(body.get("image")))
+        if image is None or self.show_image(image)["status"] != "available":
+            raise ApiError(422, "invalid_input", "image %r does not exist or is not available" % body.get("image"),
+                           field="image")
+        user_data = body.get("user_data")
+        if user_data is not None and (not isinstance(user_data, str) or len(user_data.encode()) > MAX_USER_DATA):
+            raise ApiError(422, "invalid_input", "user_data must be a string of at most %d bytes" % MAX_USER_DATA,
+                           field="user_data")
+        number = self.next_id("address")
+        now = time.time()
+        srv = {"id": str(self.next_id("server")), "name": name, "location": body["location"],
+               "server_type": body["server_type"], "image": image["id"], "status": "starting",
+               "labels": check_labels(body.get("labels") or {}), "created": iso(now),
+               "public_net": {"ipv4": "127.0.%d.%d" % (10 + (number - 1) // 254, (number - 1) % 254 + 1)
+                              if body.get("ipv4", True) else None,
+                              "ipv6": "fd00:1ab::%x" % number if body.get("ipv6", False) else None},
+               "talos": {"stage": "booting", "message": None, "node": None},
+               "user_data": user_data, "config": user_data, "boot_at": now + self.boot_seconds}
+        self.state["servers"][srv["id"]] = srv
+        action = self.new_action("create_server", [{"id": srv["id"], "type": "server"}], self.boot_seconds)
+        self.save()
+        return 201, {"server": self.show_server(srv), "action": action}
+
+    @route("PUT", "/servers/{id}")
+    def update_server(self, request):
+        srv = self.find("servers", request.params["id"])
+        body = request.json() or {}
+        if "name" in body:
+            if not NAME_RE.match(body["name"] or ""):
+                raise ApiError(422, "invalid_input", "invalid server name %r" % body["name"], field="name")
+            if any(s["name"] == body["name"] and s is not srv for s in self.state["servers"].values()):
+                raise ApiError(409, "uniqueness_error", "a server named %s already exists" % body["name"])
+            srv["name"] = body["name"]
+        if "labels" in body:
+            srv["labels"] = check_labels(body["labels"])
+        self.save()
+        return {"server": self.show_server(srv)}
+
+    @route("DELETE", "/servers/{id}")
+    def delete_server(self, request):
+        srv = self.find("servers", request.params["id"])
+        if srv["status"] != "deleting":
+            self.stop_machine(srv)
+            srv["status"] = "deleting"
+            srv["delete_at"] = time.time() + self.action_seconds
+        action = self.new_action("delete_server", [{"id": srv["id"], "type": "server"}], self.action_seconds)
+        self.save()
+        return {"action": action}
+
+    @route("POST", "/servers/{id}/actions/apply_config")
+    def apply_config(self, request):
+        """Talos maintenance mode: the first config a server without user data receives."""
+        srv = self.find("servers", request.params["id"])
+        config = (request.json() or {}).get("config")
+        if not isinstance(config, str) or not config.strip():
+            raise ApiError(422, "invalid_input", "config must be a machine config (a YAML string)", field="config")
+        if srv["status"] != "running" or srv["talos"]["stage"] != "maintenance":
+            raise ApiError(409, "conflict", "server %s is not in maintenance mode (status %s, stage %s)"
+                           % (srv["name"], srv["status"], srv["talos"]["stage"]))
+        srv["config"] = config
+        srv["status"] = "starting"
+        srv["talos"] = {"stage": "booting", "message": None, "node": None}
+        srv["boot_at"] = time.time() + self.boot_seconds
+        action = self.new_action("apply_config", [{"id": srv["id"], "type": "server"}], self.boot_seconds)
+        self.save()
+        return 201, {"action": action}
+
+    @route("POST", "/servers/{id}/actions/poweroff")
+    def poweroff(self, request):
+        srv = self.find("servers", request.params["id"])
+        self.stop_machine(srv)
+        srv["status"] = "off"
+        self.save()
+        return 201, {"action": self.new_action("poweroff", [{"id": srv["id"], "type": "server"}], 0)}
+
+    @route("POST", "/servers/{id}/actions/poweron")
+    def poweron(self, request):
+        srv = self.find("servers", request.params["id"])
+        if srv["status"] == "off":
+            srv["status"] = "starting"
+            srv["talos"] = {"stage": "booting", "message": None, "node": None}
+            srv["boot_at"] = time.time() + self.boot_seconds
+            self.save()
+        return 201, {"action": self.new_action("poweron", [{"id": srv["id"], "type": "server"}], self.boot_seconds)}
+
+
+class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulator):
+    """``with LabCloud(token=..., talosctl=..., kubeconfig=...) as lab:`` -> ``lab.url``."""
+
+    name = "lab"
+    base_path = "/v1"
+
+    def __init__(self, token=None, state_dir=None, talosctl=None, kubeconfig=None, health_port=0,
+                 boot_seconds=0.3, action_seconds=0.2, image_seconds=0.3):
+        super().__init__(spec=None, token=token)
+        self.state_dir = state_dir
+        self.talosctl = talosctl
+        self.kubeconfig = kubeconfig
+        self.health_port = health_port
+        self.boot_seconds = boot_seconds
+        self.action_seconds = action_seconds
+        self.image_seconds = image_seconds
+        self.health = {}  # server id -> HealthServer
+        self.registrar = None
+        self._stop = threading.Event()
+        self.state = {"servers": {}, "images": {}, "firewalls": {}, "actions": {}, "ids": {}}
+        path = self.state_path()
+        if path and os.path.exists(path):
+            with open(path) as f:
+                self.state.update(json.load(f))
+            for srv in self.state["servers"].values():
+                if srv["status"] == "starting" and srv["boot_at"] == float("inf"):
+                    srv["boot_at"] = time.time()  # the boot was cut short by a restart: boot again
+
+    # -- state -------------------------------------------------------------------------------------------
+    def state_path(self):
+        return os.path.join(self.state_dir, STATE_FILE) if self.state_dir else None
+
+    def save(self):
+        """Write the state (it holds user data, so cluster secrets: 0600) atomically."""
+        path = self.state_path()
+        if not path:
+            return
+        with self.lock:
+            tmp = path + ".tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(self.state, f)
+            os.replace(tmp, path)
+
+    def next_id(self, kind):
+        with self.lock:
+            self.state["ids"][kind] = self.state["ids"].get(kind, 0) + 1
+            return self.state["ids"][kind]
+
+    def find(self, kind, ident):
+        item = self.state[kind].get(str(ident))
+        if item is None:
+            raise ApiError(404, "not_found", "%s %s not found" % (kind[:-1], ident))
+        return item
+
+    def error_body(self, error):
+        return {"error": {"code": error.code, "message": error.message, "details": error.extra or None}}
+
+    # -- endpoints without a resource kind ----------------------------------------------------------------
+    @route("GET", "/info")
+    def info(self, request):
+        return {"name": "lab", "health_port": self.health_port, "locations": sorted(LOCATIONS),
+                "server_types": sorted(SERVER_TYPES), "user_data_limit": MAX_USER_DATA}
+
+    @route("GET", "/locations")
+    def locations(self, request):
+        return {"locations": [{"name": k, "description": v} for k, v in sorted(LOCATIONS.items())]}
+
+    @route("GET", "/server_types")
+    def server_types(self, request):
+        return {"server_types": [dict(v, name=k) for k, v in sorted(SERVER_TYPES.items())]}
+
+    # -- the machines --------------------------------------------------------------------------------------
+    def tick(self):
+        """Move time-driven state along; boots run outside the lock (talosctl takes a moment)."""
+        now = time.time()
+        with self.lock:
+            due = [s for s in self.state["servers"].values() if s["status"] == "starting" and s["boot_at"] <= now]
+            for srv in due:
+                srv["boot_at"] = float("inf")  # claimed by this tick
+            gone = [s for s in self.state["servers"].values() if s["status"] == "deleting" and s["delete_at"] <= now]
+            for srv in gone:
+                del self.state["servers"][srv["id"]]
+            if gone:
+                self.save()
+        for srv in due:
+            self.boot(srv)
+
+    def boot(self, srv):
+        config = srv.get("config")
+        talos = {"stage": "maintenance", "message": "waiting for a machine config (apply_config)", "node": None}
+        status = "running"
+        if config is not None:
+            ok, message = lab_node.validate(self.talosctl, config)
+            talos = {"stage": "configured" if ok else "error", "message": message, "node": None}
+            if not ok:
+                status = "error"
+            else:
+                spec = lab_node.node_spec(config, srv["name"], srv["public_net"]["ipv4"], srv["public_net"]["ipv6"])
+                talos["node"] = spec["name"]
+                try:
+                    if self.registrar:
+                        self.registrar.register(spec)
+                except Exception as e:  # noqa: BLE001 - any failure to join is the machine's error state
+                    status, talos = "error", {"stage": "error", "message": "joining the cluster failed: %s" % e,
+                                              "node": spec["name"]}
+        with self.lock:
+            if self.state["servers"].get(srv["id"]) is not srv or srv["status"] != "starting":
+                return  # deleted or powered off while booting
+            srv["status"], srv["talos"] = status, talos
+            if status == "running":
+                self.start_health(srv)
+            self.save()
+
+    def start_health(self, srv):
+        """Serve /healthz on the server's address: healthy once configured (503 in maintenance mode)."""
+        if not srv["public_net"]["ipv4"]:
+            return
+        if srv["id"] not in self.health:
+            self.health[srv["id"]] = lab_node.HealthServer(srv["public_net"]["ipv4"], self.health_port, {}).start()
+        server = self.health[srv["id"]]
+        server.info = {"server": srv["name"], "node": srv["talos"]["node"], "stage": srv["talos"]["stage"]}
+        server.healthy = srv["talos"]["stage"] == "configured"
+
+    def stop_machine(self, srv):
+        server = self.health.pop(srv["id"], None)
+        if server:
+            server.stop()
+        if self.registrar and srv["talos"].get("node"):
+            self.registrar.set_not_ready(srv["talos"]["node"])
+
+    # -- test helpers (not part of the API) -------------------------------------------------------------------
+    def server_by_name(self, name):
+        return next((s for s in self.state["servers"].values() if s["name"] == name), None)
+
+    def set_healthy(self, name, healthy):
+        """Make a running server's health endpoint answer 200 or 503."""
+        self.health[self.server_by_name(name)["id"]].healthy = healthy
+
+    def seed_server(self, name, labels=None, status="running", location="loopback", server_type="lab-small"):
+        """Add a server directly (foreign servers, big inventories); it never boots."""
+        with self.lock:
+            number = self.next_id("address")
+            srv = {"id": str(self.next_id("server")), "name": name, "location": location, "server_type": server_type,
+                   "image": None, "status": status, "labels": dict(labels or {}), "created": iso(time.time()),
+                   "public_net": {"ipv4": "127.0.%d.%d" % (10 + (number - 1) // 254, (number - 1) % 254 + 1),
+                                  "ipv6": None},
+                   "talos": {"stage": "seeded", "message": None, "node": None},
+                   "user_data": None, "config": None, "boot_at": float("inf")}
+            self.state["servers"][srv["id"]] = srv
+            self.save()
+            return srv
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+    def _ticker(self):
+        while not self._stop.wait(0.05):
+            self.tick()
+
+    def __enter__(self):
+        if self.kubeconfig:
+            self.registrar = lab_node.NodeRegistrar(self.kubeconfig)
+        if not self.health_port:
+            self.health_port = free_port()
+        Simulator.__enter__(self)
+        for srv in self.state["servers"].values():
+            if srv["status"] == "running" and srv["talos"]["stage"] in ("configured", "maintenance"):
+                self.start_health(srv)
+        self._stop.clear()
+        threading.Thread(target=self._ticker, name="lab-ticker", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for server in list(self.health.values()):
+            server.stop()
+        self.health.clear()
+        self.save()
+        return Simulator.__exit__(self, *exc)
