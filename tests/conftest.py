@@ -47,8 +47,9 @@ def require_tool(*names):
 
 
 def spec_path(*parts):
-    """A file of the official specs (../shared/specs, or $AUTOEXTENDER_SPECS)."""
-    base = os.environ.get("AUTOEXTENDER_SPECS", os.path.join(os.path.dirname(REPO), "shared", "specs"))
+    """A file of the official specs (see tests/support/specs.py: $AUTOEXTENDER_SPECS or ../shared/specs)."""
+    from tests.support.specs import specs_dir
+    base = specs_dir()
     path = os.path.join(base, *parts)
     if not os.path.exists(path):
         reason = "official spec %s not found (set AUTOEXTENDER_SPECS to the specs folder)" % path

@@ -96,6 +96,7 @@ keyed_groups:
 compose:
   ansible_connection: "'local'"
 
+---
 # The lab cloud of `make demo`, the token taken from another variable
 plugin: talos.autoextender.edge_nodes
 providers:
