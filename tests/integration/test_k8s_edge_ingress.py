@@ -1,0 +1,177 @@
+"""The edge_ingress role against the real kube-apiserver with the real Traefik and Gateway API CRDs."""
+import glob
+import os
+import shutil
+import uuid
+
+import pytest
+
+from tests.conftest import spec_path
+from tests.support.ansible import run_playbook
+from tests.support.fixtures_k8s import role_results as task_results
+
+PLAYBOOK = os.path.join(os.path.dirname(__file__), "playbooks", "k8s_edge_ingress.yml")
+APPLY = "Apply the RBAC objects and the DaemonSet"
+
+
+@pytest.fixture
+def ingress(kube, kube_cluster, tmp_path):
+    """Role variables with unique names, and cleanup of every object the role made."""
+    sfx = uuid.uuid4().hex[:6]
+    base = {
+        "edge_ingress_kubeconfig": kube_cluster.kubeconfig,
+        "edge_ingress_namespace": "ae-edge-" + sfx,
+        "edge_ingress_class": "edge-" + sfx,
+        "edge_ingress_priority_class": "ae-edge-" + sfx,
+        "edge_ingress_manifests_dir": spec_path("crds", "traefik"),
+        "edge_ingress_cache_dir": str(tmp_path / "cache"),
+        "edge_ingress_wait": False,
+        "autoextender_pools": [{"name": "hel1-a", "active": True}, {"name": "fr-par-b", "active": False},
+                               {"name": "nbg1-c"}],
+        "autoextender_dns": {"zone": "example.com.", "edge_name": "edge"},
+        "autoextender_expose": [
+            {"host": "app.example.com", "namespace": "default", "service": "app", "port": 80},
+            {"host": "mc.example.com", "namespace": "games", "service": "mc", "port": 25565, "protocol": "tcp",
+             "edge_port": 25565},
+            {"host": "voice.example.com", "namespace": "games", "service": "ts", "port": 9987, "protocol": "udp",
+             "edge_port": 9987},
+        ],
+    }
+
+    def run(check=False, **extra):
+        return run_playbook(PLAYBOOK, dict(base, **extra), check=check)
+
+    run.vars = base
+    yield run
+    ns = base["edge_ingress_namespace"]
+    kube.delete("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", ns + "-traefik-edge")
+    kube.delete("rbac.authorization.k8s.io/v1", "ClusterRole", ns + "-traefik-edge")
+    kube.delete("networking.k8s.io/v1", "IngressClass", base["edge_ingress_class"])
+    kube.delete("gateway.networking.k8s.io/v1", "GatewayClass", base["edge_ingress_class"])
+    kube.delete("scheduling.k8s.io/v1", "PriorityClass", base["edge_ingress_priority_class"])
+    kube.delete_namespace(ns)
+
+
+def changed_items(proc, task):
+    res = task_results(proc)[task]
+    return [r["item"] for r in res.get("results", []) if r.get("changed")]
+
+
+def test_check_create_repeat(kube, ingress):
+    ns = ingress.vars["edge_ingress_namespace"]
+    proc = ingress(check=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert task_results(proc)["Say what check mode could not dry-run"]["changed"] is True
+    # Server-side dry-run created nothing.
+    assert kube.get("v1", "Namespace", ns) is None
+    assert kube.get("networking.k8s.io/v1", "IngressClass", ingress.vars["edge_ingress_class"]) is None
+
+    proc = ingress()
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert changed_items(proc, APPLY) == ["rbac.yaml.j2", "daemonset.yaml.j2"]
+
+    ds = kube.get("apps/v1", "DaemonSet", "traefik-edge", ns)
+    spec = ds["spec"]["template"]["spec"]
+    assert spec["hostNetwork"] is True
+    assert spec["priorityClassName"] == ingress.vars["edge_ingress_priority_class"]
+    term = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
+    # Active pools only (fr-par-b is a standby pool).
+    assert term["matchExpressions"] == [{"key": "autoextender.io/pool", "operator": "In", "values": ["hel1-a", "nbg1-c"]}]
+    assert {"key": "autoextender.io/edge", "operator": "Equal", "value": "true", "effect": "NoSchedule"} in spec["tolerations"]
+    assert ds["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    container = spec["containers"][0]
+    args = container["args"]
+    for ep, addr in [("web", ":80/tcp"), ("websecure", ":443/tcp"), ("ping", ":8082/tcp"),
+                     ("tcp-25565", ":25565/tcp"), ("udp-9987", ":9987/udp")]:
+        assert "--entryPoints.%s.address=%s" % (ep, addr) in args
+        assert "--entryPoints.%s.reusePort=true" % ep in args
+    assert "--providers.kubernetesingress.ingressClass=%s" % ingress.vars["edge_ingress_class"] in args
+    assert "--providers.kubernetesingress.ingressEndpoint.hostname=edge.example.com" in args
+    # No declared ports: the scheduler's host-port check would block the surge pod.
+    assert "ports" not in container
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ping", "port": 8082, "scheme": "HTTP"}
+    assert container["resources"]["requests"] == {"cpu": "100m", "memory": "64Mi"}
+
+    nsobj = kube.get("v1", "Namespace", ns)
+    assert nsobj["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    ic = kube.get("networking.k8s.io/v1", "IngressClass", ingress.vars["edge_ingress_class"])
+    assert ic["spec"]["controller"] == "traefik.io/ingress-controller"
+    role = kube.get("rbac.authorization.k8s.io/v1", "ClusterRole", ns + "-traefik-edge")
+    crd_rule = [r for r in role["rules"] if r.get("apiGroups") == ["traefik.io"]][0]
+    assert {"ingressroutetcps", "ingressrouteudps", "middlewares"} <= set(crd_rule["resources"])
+    assert kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", "ingressroutetcps.traefik.io")
+
+    proc = ingress()
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert all(not r.get("changed") for r in task_results(proc).values())
+    proc = ingress(check=True)
+    assert proc.returncode == 0
+    assert all(not r.get("changed") for r in task_results(proc).values())
+
+    # An update: a pool becomes active; only the DaemonSet changes.
+    pools = [dict(p, active=True) for p in ingress.vars["autoextender_pools"]]
+    proc = ingress(autoextender_pools=pools)
+    assert changed_items(proc, APPLY) == ["daemonset.yaml.j2"]
+    ds = kube.get("apps/v1", "DaemonSet", "traefik-edge", ns)
+    values = ds["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"][0]["matchExpressions"][0]["values"]
+    assert values == ["fr-par-b", "hel1-a", "nbg1-c"]
+
+
+def test_gateway_api_crds_and_class_are_accepted(kube, ingress, tmp_path):
+    # An air-gapped folder holding the upstream files under their names: the
+    # pinned checksums of the role defaults must match them.
+    local = tmp_path / "manifests"
+    local.mkdir()
+    shutil.copy(spec_path("crds", "traefik", "kubernetes-crd-definition-v1.yml"), local)
+    for path in glob.glob(os.path.join(spec_path("crds", "gateway-api"), "gateway.networking.k8s.io_*.yaml")):
+        shutil.copy(path, local)
+    proc = ingress(edge_ingress_gateway_api=True, edge_ingress_manifests_dir=str(local))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    for name in ["gateways", "httproutes", "grpcroutes", "tcproutes", "udproutes", "tlsroutes", "listenersets"]:
+        assert kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name + ".gateway.networking.k8s.io")
+    gc = kube.get("gateway.networking.k8s.io/v1", "GatewayClass", ingress.vars["edge_ingress_class"])
+    assert gc["spec"]["controllerName"] == "traefik.io/gateway-controller"
+    args = kube.get("apps/v1", "DaemonSet", "traefik-edge", ingress.vars["edge_ingress_namespace"])[
+        "spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--providers.kubernetesgateway=true" in args
+    again = ingress(edge_ingress_gateway_api=True, edge_ingress_manifests_dir=str(local))
+    assert all(not r.get("changed") for r in task_results(again).values())
+
+
+def test_a_wrong_checksum_stops_before_anything_is_applied(kube, ingress, tmp_path):
+    bad = [{"name": "kubernetes-crd-definition-v1.yml", "url": "unused",
+            "checksum": "sha256:" + "0" * 64}]
+    proc = ingress(edge_ingress_traefik_crds=bad)
+    assert proc.returncode != 0 and "did not match" in proc.stdout
+    assert kube.get("v1", "Namespace", ingress.vars["edge_ingress_namespace"]) is None
+
+
+def test_bad_entrypoints_fail_before_anything_is_applied(kube, ingress):
+    proc = ingress(edge_ingress_entrypoints=[{"name": "kubespan", "port": 51820, "protocol": "udp"}])
+    assert proc.returncode != 0 and "kubespan" in proc.stdout
+    proc = ingress(autoextender_pools=[{"name": "hel1-a", "active": False}])
+    assert proc.returncode != 0 and "at least one active pool" in proc.stdout
+    assert kube.get("v1", "Namespace", ingress.vars["edge_ingress_namespace"]) is None
+
+
+def test_wait_follows_the_daemonset_rollout(kube, ingress):
+    ns = ingress.vars["edge_ingress_namespace"]
+    assert ingress().returncode == 0
+    apps = kube.dyn.resources.get(api_version="apps/v1", kind="DaemonSet")
+    gen = kube.get("apps/v1", "DaemonSet", "traefik-edge", ns)["metadata"]["generation"]
+
+    def status(ready):
+        # What the DaemonSet controller reports for two edge nodes.
+        apps.status.patch(name="traefik-edge", namespace=ns, content_type="application/merge-patch+json", body={
+            "status": {"observedGeneration": gen, "desiredNumberScheduled": 2, "currentNumberScheduled": 2,
+                       "updatedNumberScheduled": 2, "numberReady": ready, "numberAvailable": ready,
+                       "numberMisscheduled": 0}})
+
+    status(ready=1)
+    proc = ingress(edge_ingress_wait=True, edge_ingress_wait_timeout=5)
+    assert proc.returncode != 0
+    assert "Wait until every edge node runs the updated, ready ingress" in proc.stdout
+    status(ready=2)
+    proc = ingress(edge_ingress_wait=True, edge_ingress_wait_timeout=5)
+    assert proc.returncode == 0, proc.stdout[-3000:]
