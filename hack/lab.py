@@ -95,15 +95,18 @@ def up(lab_dir, zone):
         state["powerdns"] = {"api_url": pdns.api_url, "api_key": pdns.api_key, "server": pdns.host,
                              "dns_port": pdns.dns_port}
         stack.pop_all()  # keep them running after this process exits
-    state["cloud"] = _optional_part("lab_cloud.py", ["start", "--state-dir", os.path.join(lab_dir, "cloud"),
-                                                      "--kubeconfig", kube.kubeconfig], lab_dir)
+    state["home"] = _optional_part("lab_home.py", ["up", "--dir", lab_dir, "--kubeconfig", kube.kubeconfig], lab_dir)
     if os.geteuid() == 0:
         state["datapath"] = _optional_part("labnet.py", ["up", "--state-dir", os.path.join(lab_dir, "net")],
                                            lab_dir)
     else:
         state["datapath"] = {"enabled": False, "reason": "not root: the lab runs on loopback only"}
+    # With the data path, every lab server becomes one of its edges (tests/support/sim/lab_edges.py).
+    labnet = ["--labnet", os.path.join(lab_dir, "net")] if state["datapath"].get("enabled") else []
+    state["cloud"] = _optional_part("lab_cloud.py", ["start", "--state-dir", os.path.join(lab_dir, "cloud"),
+                                                      "--kubeconfig", kube.kubeconfig] + labnet, lab_dir)
     # The data path has its own status (hack/labnet.py status); count the servers only.
-    state["pids"] = lab_processes(lab_dir, exclude=os.path.join(lab_dir, "net"))
+    state["pids"] = lab_processes(lab_dir, exclude=os.path.join(lab_dir, "net") + os.sep)
     _write_private(os.path.join(lab_dir, STATE), state)
     return state
 

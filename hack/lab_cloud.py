@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run the lab cloud (tests/support/sim/lab.py, docs/lab.md) as a background process.
 
-    hack/lab_cloud.py start  --state-dir DIR [--kubeconfig FILE] [--talosctl PATH]
+    hack/lab_cloud.py start  --state-dir DIR [--kubeconfig FILE] [--talosctl PATH] [--labnet NETDIR]
     hack/lab_cloud.py status --state-dir DIR
     hack/lab_cloud.py stop   --state-dir DIR
 
@@ -10,7 +10,10 @@ API URL, the token, the health port and the pid go to ``DIR/cloud.json``
 (mode 0600): point ``LAB_CLOUD_CONFIG`` at it and the lab provider and the
 edge_nodes inventory find the lab. The cloud's state (servers, images,
 firewalls) is kept in ``DIR/lab-state.json`` (0600: it holds user data), so a
-restart keeps it, and the token and health port stay the same.
+restart keeps it, and the token and health port stay the same. With ``--labnet``
+(the state directory of a running ``hack/labnet.py up``, root only) every server
+becomes an edge of that lab network: public IP 10.250.N.x, health on port 80
+(tests/support/sim/lab_edges.py).
 ``start`` and ``status`` print one JSON line (without the token) last.
 """
 import argparse
@@ -85,11 +88,12 @@ def serve(args):
     signal.signal(signal.SIGTERM, lambda *dummy: stop.set())
     signal.signal(signal.SIGINT, lambda *dummy: stop.set())
     lab = LabCloud(token=previous.get("token") or "lab-" + secrets.token_hex(16), state_dir=args.state_dir,
-                   talosctl=talosctl, kubeconfig=args.kubeconfig, health_port=previous.get("health_port") or 0)
+                   talosctl=talosctl, kubeconfig=args.kubeconfig, health_port=previous.get("health_port") or 0,
+                   labnet_dir=args.labnet)
     with lab:
         write_config(args.state_dir, {"url": lab.url, "token": lab.token, "pid": os.getpid(),
                                       "health_port": lab.health_port, "kubeconfig": args.kubeconfig,
-                                      "talosctl": talosctl, "state_dir": args.state_dir})
+                                      "talosctl": talosctl, "state_dir": args.state_dir, "labnet": args.labnet})
         stop.wait()
     return 0
 
@@ -100,7 +104,7 @@ def start(args):
         print(json.dumps(public(config, args.state_dir)))
         return 0
     argv = [sys.executable, os.path.abspath(__file__), "serve", "--state-dir", args.state_dir]
-    for flag in ("kubeconfig", "talosctl"):
+    for flag in ("kubeconfig", "talosctl", "labnet"):
         if getattr(args, flag):
             argv += ["--" + flag, getattr(args, flag)]
     with open(os.path.join(args.state_dir, "lab_cloud.log"), "ab") as log:
@@ -149,8 +153,10 @@ def main(argv=None):
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--kubeconfig", help="register booted lab servers as Nodes in this cluster")
     parser.add_argument("--talosctl", help="the talosctl that validates machine configs (default: found like the tests)")
+    parser.add_argument("--labnet", help="state dir of a running lab network: servers become its edges (root)")
     args = parser.parse_args(argv)
     args.state_dir = os.path.abspath(args.state_dir)
+    args.labnet = os.path.abspath(args.labnet) if args.labnet else None
     os.makedirs(args.state_dir, mode=0o700, exist_ok=True)
     return {"start": start, "stop": stop, "status": status, "serve": serve}[args.action](args)
 

@@ -24,6 +24,7 @@ import time
 from datetime import datetime, timezone
 
 from . import lab_node
+from .lab_edges import HEALTH_PORT, LabEdges
 from ..process import free_port
 from .base import ApiError, Simulator, paginate, route
 
@@ -269,8 +270,7 @@ class ServersMixin:
         srv = {"id": str(self.next_id("server")), "name": name, "location": body["location"],
                "server_type": body["server_type"], "image": image["id"], "status": "starting",
                "labels": check_labels(body.get("labels") or {}), "created": iso(now),
-               "public_net": {"ipv4": "127.0.%d.%d" % (10 + (number - 1) // 254, (number - 1) % 254 + 1)
-                              if body.get("ipv4", True) else None,
+               "public_net": {"ipv4": self.new_address(number) if body.get("ipv4", True) else None,
                               "ipv6": "fd00:1ab::%x" % number if body.get("ipv6", False) else None},
                "talos": {"stage": "booting", "message": None, "node": None},
                "user_data": user_data, "config": user_data, "boot_at": now + self.boot_seconds}
@@ -349,12 +349,14 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
     base_path = "/v1"
 
     def __init__(self, token=None, state_dir=None, talosctl=None, kubeconfig=None, health_port=0,
-                 boot_seconds=0.3, action_seconds=0.2, image_seconds=0.3):
+                 boot_seconds=0.3, action_seconds=0.2, image_seconds=0.3, labnet_dir=None):
         super().__init__(spec=None, token=token)
         self.state_dir = state_dir
         self.talosctl = talosctl
         self.kubeconfig = kubeconfig
-        self.health_port = health_port
+        # With a lab network (root), servers are its edges and answer health probes on port 80.
+        self.edges = LabEdges(labnet_dir) if labnet_dir else None
+        self.health_port = HEALTH_PORT if self.edges else health_port
         self.boot_seconds = boot_seconds
         self.action_seconds = action_seconds
         self.image_seconds = image_seconds
@@ -385,6 +387,12 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
             with os.fdopen(fd, "w") as f:
                 json.dump(self.state, f)
             os.replace(tmp, path)
+
+    def new_address(self, number):
+        """A new server's public IPv4: an edge address of the lab network, else 127.0.10.x."""
+        if self.edges:
+            return self.edges.address(self.state["servers"].values())
+        return "127.0.%d.%d" % (10 + (number - 1) // 254, (number - 1) % 254 + 1)
 
     def next_id(self, kind):
         with self.lock:
@@ -443,6 +451,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
                 spec = lab_node.node_spec(config, srv["name"], srv["public_net"]["ipv4"], srv["public_net"]["ipv6"])
                 talos["node"] = spec["name"]
                 try:
+                    if self.edges:
+                        self.edges.start(srv)  # the data path first: a Ready node serves at once
                     if self.registrar:
                         self.registrar.register(spec)
                 except Exception as e:  # noqa: BLE001 - any failure to join is the machine's error state
@@ -458,8 +468,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
 
     def start_health(self, srv):
         """Serve /healthz on the server's address: healthy once configured (503 in maintenance mode)."""
-        if not srv["public_net"]["ipv4"]:
-            return
+        if not srv["public_net"]["ipv4"] or self.edges:
+            return  # a lab network edge answers on its own (lab_edges.py)
         if srv["id"] not in self.health:
             self.health[srv["id"]] = lab_node.HealthServer(srv["public_net"]["ipv4"], self.health_port, {}).start()
         server = self.health[srv["id"]]
@@ -470,6 +480,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         server = self.health.pop(srv["id"], None)
         if server:
             server.stop()
+        if self.edges:
+            self.edges.stop(srv)
         if self.registrar and srv["talos"].get("node"):
             self.registrar.set_not_ready(srv["talos"]["node"])
 
@@ -478,7 +490,10 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         return next((s for s in self.state["servers"].values() if s["name"] == name), None)
 
     def set_healthy(self, name, healthy):
-        """Make a running server's health endpoint answer 200 or 503."""
+        """Make a running server's health endpoint answer 200 or 503 (an edge: start or stop its proxy)."""
+        if self.edges:
+            self.edges.set_healthy(self.server_by_name(name), healthy)
+            return
         self.health[self.server_by_name(name)["id"]].healthy = healthy
 
     def seed_server(self, name, labels=None, status="running", location="loopback", server_type="lab-small"):
@@ -509,6 +524,9 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         for srv in self.state["servers"].values():
             if srv["status"] == "running" and srv["talos"]["stage"] in ("configured", "maintenance"):
                 self.start_health(srv)
+            if self.edges and srv["status"] == "running" and srv["talos"]["stage"] == "configured" \
+                    and not self.edges.running(srv):
+                self.edges.start(srv)
         self._stop.clear()
         threading.Thread(target=self._ticker, name="lab-ticker", daemon=True).start()
         return self

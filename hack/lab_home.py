@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""The lab's "home cluster" side: what an existing Talos cluster already has (docs/workflows.md).
+
+    hack/lab_home.py up --dir LAB_DIR --kubeconfig FILE [--talosctl PATH]
+
+- ``LAB_DIR/secrets.yaml`` (0600): the home cluster's secrets bundle, made once with
+  ``talosctl gen secrets`` and kept (a real cluster has had one since its creation);
+- ``LAB_DIR/talosconfig`` (0600): a talosconfig for that bundle; its endpoint
+  (127.0.0.1:50000) answers nothing, so Talos API calls report "unreachable", as they
+  must in a lab without Talos nodes;
+- the home app's Service ``default/hello`` (TCP 8080, no selector) and its
+  EndpointSlice pointing at the home app of the lab data path (10.251.0.1:8080,
+  tests/support/labnet): what the ``expose`` role publishes;
+- ``crds``: the local copies of the pinned CRDs (``$AUTOEXTENDER_SPECS/crds``, else
+  ``../shared/specs/crds`` next to the checkout) when they exist, so the lab installs
+  Traefik's CRDs without a download; null otherwise (the roles fetch them).
+
+Idempotent. Ends with one JSON line (hack/lab.py reads it).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from tests.support.labnet.addressing import APP_PORT, HOME_INDEX, Plan  # noqa: E402
+
+NAMESPACE, SERVICE = "default", "hello"
+LABELS = {"app.kubernetes.io/name": SERVICE, "app.kubernetes.io/part-of": "autoextender-lab"}
+
+
+def talosctl_path(given):
+    from tests.support import tools
+    path = given or tools.which("talosctl")
+    if not path:
+        raise SystemExit("lab_home: talosctl not found (run `make tools` or pass --talosctl)")
+    return path
+
+
+def talos_files(lab_dir, talosctl):
+    """The secrets bundle and a talosconfig, made once."""
+    secrets = os.path.join(lab_dir, "secrets.yaml")
+    talosconfig = os.path.join(lab_dir, "talosconfig")
+    env = dict(os.environ, HOME=lab_dir)
+    old = os.umask(0o077)
+    try:
+        if not os.path.exists(secrets):
+            subprocess.run([talosctl, "gen", "secrets", "-o", secrets], check=True, capture_output=True, env=env)
+        if not os.path.exists(talosconfig):
+            subprocess.run([talosctl, "gen", "config", "lab", "https://127.0.0.1:6443", "--with-secrets", secrets,
+                            "--output-types", "talosconfig", "-o", talosconfig], check=True, capture_output=True,
+                           env=env)
+            for what in ("endpoint", "node"):  # the "home control plane": nothing listens there
+                subprocess.run([talosctl, "--talosconfig", talosconfig, "config", what, "127.0.0.1"], check=True,
+                               capture_output=True, env=env)
+    finally:
+        os.umask(old)
+    for path in (secrets, talosconfig):
+        os.chmod(path, 0o600)
+    return secrets, talosconfig
+
+
+def local_crds():
+    """The folder the lab inventory takes the CRD files from: traefik/ and external-dns/ (v0.21.0)."""
+    specs = os.environ.get("AUTOEXTENDER_SPECS") or os.path.join(os.path.dirname(REPO), "shared", "specs")
+    crds = os.path.join(specs, "crds")
+    if not os.path.isdir(os.path.join(crds, "traefik")):
+        return None
+    out = os.path.join(REPO, ".cache", "lab-crds")
+    os.makedirs(out, exist_ok=True)
+    for name, src in (("traefik", os.path.join(crds, "traefik")),
+                      ("external-dns", os.path.join(crds, "external-dns", "v0.21.0"))):
+        link = os.path.join(out, name)
+        if os.path.isdir(src) and os.path.realpath(link) != os.path.realpath(src):
+            tmp = "%s.%d" % (link, os.getpid())
+            os.symlink(src, tmp)
+            os.replace(tmp, link)  # atomic: labs started at once do not trip over each other
+    return out
+
+
+def objects():
+    app_ip = Plan.tunnel_ip(HOME_INDEX)
+    service = {"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": SERVICE, "namespace": NAMESPACE, "labels": LABELS},
+               "spec": {"type": "ClusterIP", "ports": [{"name": "http", "port": APP_PORT, "protocol": "TCP",
+                                                         "targetPort": APP_PORT}]}}
+    labels = dict(LABELS, **{"kubernetes.io/service-name": SERVICE,
+                             "endpointslice.kubernetes.io/managed-by": "autoextender-lab"})
+    slice_ = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+              "metadata": {"name": SERVICE + "-home", "namespace": NAMESPACE, "labels": labels},
+              "endpoints": [{"addresses": [app_ip], "conditions": {"ready": True}}],
+              "ports": [{"name": "http", "port": APP_PORT, "protocol": "TCP"}]}
+    return service, slice_, "%s:%d" % (app_ip, APP_PORT)
+
+
+def home_service(kubeconfig):
+    """Create (or keep) the hello Service and its EndpointSlice."""
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+
+    api = config.new_client_from_config(config_file=kubeconfig)
+    core, discovery = client.CoreV1Api(api), client.DiscoveryV1Api(api)
+    service, slice_, app = objects()
+    for create in (lambda: core.create_namespaced_service(NAMESPACE, service),
+                   lambda: discovery.create_namespaced_endpoint_slice(NAMESPACE, slice_)):
+        try:
+            create()
+        except ApiException as e:
+            if e.status != 409:
+                raise
+    return app
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("up",))
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--talosctl")
+    args = parser.parse_args(argv)
+    lab_dir = os.path.abspath(args.dir)
+    secrets, talosconfig = talos_files(lab_dir, talosctl_path(args.talosctl))
+    app = home_service(args.kubeconfig)
+    print(json.dumps({"enabled": True, "secrets": secrets, "talosconfig": talosconfig,
+                      "service": "%s/%s" % (NAMESPACE, SERVICE), "app": app, "crds": local_crds()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
