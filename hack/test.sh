@@ -21,7 +21,11 @@ run_tier() {
 
 pytest_tier() {
   local name=$1
-  python -m pytest "tests/$name" -p no:cacheprovider -q -rs --junitxml="$OUT/$name.xml"
+  local workers=()
+  # Integration tests mostly wait on real servers and ansible-playbook runs:
+  # two workers (each with its own session servers), one test file each.
+  [ "$name" = integration ] && workers=(-n "${PYTEST_WORKERS:-2}" --dist loadfile)
+  python -m pytest "tests/$name" -p no:cacheprovider -q -rs "${workers[@]}" --junitxml="$OUT/$name.xml"
 }
 
 molecule_tier() {
