@@ -96,3 +96,6 @@ class EdgeNode:
         if home is not None and self.public_key and home.running():
             home.remove_peer(self.public_key)
         netns.destroy(self.netns)
+        # TIME_WAIT sockets can keep the namespace, and with it the host-side veth,
+        # alive after the netns is gone: delete the veth so its name can be reused.
+        run(["ip", "link", "delete", self.veth], check=False)
