@@ -13,6 +13,10 @@ from tests.support.labnet import LabNetwork
 from tests.support.sim.lab import LabCloud
 
 
+# Not the name test_cloud_lab_boot uses: its Node stays in the worker's shared apiserver.
+NAME = "lab-datapath-edge-1"
+
+
 def api(lab, method, path, **kw):
     answer = requests.request(method, lab.url + path, headers={"Authorization": "Bearer " + lab.token}, timeout=30,
                               **kw)
@@ -42,32 +46,32 @@ def test_a_lab_server_is_an_edge_of_the_lab_network(lab_network, kube_cluster, t
                                                   "talos_version": "v1.13.9", "arch": "amd64"})["image"]
         wait_for(lambda: api(lab, "GET", "/images/" + image["id"])["image"]["status"] == "available", "the image")
         created = api(lab, "POST", "/servers", json={
-            "name": "lab-edge-a-1", "location": "loopback", "server_type": "lab-small", "image": image["id"],
-            "ipv6": False, "user_data": worker_config(talosctl)})["server"]
+            "name": NAME, "location": "loopback", "server_type": "lab-small", "image": image["id"],
+            "ipv6": False, "user_data": worker_config(talosctl, hostname=NAME)})["server"]
         address = created["public_net"]["ipv4"]
         assert address in [lab_network.plan.public_ip(i) for i in range(2, 254)]
 
-        server = wait_for(lambda: (server_named(lab, "lab-edge-a-1") or {}).get("status") == "running"
-                          and server_named(lab, "lab-edge-a-1"), "the server to boot")
+        server = wait_for(lambda: (server_named(lab, NAME) or {}).get("status") == "running"
+                          and server_named(lab, NAME), "the server to boot")
         assert server["talos"]["stage"] == "configured"
-        edge = LabNetwork(lab_network.state_dir).attach().edge("lab-edge-a-1")
+        edge = LabNetwork(lab_network.state_dir).attach().edge(NAME)
         assert edge.public_ip == address
         # The Node is Ready with the edge's address, and the edge serves through the tunnel.
-        node = kube_cluster.get("/api/v1/nodes/lab-edge-a-1")
+        node = kube_cluster.get("/api/v1/nodes/" + NAME)
         assert [a["address"] for a in node["status"]["addresses"] if a["type"] == "ExternalIP"] == [address]
         assert labnet.healthy(address)[0] is True
         answer = labnet.get(address, "/", headers={"Host": "hello.lab.test"}).json()
-        assert answer["identity"] == "home" and answer["edge"] == "lab-edge-a-1" and answer["host"] == "hello.lab.test"
+        assert answer["identity"] == "home" and answer["edge"] == NAME and answer["host"] == "hello.lab.test"
         assert answer["peer"] == edge.tunnel_ip
 
-        lab.set_healthy("lab-edge-a-1", False)
+        lab.set_healthy(NAME, False)
         assert labnet.healthy(address, timeout=1)[0] is False
-        lab.set_healthy("lab-edge-a-1", True)
+        lab.set_healthy(NAME, True)
         assert labnet.healthy(address)[0] is True
 
         api(lab, "DELETE", "/servers/" + server["id"])
-        assert "lab-edge-a-1" not in LabNetwork(lab_network.state_dir).attach().edges
+        assert NAME not in LabNetwork(lab_network.state_dir).attach().edges
         assert labnet.healthy(address, timeout=1)[0] is False
-        wait_for(lambda: server_named(lab, "lab-edge-a-1") is None, "the server to go")
-    requests.delete(kube_cluster.url + "/api/v1/nodes/lab-edge-a-1", verify=kube_cluster.ca_path,
+        wait_for(lambda: server_named(lab, NAME) is None, "the server to go")
+    requests.delete(kube_cluster.url + "/api/v1/nodes/" + NAME, verify=kube_cluster.ca_path,
                     headers={"Authorization": "Bearer " + kube_cluster.token}, timeout=10)
