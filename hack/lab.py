@@ -5,6 +5,7 @@
                                       the lab cloud API, and (as root) the real data path
     hack/lab.py status [--dir .lab]
     hack/lab.py down   [--dir .lab] [--purge]
+    hack/lab.py kill-edge NAME [--dir .lab]   power one lab server off, as if its machine died
 
 The servers are the same ones the tests start (tests/support), detached so
 that playbooks can run against them. Everything listens on loopback only.
@@ -21,6 +22,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -158,9 +161,36 @@ def status(lab_dir):
     return 0 if len(running) == len(state.get("pids", [])) else 1
 
 
+def kill_edge(lab_dir, name):
+    """Power the lab server ``name`` off through the lab cloud's API: its health endpoint (and, as root,
+    its edge) goes away and its Node turns Ready=Unknown, as when a cloud VM dies (docs/failover.md)."""
+    state = load_state(lab_dir)
+    if not state:
+        print("lab: not running (no %s)" % os.path.join(lab_dir, STATE))
+        return 1
+    with open(state["cloud"]["config"]) as f:
+        cloud = json.load(f)
+
+    def api(method, path):
+        request = urllib.request.Request(cloud["url"] + path, method=method,
+                                         headers={"Authorization": "Bearer " + cloud["token"]})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read() or b"null")
+
+    servers = api("GET", "/servers?per_page=50&name=" + urllib.parse.quote(name))["servers"]
+    if not servers:
+        names = sorted(s["name"] for s in api("GET", "/servers?per_page=50")["servers"])
+        print("lab: no server named %s (servers: %s)" % (name, ", ".join(names) or "none"))
+        return 1
+    api("POST", "/servers/%s/actions/poweroff" % servers[0]["id"])
+    print("lab: %s (%s) is off" % (name, servers[0]["public_net"]["ipv4"]))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("up", "down", "status"))
+    parser.add_argument("action", choices=("up", "down", "status", "kill-edge"))
+    parser.add_argument("name", nargs="?", help="with kill-edge: the lab server to power off (e.g. lab-lab-a-1)")
     parser.add_argument("--dir", default=os.path.join(REPO, ".lab"))
     parser.add_argument("--zone", default="lab.test")
     parser.add_argument("--purge", action="store_true", help="with down: also remove the lab directory")
@@ -172,6 +202,10 @@ def main(argv=None):
     if args.action == "down":
         down(lab_dir, args.purge)
         return 0
+    if args.action == "kill-edge":
+        if not args.name:
+            parser.error("kill-edge needs the name of a lab server, e.g. lab-lab-a-1")
+        return kill_edge(lab_dir, args.name)
     return status(lab_dir)
 
 
