@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Start, stop and show the local lab (DESIGN.md section 5) outside of pytest.
+"""Start, stop and show the local lab (docs/lab.md) outside of pytest.
 
     hack/lab.py up     [--dir .lab]   etcd + kube-apiserver, PowerDNS with the lab zone,
                                       the lab cloud API, and (as root) the real data path
-    hack/lab.py status [--dir .lab]
+    hack/lab.py status [--dir .lab]   which parts run and answer
     hack/lab.py down   [--dir .lab] [--purge]
     hack/lab.py kill-edge NAME [--dir .lab]   power one lab server off, as if its machine died
 
@@ -12,6 +12,15 @@ that playbooks can run against them. Everything listens on loopback only.
 ``DIR/lab.json`` (mode 0600) tells the lab inventory where each part is; it
 holds the lab's throwaway credentials. ``down`` stops every process whose
 command line names the lab directory, so it also cleans up after a crash.
+
+The lab keeps its data in DIR between runs: etcd's data (the Nodes and every
+object of the "home cluster"), PowerDNS's database (the zone and its records)
+and the lab cloud's servers. So ``up`` after ``down``, after a crash (a part
+killed, ``kill -9``) or after a reboot brings back the same lab: it stops what
+is left, starts every part again on its data (new ports and throwaway
+credentials, a new lab.json), and the lab cloud's servers register their Nodes
+again, as kubelets do when they start. When the kept data cannot be started,
+``up`` says so and refuses: ``down --purge`` then ``up`` starts an empty lab.
 """
 import argparse
 import contextlib
@@ -19,17 +28,23 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import checkout_env  # noqa: E402 - hack/ is this script's folder
+
+checkout_env.use_venv()  # `python3 hack/lab.py` from any shell runs in the checkout's venv
+
+REPO = checkout_env.REPO
 sys.path.insert(0, REPO)
 
 from tests.support.kube import start_cluster  # noqa: E402
 from tests.support.pdns import start_powerdns  # noqa: E402
+from tests.support.process import ServerFailed  # noqa: E402
 
 STATE = "lab.json"
 
@@ -79,32 +94,54 @@ def _optional_part(script, args, lab_dir):
         return {"enabled": True, "output": out.stdout.strip()}
 
 
+#: what a lab keeps between runs (see the docstring)
+KEPT = (os.path.join("kube", "etcd"), os.path.join("pdns", "pdns.sqlite3"), os.path.join("cloud", "lab-state.json"))
+
+
+def _start_servers(lab_dir, zone, stack):
+    """etcd + kube-apiserver and PowerDNS on the data ``lab_dir`` keeps (new ports and credentials)."""
+    for part in ("kube", "pdns"):
+        os.makedirs(os.path.join(lab_dir, part), mode=0o700, exist_ok=True)
+    kube = start_cluster(os.path.join(lab_dir, "kube"), stack)
+    pdns = start_powerdns(os.path.join(lab_dir, "pdns"), stack)
+    if zone not in [z["name"] for z in pdns.api("GET", "/zones")]:
+        pdns.create_zone(zone)
+    return kube, pdns
+
+
 def up(lab_dir, zone):
     state = load_state(lab_dir)
     if state and all(_alive(p) for p in state.get("pids", [])) and state.get("pids"):
         print("lab: already up (%s)" % os.path.join(lab_dir, STATE))
         return state
+    kept = [k for k in KEPT if os.path.exists(os.path.join(lab_dir, k))]
+    # A crash, a reboot or a part that died: stop whatever is left, then start every part on its data.
     down(lab_dir, purge=False, quiet=True)
+    if kept:
+        print("lab: starting the lab in %s again on its kept data (%s)" % (lab_dir, ", ".join(kept)))
     os.makedirs(lab_dir, mode=0o700, exist_ok=True)
     state = {"dir": lab_dir, "zone": zone.rstrip(".") + "."}
-    with contextlib.ExitStack() as stack:
-        for part in ("kube", "pdns"):
-            shutil.rmtree(os.path.join(lab_dir, part), ignore_errors=True)
-            os.makedirs(os.path.join(lab_dir, part), mode=0o700)
-        kube = start_cluster(os.path.join(lab_dir, "kube"), stack)
-        pdns = start_powerdns(os.path.join(lab_dir, "pdns"), stack)
-        pdns.create_zone(state["zone"])
-        state["kube"] = {"url": kube.url, "kubeconfig": kube.kubeconfig, "ca": kube.ca_path}
-        state["powerdns"] = {"api_url": pdns.api_url, "api_key": pdns.api_key, "server": pdns.host,
-                             "dns_port": pdns.dns_port}
-        stack.pop_all()  # keep them running after this process exits
+    try:
+        with contextlib.ExitStack() as stack:
+            kube, pdns = _start_servers(lab_dir, state["zone"], stack)
+            stack.pop_all()  # keep them running after this process exits
+    except (ServerFailed, OSError, ValueError) as e:
+        if not kept:
+            raise
+        raise SystemExit("lab: the lab's kept data in %s does not start again (%s).\nStart an empty lab instead: "
+                         "python3 hack/lab.py down --purge --dir %s && python3 hack/lab.py up --dir %s"
+                         % (lab_dir, str(e).splitlines()[0], lab_dir, lab_dir))
+    state["kube"] = {"url": kube.url, "kubeconfig": kube.kubeconfig, "ca": kube.ca_path}
+    state["powerdns"] = {"api_url": pdns.api_url, "api_key": pdns.api_key, "server": pdns.host,
+                         "dns_port": pdns.dns_port}
     state["home"] = _optional_part("lab_home.py", ["up", "--dir", lab_dir, "--kubeconfig", kube.kubeconfig], lab_dir)
     if os.geteuid() == 0:
         state["datapath"] = _optional_part("labnet.py", ["up", "--state-dir", os.path.join(lab_dir, "net")],
                                            lab_dir)
     else:
         state["datapath"] = {"enabled": False, "reason": "not root: the lab runs on loopback only"}
-    # With the data path, every lab server becomes one of its edges (tests/support/sim/lab_edges.py).
+    # With the data path, every lab server becomes one of its edges (tests/support/sim/lab_edges.py);
+    # on kept data, the lab cloud registers the Nodes of its running servers again (hack/lab_cloud.py).
     labnet = ["--labnet", os.path.join(lab_dir, "net")] if state["datapath"].get("enabled") else []
     state["cloud"] = _optional_part("lab_cloud.py", ["start", "--state-dir", os.path.join(lab_dir, "cloud"),
                                                       "--kubeconfig", kube.kubeconfig] + labnet, lab_dir)
@@ -145,20 +182,54 @@ def down(lab_dir, purge, quiet=False):
         print("lab: down%s" % (" and removed %s" % lab_dir if purge else ""))
 
 
+def _answers(url, headers=None, ca=None):
+    """An empty string when ``url`` answers 200 within 2 s, else why not."""
+    context = ssl.create_default_context(cafile=ca) if ca else None
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=2,
+                                    context=context) as answer:
+            return "" if answer.status == 200 else "HTTP %d" % answer.status
+    except (OSError, ValueError) as e:  # URLError, refused, timeout, TLS
+        return str(getattr(e, "reason", None) or e)
+
+
+def endpoints(state):
+    """``[(part, url, why not)]`` for the kube-apiserver, PowerDNS's API and the lab cloud's API."""
+    cloud_config = {}
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        with open(state["cloud"]["config"]) as f:
+            cloud_config = json.load(f)
+    kube, pdns = state["kube"], state["powerdns"]
+    out = [("kube-apiserver", kube["url"], _answers(kube["url"] + "/readyz", ca=kube.get("ca"))),
+           ("PowerDNS", pdns["api_url"], _answers(pdns["api_url"] + "/api/v1/servers/localhost",
+                                                  {"X-API-Key": pdns["api_key"]}))]
+    if cloud_config.get("url"):
+        out.append(("lab cloud", cloud_config["url"], _answers(cloud_config["url"] + "/info",
+                                                               {"Authorization": "Bearer " + cloud_config["token"]})))
+    else:
+        out.append(("lab cloud", "-", "no cloud.json"))
+    return out
+
+
 def status(lab_dir):
     state = load_state(lab_dir)
     if not state:
-        print("lab: not running (no %s)" % os.path.join(lab_dir, STATE))
+        print("lab: not running (no %s); start it with: python3 hack/lab.py up --dir %s"
+              % (os.path.join(lab_dir, STATE), lab_dir))
         return 1
     running = [p for p in state.get("pids", []) if _alive(p)]
+    answers = endpoints(state)
     print("lab: %d of %d processes running" % (len(running), len(state.get("pids", []))))
-    print("  kube-apiserver  %s  (kubeconfig %s)" % (state["kube"]["url"], state["kube"]["kubeconfig"]))
-    print("  PowerDNS        dns 127.0.0.1:%s  api %s  zone %s"
-          % (state["powerdns"]["dns_port"], state["powerdns"]["api_url"], state["zone"]))
-    for part in ("cloud", "datapath"):
-        info = state.get(part) or {}
-        print("  %-15s %s" % (part, info.get("url") or info.get("reason") or ("up" if info.get("enabled", True) else "off")))
-    return 0 if len(running) == len(state.get("pids", [])) else 1
+    for part, url, why in answers:
+        print("  %-15s %s  %s" % (part, url, "answers" if not why else "DOES NOT ANSWER: " + why))
+    print("  DNS             127.0.0.1:%s  zone %s  (kubeconfig %s)"
+          % (state["powerdns"]["dns_port"], state["zone"], state["kube"]["kubeconfig"]))
+    datapath = state.get("datapath") or {}
+    print("  %-15s %s" % ("datapath", datapath.get("reason") or ("up" if datapath.get("enabled") else "off")))
+    if len(running) == len(state.get("pids", [])) and not any(why for dummy, dummy, why in answers):
+        return 0
+    print("lab: not all of the lab runs; bring it back with: python3 hack/lab.py up --dir %s" % lab_dir)
+    return 1
 
 
 def kill_edge(lab_dir, name):

@@ -10,7 +10,8 @@ API URL, the token, the health port and the pid go to ``DIR/cloud.json``
 (mode 0600): point ``LAB_CLOUD_CONFIG`` at it and the lab provider and the
 edge_nodes inventory find the lab. The cloud's state (servers, images,
 firewalls) is kept in ``DIR/lab-state.json`` (0600: it holds user data), so a
-restart keeps it, and the token and health port stay the same. With ``--labnet``
+restart keeps it, and the token and health port stay the same; the Nodes of its running servers
+are registered again at each start (``register_again``). With ``--labnet``
 (the state directory of a running ``hack/labnet.py up``, root only) every server
 becomes an edge of that lab network: public IP 10.250.N.x, health on port 80
 (tests/support/sim/lab_edges.py).
@@ -91,11 +92,26 @@ def serve(args):
                    talosctl=talosctl, kubeconfig=args.kubeconfig, health_port=previous.get("health_port") or 0,
                    labnet_dir=args.labnet)
     with lab:
+        register_again(lab)
         write_config(args.state_dir, {"url": lab.url, "token": lab.token, "pid": os.getpid(),
                                       "health_port": lab.health_port, "kubeconfig": args.kubeconfig,
                                       "talosctl": talosctl, "state_dir": args.state_dir, "labnet": args.labnet})
         stop.wait()
     return 0
+
+
+def register_again(lab):
+    """What kubelets do when their machines come back: register the Nodes of the running, configured servers
+    again. After ``hack/lab.py up`` on a kept lab the Nodes are usually still there (and only refreshed);
+    a home cluster that lost them gets them back, so servers and Nodes agree again."""
+    from tests.support.sim.lab_node import node_spec
+
+    if not lab.registrar:
+        return
+    for srv in list(lab.state["servers"].values()):
+        if srv["status"] == "running" and srv["talos"].get("stage") == "configured" and srv.get("config"):
+            net = srv["public_net"]
+            lab.registrar.register(node_spec(srv["config"], srv["name"], net["ipv4"], net["ipv6"]))
 
 
 def start(args):

@@ -50,8 +50,9 @@ def _schema():
 
 def start_powerdns(workdir, stack):
     db = os.path.join(workdir, "pdns.sqlite3")
-    with sqlite3.connect(db) as conn:
-        conn.executescript(_schema())
+    if not os.path.exists(db):  # an existing database (hack/lab.py up on a kept lab) keeps its zones
+        with sqlite3.connect(db) as conn:
+            conn.executescript(_schema())
     dns_port, api_port = free_port(), free_port()
     api_key = secrets.token_hex(16)
     conf = {

@@ -1,0 +1,203 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT), or at your option
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: doctor_info
+short_description: Check that the control node can run the collection against the chosen providers
+version_added: 0.1.0
+author:
+  - talos-autoextender contributors (@talos-autoextender)
+description:
+  - Checks what the other modules of the collection need, the way they look for it, and says how to fix each
+    failure.
+  - C(talosctl) is found exactly as the Talos modules find it (O(talosctl_path), else C(PATH), else
+    C($AUTOEXTENDER_TOOLS), default C(~/.cache/talos-autoextender/bin)) and its version is checked.
+  - The Python libraries the chosen providers need are imported in the Python that runs the modules.
+  - For each cloud provider in O(providers), its credential must be there (O(api_tokens) or the provider's
+    environment variable) and its API must accept it for a read-only call (listing the servers of the collection).
+  - For O(dns), the credential must be there and the zone must answer a read of the edge record set.
+  - With O(kubeconfig), the home cluster's API server must answer with those credentials.
+  - Never changes anything, and never fails because a check failed; the report says what failed
+    (the C(talos.autoextender.doctor) role fails on it).
+options:
+  gather:
+    description: Which checks to run.
+    type: list
+    elements: str
+    choices: [talosctl, libraries, cloud, dns, kubernetes]
+    default: [talosctl, libraries, cloud, dns, kubernetes]
+  talosctl_path:
+    description: The talosctl to check, as the Talos modules' option of the same name.
+    type: path
+  providers:
+    description: Cloud providers to check (those of the pools).
+    type: list
+    elements: str
+    choices: [hetzner, lab, linode]
+    default: []
+  api_tokens:
+    description:
+      - API tokens by cloud provider name (V(hetzner), V(linode), V(lab)), as the cloud modules' O(api_tokens)
+        option. A provider missing here uses its environment variable (C(HCLOUD_TOKEN), C(LINODE_TOKEN),
+        C(LAB_CLOUD_TOKEN) or C(LAB_CLOUD_CONFIG)).
+    type: dict
+    default: {}
+  api_urls:
+    description: API URLs by cloud provider name (simulators, the lab); else the provider's environment variable.
+    type: dict
+    default: {}
+  dns:
+    description:
+      - The DNS settings, shaped like the C(autoextender_dns) variable (C(provider), C(zone), C(edge_name),
+        C(options)); O(dns_api_token) or the provider's environment variable holds the credential.
+    type: dict
+  dns_api_token:
+    description:
+      - The DNS provider's API token, as the DNS modules' O(talos.autoextender.dns_record_set#module:dns_record_set:api_token);
+        else its environment variable (C(PDNS_API_KEY), C(CLOUDFLARE_API_TOKEN), C(HCLOUD_TOKEN), C(LINODE_TOKEN);
+        C(RFC2136_TSIG_SECRET) for V(rfc2136)).
+    type: str
+  kubeconfig:
+    description: The home cluster's kubeconfig.
+    type: path
+  timeout:
+    description: Seconds each API check may take, retries included.
+    type: int
+    default: 10
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it runs the same way in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+  idempotent:
+    support: full
+    description: Read-only.
+seealso:
+  - module: talos.autoextender.talos_info
+  - module: talos.autoextender.edge_pool_info
+  - module: talos.autoextender.dns_record_set_info
+"""
+
+EXAMPLES = r"""
+- name: Check the control node for Hetzner pools and a Cloudflare zone
+  talos.autoextender.doctor_info:
+    providers: [hetzner]
+    dns:
+      provider: cloudflare
+      zone: example.com
+    kubeconfig: ~/.kube/config
+  register: doctor
+
+- name: Fail with every fix
+  ansible.builtin.assert:
+    that: doctor.doctor.ok
+    fail_msg: "{{ doctor.doctor.fixes }}"
+"""
+
+RETURN = r"""
+doctor:
+  description: Every check with what it found, and how to fix what failed.
+  returned: success
+  type: dict
+  contains:
+    ok:
+      description: True when every check passed.
+      type: bool
+      sample: false
+    checks:
+      description: One entry per check; C(fix) and C(kind) are null when C(ok).
+      type: list
+      elements: dict
+      sample:
+        - {"name": "talosctl", "ok": true, "detail": "talosctl v1.13.9 at /root/.cache/talos-autoextender/bin/talosctl",
+           "fix": null, "kind": null}
+        - {"name": "cloud provider hetzner", "ok": false, "detail": "no credential: api_token (or HCLOUD_TOKEN) is not set",
+           "fix": "set api_token (or HCLOUD_TOKEN) to a Hetzner Cloud API token ...", "kind": "auth"}
+    failed:
+      description: The names of the checks that failed.
+      type: list
+      elements: str
+      sample: ["cloud provider hetzner"]
+    fixes:
+      description: One line per failed check, C(<name>: <fix>).
+      type: list
+      elements: str
+"""
+
+import sys
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.talos.autoextender.plugins.module_utils import _doctor
+from ansible_collections.talos.autoextender.plugins.module_utils._dns.registry import names as dns_names
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import redact
+from ansible_collections.talos.autoextender.plugins.module_utils._providers.registry import names as cloud_names
+
+GATHER = ("talosctl", "libraries", "cloud", "dns", "kubernetes")
+
+
+def check_options(module):
+    """Refuse what the argument spec cannot check: the shape of ``dns``, unknown keys of the by-provider dicts."""
+    params = module.params
+    for option in ("api_tokens", "api_urls"):
+        unknown = sorted(set(params[option]) - set(cloud_names()))
+        if unknown:
+            module.fail_json(msg="%s has keys %s; they must be cloud provider names (%s)"
+                             % (option, ", ".join(unknown), ", ".join(cloud_names())))
+    dns = params["dns"]
+    if dns is not None:
+        if dns.get("provider") not in dns_names():
+            module.fail_json(msg="dns.provider is %r; it must be one of %s" % (dns.get("provider"), ", ".join(dns_names())))
+        if not isinstance(dns.get("zone"), str) or not dns["zone"].strip("."):
+            module.fail_json(msg="dns.zone is %r; it must be a zone name such as example.com" % (dns.get("zone"),))
+        if not isinstance(dns.get("options") or {}, dict):
+            module.fail_json(msg="dns.options must be a dict, got %r" % type(dns["options"]).__name__)
+    if params["timeout"] < 1:
+        module.fail_json(msg="timeout is %d; it must be at least 1 second" % params["timeout"])
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            gather=dict(type="list", elements="str", choices=list(GATHER), default=list(GATHER)),
+            talosctl_path=dict(type="path"),
+            providers=dict(type="list", elements="str", choices=cloud_names(), default=[]),
+            api_tokens=dict(type="dict", default={}, no_log=True),
+            api_urls=dict(type="dict", default={}),
+            dns=dict(type="dict"),
+            dns_api_token=dict(type="str", no_log=True),
+            kubeconfig=dict(type="path"),
+            timeout=dict(type="int", default=10),
+        ),
+        supports_check_mode=True,
+    )
+    check_options(module)
+    p = module.params
+    gather = p["gather"]
+    providers = list(dict.fromkeys(p["providers"]))
+    dns = p["dns"]
+    checks = []
+    if "talosctl" in gather:
+        checks.append(_doctor.check_talosctl(p["talosctl_path"]))
+    if "libraries" in gather:
+        for module_name, pip_name in _doctor.libraries_for(providers, dns and dns["provider"]):
+            checks.append(_doctor.check_library(module_name, pip_name, sys.executable))
+    if "cloud" in gather:
+        for provider in providers:
+            checks.append(_doctor.check_cloud(provider, p["api_tokens"].get(provider), p["api_urls"].get(provider),
+                                              p["timeout"]))
+    if "dns" in gather and dns is not None:
+        checks.append(_doctor.check_dns(dns, p["dns_api_token"], p["timeout"]))
+    if "kubernetes" in gather and p["kubeconfig"]:
+        checks.append(_doctor.check_kubernetes(p["kubeconfig"], p["timeout"]))
+    secrets = list(p["api_tokens"].values()) + [p["dns_api_token"]]
+    module.exit_json(changed=False, doctor=redact(_doctor.summary(checks), [s for s in secrets if s]))
+
+
+if __name__ == "__main__":
+    main()
