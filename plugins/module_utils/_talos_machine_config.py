@@ -232,6 +232,61 @@ def load_user_patch(item, index):
                             details={"patch": index + 1})
 
 
+# -- what of the patches is secret ---------------------------------------------
+# A patch may carry registry passwords, proxy credentials, tokens in files or
+# inline manifests. The module option is no_log; these rules decide which of
+# its values stay hidden in every output (result, diff, errors): any string
+# under a secret-looking key, and any string of 8 characters or more. Shorter
+# plain values ("true", "50", "edge") are shown: hiding them would garble
+# every returned path and number that happens to contain them.
+PATCH_SECRET_KEY_RE = re.compile(r"token|secret|key|crt|cert|pass|auth|credential|encryption|private", re.IGNORECASE)
+PATCH_SECRET_MIN_LENGTH = 8
+
+
+def _patch_values(value, key, secret_only):
+    """String (and, unless ``secret_only``, number) leaves of ``value``; ``key`` is the key they sit under."""
+    if isinstance(value, dict):
+        if secret_only and isinstance(value.get("op"), str) and isinstance(value.get("path"), str) and "value" in value:
+            # A JSON 6902 operation: its value sits under the last segment of its path.
+            key = value["path"].rstrip("/").rsplit("/", 1)[-1]
+            return _patch_values(value["value"], key, secret_only)
+        return [v for k, item in value.items() for v in _patch_values(item, str(k), secret_only)]
+    if isinstance(value, list):
+        return [v for item in value for v in _patch_values(item, key, secret_only)]
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, str):
+        if not value:
+            return []
+        if not secret_only or len(value) >= PATCH_SECRET_MIN_LENGTH or PATCH_SECRET_KEY_RE.search(key):
+            return [value]
+        return []
+    return [] if secret_only else [str(value)]
+
+
+def patch_secrets(patches):
+    """The values of ``patches`` (the module option) to hide in every output, with those of ``@file`` patches.
+
+    Bad patches give no error here (rendering reports them); their text is hidden whole.
+    """
+    found = []
+    for index, item in enumerate(patches or []):
+        found += _patch_values(item, "", True)
+        if isinstance(item, str):
+            try:
+                dummy, text, dummy = load_user_patch(item, index)
+                docs = list(yaml.safe_load_all(text))
+            except (AutoextenderError, yaml.YAMLError):
+                continue
+            found += _patch_values(docs, "", True)
+    return list(dict.fromkeys(found))
+
+
+def patch_log_values(patches):
+    """What ansible hides of a no_log option holding ``patches``: every string and number leaf."""
+    return set(_patch_values(patches or [], "", False))
+
+
 def _write(path, text):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:

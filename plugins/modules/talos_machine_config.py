@@ -148,6 +148,11 @@ options:
       - Patches applied in order after the edge patch, through C(talosctl machineconfig patch).
       - A mapping is a strategic-merge patch; a list is a JSON 6902 patch (applied to the C(v1alpha1) document);
         a string is C(@path) of a patch file or the YAML text of a patch.
+      - Patches can carry secrets (registry passwords, proxy credentials, tokens), so this option is C(no_log)
+        and never printed. In every output of the module (result, diff, errors) a string of a patch is shown as
+        C(********) when it has 8 characters or more, or sits under a key that looks secret (C(password),
+        C(auth), C(token), C(key), ...); shorter plain values stay readable so that returned paths and numbers
+        are not garbled.
     type: list
     elements: raw
     default: []
@@ -174,7 +179,7 @@ attributes:
     description: Renders and validates the config in a private temporary directory, without writing O(dest).
   diff_mode:
     support: full
-    description: The before and after configs, with every secret replaced by C(********).
+    description: The before and after configs, with every secret (of the bundle and of O(patches)) replaced by C(********).
   idempotent:
     support: full
     description: C(talosctl gen config) is deterministic for one secrets bundle, and the comparison is semantic.
@@ -307,6 +312,8 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talos_machine_
     check_endpoint,
     check_user_data_limit,
     summary,
+    patch_log_values,
+    patch_secrets,
     talos_line,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_secrets import (
@@ -351,6 +358,7 @@ class MachineConfig(CollectedSecrets, Resource):
         check_endpoint(p["endpoint"])
         bundle = parse_bundle(read_file(p["secrets_bundle"], "secrets bundle"), p["secrets_bundle"])
         self.secrets().extend(secret_values(bundle, all_strings=True))
+        self.secrets().extend(patch_secrets(p["patches"]))
         schema = load_schema(p["schema_path"]) if p["schema_path"] else None
         cli = TalosCLI.from_module(self.module, secrets=self.secrets(), runner=self.runner)
         work = tempfile.mkdtemp(prefix="talos-config-")  # mode 0700
@@ -383,6 +391,10 @@ class MachineConfig(CollectedSecrets, Resource):
         return changed, current, desired
 
     def run(self):
+        # ansible hides every leaf of the no_log patches, substrings too; keep only the secret ones hidden
+        # (see the option's doc) so that paths and sizes come back intact.
+        patches = self.params["patches"]
+        self.module.no_log_values.difference_update(patch_log_values(patches) - set(patch_secrets(patches)))
         try:
             changed, dummy, after = self.ensure()
         except AutoextenderError as e:
@@ -430,7 +442,7 @@ def main():
                 enabled=dict(type="bool", default=True),
                 service_endpoint=dict(type="str"),
             )),
-            patches=dict(type="list", elements="raw", default=[]),
+            patches=dict(type="list", elements="raw", default=[], no_log=True),
             validate_mode=dict(type="str", choices=["cloud", "metal", "container"], default="cloud"),
             schema_path=dict(type="path"),
             user_data_limit=dict(type="int"),
