@@ -9,8 +9,10 @@ import pytest
 from tests.conftest import spec_path
 from tests.support.ansible import run_playbook
 from tests.support.fixtures_k8s import role_results as task_results
+from tests.support.k8s_objects import EDGE_TAINT
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "playbooks", "k8s_edge_ingress.yml")
+FOLLOW = os.path.join(os.path.dirname(__file__), "playbooks", "k8s_edge_ingress_follow.yml")
 APPLY = "Apply the RBAC objects and the DaemonSet"
 
 
@@ -38,8 +40,8 @@ def ingress(kube, kube_cluster, tmp_path):
         ],
     }
 
-    def run(check=False, **extra):
-        return run_playbook(PLAYBOOK, dict(base, **extra), check=check)
+    def run(check=False, playbook=PLAYBOOK, **extra):
+        return run_playbook(playbook, dict(base, **extra), check=check)
 
     run.vars = base
     yield run
@@ -175,3 +177,78 @@ def test_wait_follows_the_daemonset_rollout(kube, ingress):
     status(ready=2)
     proc = ingress(edge_ingress_wait=True, edge_ingress_wait_timeout=5)
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def selected_pools(kube, ns):
+    ds = kube.get("apps/v1", "DaemonSet", "traefik-edge", ns)
+    if ds is None:
+        return None
+    terms = ds["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"]
+    return sorted(v for t in terms for e in t["matchExpressions"] if e["key"] == "autoextender.io/pool"
+                  for v in e["values"])
+
+
+def test_follow_grows_before_a_publish_and_shrinks_after(kube, ingress):
+    """The steps of a migration, a rollback and a decommission, as the workflows run them."""
+    ns = ingress.vars["edge_ingress_namespace"]
+    old, new = "old-" + ns[-6:], "new-" + ns[-6:]
+    pools = [{"name": old, "active": True}, {"name": new, "active": False}]
+    node = "ae-follow-" + ns[-6:]
+
+    def step(name, check=False, **extra):
+        proc = ingress(check=check, playbook=FOLLOW, autoextender_pools=pools, edge_ingress_step=name,
+                       edge_ingress_from_pool=old, edge_ingress_to_pool=new, **extra)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        results = task_results(proc)
+        plan = next(r for n, r in results.items() if n.startswith("Plan the ingress pools"))
+        return plan["ansible_facts"]["edge_ingress_plan"], results
+
+    kube.register_node(node, {"autoextender.io/pool": old}, [EDGE_TAINT])
+    try:
+        # A decommission never creates an ingress.
+        plan, _ = step("decommission", edge_ingress_pool=old)
+        assert plan["current"] is None and plan["apply"] is False
+        assert selected_pools(kube, ns) is None
+
+        plan, _ = step("publish")
+        assert selected_pools(kube, ns) == [old] and plan["message"].startswith("the ingress runs on " + old)
+
+        # Check mode predicts the union and the API server's dry-run writes nothing.
+        plan, results = step("migrate_add", check=True)
+        assert plan["pools"] == sorted([old, new]) and plan["added"] == [new]
+        assert selected_pools(kube, ns) == [old]
+
+        plan, results = step("migrate_add")
+        assert selected_pools(kube, ns) == sorted([old, new])
+        assert results[APPLY]["changed"] is True
+
+        plan, _ = step("migrate_switch")
+        assert (plan["removed"], selected_pools(kube, ns)) == ([old], [new])
+        # Again: nothing to change, the ingress is not even applied.
+        plan, results = step("migrate_switch")
+        assert plan["apply"] is False and all(not r.get("changed") for r in results.values())
+
+        plan, _ = step("migrate_rollback")
+        assert selected_pools(kube, ns) == [old]
+
+        # The old pool's Node is gone: a re-run of the finished migration keeps only the new pool.
+        step("migrate_add")
+        step("migrate_switch")
+        kube.delete_node(node)
+        plan, _ = step("migrate_add")
+        assert plan["pools"] == [new] and plan["changed"] is False and selected_pools(kube, ns) == [new]
+
+        # The last pool is never taken out: a DaemonSet cannot select nothing.
+        plan, _ = step("decommission", edge_ingress_pool=new)
+        assert plan["apply"] is False and selected_pools(kube, ns) == [new]
+        assert "no pool would be left" in plan["message"]
+    finally:
+        kube.delete_node(node)
+
+
+def test_follow_refuses_a_step_it_does_not_know(kube, ingress):
+    proc = ingress(playbook=FOLLOW, edge_ingress_step="shrink")
+    assert proc.returncode != 0
+    assert "edge_ingress_step" in proc.stdout and "shrink" in proc.stdout
+    assert kube.get("v1", "Namespace", ingress.vars["edge_ingress_namespace"]) is None

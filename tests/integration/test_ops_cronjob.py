@@ -14,12 +14,14 @@ from tests.support.k8s_objects import Kube
 
 SA_GROUPS = ["system:serviceaccounts", "system:authenticated"]
 
-# What playbooks/failover.yml does in Kubernetes (k8s_info on Nodes, k8s_node_drain): (verb, resource, subresource, group)
+# What playbooks/failover.yml does in Kubernetes (k8s_info on Nodes and the ingress DaemonSet, k8s_node_drain):
+# (verb, resource, subresource, group)
 NEEDED = [
     ("get", "nodes", "", ""), ("list", "nodes", "", ""), ("watch", "nodes", "", ""),
     ("patch", "nodes", "", ""), ("delete", "nodes", "", ""),
     ("list", "pods", "", ""), ("get", "pods", "", ""), ("delete", "pods", "", ""),
     ("create", "pods", "eviction", ""), ("list", "poddisruptionbudgets", "", "policy"),
+    ("get", "daemonsets", "", "apps"),
 ]
 # What it must never be able to do: read credentials, run code on nodes, change workloads or RBAC.
 FORBIDDEN = [
