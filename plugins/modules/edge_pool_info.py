@@ -22,6 +22,11 @@ options:
     description:
       - The edge pool. Every pool of O(cluster) when not set.
     type: str
+  firewall:
+    description:
+      - Also look up the firewall of this name (the pool's firewall is C(<cluster>-<pool>)), returned in RV(firewall).
+    type: str
+    version_added: 0.2.0
   wait_timeout:
     description:
       - How many seconds the API calls may take, retries included.
@@ -80,21 +85,41 @@ servers:
       image: "1234"
       labels: {managed-by: talos-autoextender, autoextender-cluster: home, autoextender-pool: hel1-a}
       created: "2026-04-01T10:00:00Z"
+firewall:
+  description:
+    - The firewall named O(firewall) with the keys of RV(talos.autoextender.cloud_firewall#module:cloud_firewall),
+      plus C(owned), whether it carries the ownership labels of O(cluster) and O(pool) (only then is it ever
+      changed or deleted); an empty dict when there is none.
+  returned: when O(firewall) is set
+  type: dict
+  sample: {id: "38", name: home-hel1-a, owned: true, labels: {managed-by: talos-autoextender}}
+  version_added: 0.2.0
 """
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import (
+    check_owned,
     connection_argument_spec,
     make_provider,
     owned_servers,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
+
+
+def is_ours(found, cluster, pool):
+    """Whether cloud_firewall (and cloud_server) would change ``found``: the same ownership rule."""
+    try:
+        check_owned(found, "firewall", cluster, pool)
+    except AutoextenderError:
+        return False
+    return True
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=connection_argument_spec(pool=dict(type="str"), wait_timeout=dict(type="int", default=60)),
+        argument_spec=connection_argument_spec(pool=dict(type="str"), firewall=dict(type="str"),
+                                               wait_timeout=dict(type="int", default=60)),
         supports_check_mode=True,
     )
     params = module.params
@@ -103,10 +128,14 @@ def main():
         provider = make_provider(params["provider"], params["api_token"], params["api_url"],
                                  Deadline(params["wait_timeout"]))
         servers = owned_servers(provider, params["cluster"], params["pool"])
+        extra = {}
+        if params["firewall"]:
+            found = provider.get_firewall(params["firewall"])
+            extra["firewall"] = dict(found, owned=is_ours(found, params["cluster"], params["pool"])) if found else {}
     except AutoextenderError as e:
         e = e.redacted([params["api_token"]] + (provider.secrets() if provider else []))
         module.fail_json(msg=e.msg, failure=e.failure())
-    module.exit_json(changed=False, servers=redact(servers, provider.secrets()))
+    module.exit_json(changed=False, servers=redact(servers, provider.secrets()), **redact(extra, provider.secrets()))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ description:
     ownership labels of O(cluster): a second run finds the image instead of making another one."
   - "How the image is made depends on the provider: on Hetzner a temporary rescue-mode server writes the image to
     its disk and is snapshotted (the server is always deleted); on Linode the image is uploaded; the lab records it."
-  - An image without our labels is never deleted.
+  - An image without our labels is never deleted, and neither is an image that any server still uses (ours or
+    not): O(state=absent) then keeps it, warns, and returns it with RV(talos_image.used_by).
 extends_documentation_fragment:
   - talos.autoextender.cloud
   - talos.autoextender.cloud.wait
@@ -98,7 +99,7 @@ EXAMPLES = r"""
     arch: amd64
   register: image
 
-- name: Delete it once no pool uses it
+- name: Delete it (kept, with a warning, while any server still uses it)
   talos.autoextender.talos_image:
     provider: hetzner
     cluster: home
@@ -109,7 +110,8 @@ EXAMPLES = r"""
 RETURN = r"""
 talos_image:
   description:
-    - The image. In check mode, the image as it would be (V(null) id). With O(state=absent), an empty dict.
+    - The image. In check mode, the image as it would be (V(null) id). With O(state=absent), an empty dict, or the
+      image that was kept because a server still uses it.
   returned: always
   type: dict
   contains:
@@ -149,6 +151,12 @@ talos_image:
       description: Its size, when the provider tells.
       type: int
       sample: 1288490188
+    used_by:
+      description: With O(state=absent), the names of the servers that still use the kept image.
+      type: list
+      elements: str
+      returned: when an image was kept
+      sample: [other-cluster-edge-1]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -196,6 +204,26 @@ class TalosImage(CloudResource):
 
     def create(self, desired):
         return self.provider.create_talos_image(dict(desired, source_url=self.source_url()), self.deadline)
+
+    def ensure(self):
+        """``state=absent`` keeps every matching image a server still uses (anyone's server, not only ours)."""
+        if self.params["state"] != "absent":
+            return super().ensure()
+        current = self.fetch()
+        if current is None:
+            return False, None, None
+        users = [(image, self.provider.image_users(image)) for image in self._matches]
+        kept = [dict(image, used_by=names) for image, names in users if names]
+        self._matches = [image for image, names in users if not names]
+        for image in kept:
+            self.module.warn("The Talos image %s (%s) is kept: still used by server(s) %s"
+                             % (image["name"], image["id"], ", ".join(image["used_by"])))
+        after = kept[0] if kept else None
+        if not self._matches:
+            return False, current, after
+        if not self.check_mode:
+            self.delete(current)
+        return True, current, after
 
     def delete(self, current):
         for image in self._matches:
