@@ -40,6 +40,8 @@ Constructors do no I/O.
 
 from __future__ import annotations
 
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+
 MANAGED_BY = "managed-by"
 MANAGED_BY_VALUE = "talos-autoextender"
 CLUSTER_LABEL = "autoextender-cluster"
@@ -176,7 +178,68 @@ class CloudProvider(object):
         """Return the Server once ``running`` (WaitTimeout with the partial state otherwise)."""
         raise NotImplementedError
 
-    # -- locations / types (for validation and docs) -----------------------------------
-    def check_placement(self, location, server_type):
-        """Raise a validation error naming the valid choices when either is unknown."""
+    def image_users(self, image):
+        """Names of the servers (anyone's, not only ours) that use ``image``; servers being deleted do not count."""
         raise NotImplementedError
+
+    def refuse_image_in_use(self, image, what):
+        """Raise ``in_use`` when a server still uses ``image``: no image any server uses is ever deleted."""
+        users = self.image_users(image)
+        if users:
+            raise AutoextenderError("Refusing to delete %s: still used by server(s) %s" % (what, ", ".join(users)),
+                                    kind="in_use", details={"used_by": users})
+
+    # -- locations / types (read-only; for validation before anything is created) -------------
+    def placement_catalog(self):
+        """Where servers can go, as ``placement_problems`` reads it (one or two read-only API calls).
+
+        ``{"locations": {name: {"user_data": bool}}, "server_types": {name: {"arch": [..] or None (any),
+        "locations": [..] or None (every location)}}, "joins": [..]}``
+        """
+        raise NotImplementedError
+
+    def check_placement(self, location, server_type, arch=None, join=None):
+        """Raise a validation error naming the valid choices when the placement cannot work."""
+        problems = placement_problems(self.placement_catalog(), self.name, location, server_type, arch, join)
+        if problems:
+            raise AutoextenderError("; ".join(problems), kind="validation", details={"problems": problems})
+
+    # -- names (no I/O) ---------------------------------------------------------------------------
+    def name_problems(self, servers=(), firewalls=(), labels=None):
+        """What this provider would refuse among server names, firewall names and labels (a list of messages)."""
+        raise NotImplementedError
+
+
+def placement_problems(catalog, provider, location, server_type, arch=None, join=None):
+    """Why a server of ``server_type`` in ``location`` (image ``arch``, joining by ``join``) cannot be made.
+
+    A list of messages, each naming the option, the value and the valid choices; empty when it can.
+    ``arch`` and ``join`` None: not checked. Pure; ``catalog`` as ``CloudProvider.placement_catalog``.
+    """
+    title = provider.capitalize() if provider != "lab" else "lab cloud"
+    locations = catalog.get("locations") or {}
+    types = catalog.get("server_types") or {}
+    problems = []
+    if location is not None and location not in locations:
+        problems.append("Unknown %s location %r; valid locations: %s" % (title, location, ", ".join(sorted(locations))))
+    if server_type is not None and server_type not in types:
+        problems.append("Unknown %s server type %r; valid server types: %s" % (title, server_type, ", ".join(sorted(types))))
+    if problems:
+        return problems
+    stype = types.get(server_type) or {}
+    where = stype.get("locations")
+    if server_type is not None and location is not None and where is not None and location not in where:
+        problems.append("Server type %s is not available in %s; it is available in: %s"
+                        % (server_type, location, ", ".join(sorted(where)) or "no location"))
+    if arch is not None and server_type is not None and stype.get("arch") is not None and arch not in stype["arch"]:
+        fits = sorted(n for n, t in types.items() if t.get("arch") is None or arch in t["arch"])
+        problems.append("Server type %s runs %s only, not arch %s; %s server types for %s: %s"
+                        % (server_type, "/".join(stype["arch"]), arch, title, arch, ", ".join(fits) or "none"))
+    joins = catalog.get("joins") or ()
+    if join is not None and join not in joins:
+        problems.append("join %r is not possible on the %s; it supports: %s" % (join, title, ", ".join(joins)))
+    elif join == "user_data" and location is not None and not locations[location].get("user_data"):
+        fits = sorted(n for n, loc in locations.items() if loc.get("user_data"))
+        problems.append("%s location %s cannot deliver user data (join: user_data); use join: maintenance, or one of: %s"
+                        % (title, location, ", ".join(fits) or "none"))
+    return problems

@@ -23,6 +23,7 @@ import secrets
 import shutil
 import tempfile
 
+from ansible_collections.talos.autoextender.plugins.module_utils import _names
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.hetzner_api import (
@@ -44,6 +45,7 @@ if HAS_HCLOUD:
     from hcloud.ssh_keys.domain import SSHKey as HSSHKey
 
 USER_DATA_LIMIT = 32768
+FIREWALL_NAME_MAX = 128
 _LABEL = re.compile(r"^(|[a-z0-9A-Z]|[a-z0-9A-Z][a-z0-9A-Z._-]{0,61}[a-z0-9A-Z])$")
 _KEY = re.compile(r"^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?[a-z0-9A-Z]([a-z0-9A-Z._-]{0,61}[a-z0-9A-Z])?$")
 STATUS = {"initializing": "starting", "starting": "starting", "rebuilding": "starting", "migrating": "running",
@@ -348,8 +350,14 @@ class HetznerProvider(base.CloudProvider):
         current = self._current("image", self.client.images.get_by_id, image, deadline)
         if current is None:
             return False
+        self.refuse_image_in_use(image, "image %s" % current.id)
         self.api.call(lambda: self.client.images.delete(current), "delete image %s" % current.id, deadline)
         return True
+
+    def image_users(self, image):
+        servers = self.api.call(lambda: self.client.servers.get_all(), "list servers", self._read_deadline())
+        return sorted(srv.name for srv in servers if srv.image is not None and str(srv.image.id) == str(image["id"])
+                      and srv.status != "deleting")
 
     # -- firewalls ----------------------------------------------------------------------------------
     def _firewall_by_name(self, name, deadline):
@@ -515,20 +523,29 @@ class HetznerProvider(base.CloudProvider):
             return state["status"] == "running", state
         return wait_for(probe, deadline, "server %s to be running" % current["name"], initial=0.5, maximum=5.0)
 
-    def check_placement(self, location, server_type):
+    # -- placement and names ------------------------------------------------------------------------
+    def placement_catalog(self):
         deadline = self._read_deadline()
-        locations = sorted(loc.name for loc in self.api.call(self.client.locations.get_all, "list locations", deadline))
-        if location not in locations:
-            raise AutoextenderError("Unknown Hetzner location %r; valid locations: %s" % (location, ", ".join(locations)),
-                                    kind="validation", details={"valid": locations})
+        locations = self.api.call(self.client.locations.get_all, "list locations", deadline)
         types = self.api.call(self.client.server_types.get_all, "list server types", deadline)
-        names = sorted(t.name for t in types)
-        match = [t for t in types if t.name == server_type]
-        if not match:
-            raise AutoextenderError("Unknown Hetzner server type %r; valid server types: %s"
-                                    % (server_type, ", ".join(names)), kind="validation", details={"valid": names})
-        where = sorted(entry.location.name for entry in match[0].locations or ()
-                       if entry.location is not None and getattr(entry, "available", True) and entry.deprecation is None)
-        if where and location not in where:
-            raise AutoextenderError("Server type %s is not available in %s; it is available in: %s"
-                                    % (server_type, location, ", ".join(where)), kind="validation", details={"valid": where})
+        arch_of = dict((v, k) for k, v in ARCH.items())
+        catalog = {"locations": dict((loc.name, {"user_data": True}) for loc in locations), "server_types": {},
+                   "joins": ["maintenance", "user_data"]}
+        for stype in types:
+            where = sorted(entry.location.name for entry in stype.locations or () if entry.location is not None
+                           and getattr(entry, "available", True) and entry.deprecation is None)
+            catalog["server_types"][stype.name] = {"arch": [arch_of.get(stype.architecture, stype.architecture)],
+                                                   "locations": where or None}
+        return catalog
+
+    def name_problems(self, servers=(), firewalls=(), labels=None):
+        problems = ["server name %r %s (Hetzner server names are RFC 1123 hostnames)" % (name, why)
+                    for name in servers for why in [_names.dns_name_problem(name)] if why]
+        problems += ["firewall name %r must be at most %d characters on Hetzner" % (name, FIREWALL_NAME_MAX)
+                     for name in firewalls if len(name) > FIREWALL_NAME_MAX]
+        for key, value in sorted((labels or {}).items()):
+            try:
+                check_labels({key: value})
+            except AutoextenderError as exc:
+                problems.append(exc.msg)
+        return problems

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import traceback
 
 try:
@@ -37,6 +38,8 @@ URL_ENV = "LAB_CLOUD_URL"
 TOKEN_ENV = "LAB_CLOUD_TOKEN"
 CONFIG_ENV = "LAB_CLOUD_CONFIG"
 #: lab status -> normalised status ("error": the machine config failed validation)
+#: server and firewall names the lab accepts (docs/lab.md)
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
 STATUS = {"starting": "starting", "running": "running", "stopping": "stopping", "off": "off",
           "deleting": "deleting"}
 
@@ -189,7 +192,12 @@ class LabProvider(base.CloudProvider):
                                     details={"image": current})
         return current
 
+    def image_users(self, image):
+        servers = self._list("/servers", "servers", "list lab servers", {})
+        return sorted(s["name"] for s in servers if str(s.get("image")) == str(image["id"]) and s["status"] != "deleting")
+
     def delete_image(self, image, deadline):
+        self.refuse_image_in_use(image, "lab image %s" % image["name"])
         gone = self.request("DELETE", "/images/%s" % image["id"], "delete lab image %s" % image["name"], deadline,
                             missing=True)
         return gone is not None
@@ -266,13 +274,25 @@ class LabProvider(base.CloudProvider):
 
         return wait_for(probe, deadline, what, initial=0.1, maximum=2.0)
 
-    def check_placement(self, location, server_type):
-        locations = [i["name"] for i in self.request("GET", "/locations", "list lab locations")["locations"]]
-        types = [i["name"] for i in self.request("GET", "/server_types", "list lab server types")["server_types"]]
-        for kind, value, valid in (("location", location, locations), ("server type", server_type, types)):
-            if value not in valid:
-                raise AutoextenderError("Unknown %s %r for the lab cloud; valid: %s" % (kind, value, ", ".join(valid)),
-                                        kind="validation", details={"valid": valid})
+    # -- placement and names ----------------------------------------------------------------------------------
+    def placement_catalog(self):
+        """The lab's locations and server types; a type that names no ``architectures`` runs any.
+
+        Lab servers join from user data only: no Talos API answers on their addresses for a maintenance-mode join.
+        """
+        locations = self.request("GET", "/locations", "list lab locations")["locations"]
+        types = self.request("GET", "/server_types", "list lab server types")["server_types"]
+        return {"locations": dict((i["name"], {"user_data": True}) for i in locations),
+                "server_types": dict((i["name"], {"arch": i.get("architectures"), "locations": None}) for i in types),
+                "joins": ["user_data"]}
+
+    def name_problems(self, servers=(), firewalls=(), labels=None):
+        problems = ["lab %s name %r must be 1 to 63 lower-case letters, digits, '.' or '-', starting and ending with a "
+                    "letter or digit" % (kind, name) for kind, names in (("server", servers), ("firewall", firewalls))
+                    for name in names if not NAME_RE.match(name)]
+        problems += ["lab label %s=%s must have a key of 1 to 255 and a value of at most 255 characters" % (k, v)
+                     for k, v in sorted((labels or {}).items()) if not (0 < len(k) <= 255 and len(str(v)) <= 255)]
+        return problems
 
     # -- lab only ---------------------------------------------------------------------------------------------
     def apply_config(self, current, config, deadline):

@@ -64,6 +64,7 @@ DEFAULT_IMAGE_REGION = "us-ord"
 PAGE_SIZE = 500
 LABEL_RX = re.compile(r"^[a-zA-Z]((?!--|__|\.\.)[a-zA-Z0-9-_.])+$")
 FIREWALL_LABEL_MAX = 32
+SERVER_LABEL_MAX = 64
 RULE_DESCRIPTION_MAX = 100
 SERVER_STATUS = {"running": "running", "offline": "off", "stopped": "off", "shutting_down": "stopping",
                  "deleting": "deleting"}
@@ -465,7 +466,12 @@ class LinodeProvider(base.CloudProvider):
         return wait_for(probe, deadline, "the Linode image %s to become available" % image_id)
 
     def delete_image(self, image, deadline):
+        self.refuse_image_in_use(image, "the Linode image %s" % image["id"])
         return self._delete_owned("the Linode image %s" % image["id"], "/images/" + _path_id(image["id"]), deadline)
+
+    def image_users(self, image):
+        found = self.api.collect("list Linodes", self.api.deadline(), "/linode/instances")
+        return sorted(i.get("label") for i in found if i.get("image") == image["id"] and i.get("status") != "deleting")
 
     # -- firewalls ---------------------------------------------------------------------------
     def _find_firewall(self, name, deadline):
@@ -631,18 +637,29 @@ class LinodeProvider(base.CloudProvider):
 
         return wait_for(probe, deadline, "the Linode %s to run" % current["name"], initial=0.2, maximum=5.0)
 
-    # -- placement -----------------------------------------------------------------------------
-    def check_placement(self, location, server_type):
+    # -- placement and names -------------------------------------------------------------------
+    def placement_catalog(self):
+        """Regions that host Linodes (user data where they have Metadata); every plan is amd64 (no Arm plans)."""
         deadline = self.api.deadline()
-        if location is not None:
-            regions = self.api.collect("list Linode regions", deadline, "/regions")
-            valid = sorted(r["id"] for r in regions if "Linodes" in r.get("capabilities", ()))
-            if location not in valid:
-                raise _validation("Unknown Linode region %r; valid regions: %s" % (location, ", ".join(valid)))
-        if server_type is not None:
-            valid = sorted(t["id"] for t in self.api.collect("list Linode types", deadline, "/linode/types"))
-            if server_type not in valid:
-                raise _validation("Unknown Linode type %r; valid types: %s" % (server_type, ", ".join(valid)))
+        regions = self.api.collect("list Linode regions", deadline, "/regions")
+        types = self.api.collect("list Linode types", deadline, "/linode/types")
+        return {"locations": dict((r["id"], {"user_data": METADATA in r.get("capabilities", ())}) for r in regions
+                                  if "Linodes" in r.get("capabilities", ())),
+                "server_types": dict((t["id"], {"arch": ["amd64"], "locations": None}) for t in types),
+                "joins": ["maintenance", "user_data"]}
+
+    def name_problems(self, servers=(), firewalls=(), labels=None):
+        rule = "must be %d to %d letters, digits, '-', '_' or '.', starting with a letter, without '--', '__' or '..'"
+        problems = ["Linode label %r %s" % (name, rule % (3, SERVER_LABEL_MAX)) for name in servers
+                    if not (3 <= len(name) <= SERVER_LABEL_MAX and LABEL_RX.match(name))]
+        problems += ["Linode firewall label %r %s" % (name, rule % (3, FIREWALL_LABEL_MAX)) for name in firewalls
+                     if not (3 <= len(name) <= FIREWALL_LABEL_MAX and LABEL_RX.match(name))]
+        for key, value in sorted((labels or {}).items()):
+            try:
+                encode_tags({key: value})
+            except AutoextenderError as exc:
+                problems.append(exc.msg)
+        return problems
 
 
 def _rule_key(rules):
