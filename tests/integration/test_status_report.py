@@ -351,3 +351,29 @@ def test_real_nodes_and_a_real_edge_set(tmp_path, kube, kube_cluster, talos_edge
         assert all(name in " ".join(svg_text) for name in names + [home])
     finally:
         kube.delete_node(home)
+
+
+def test_a_report_that_differs_only_by_its_timestamp_is_not_a_change(tmp_path):
+    facts = sample_facts(tmp_path)
+    first = run(facts)
+    assert first.returncode == 0 and results(first)["Render the report"]["changed"] is True
+    with open(facts["status_report_path"]) as f:
+        before = f.read()
+    stamp = re.compile(r'<span class="generated">; generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</span>')
+    assert stamp.search(before)
+    os.utime(facts["status_report_path"], (0, 0))
+    second = run(facts)
+    assert second.returncode == 0 and results(second)["Render the report"]["changed"] is False
+    assert json.loads(second.stdout)["stats"]["localhost"]["changed"] == 0
+    with open(facts["status_report_path"]) as f:
+        after = f.read()
+    assert stamp.search(after) and os.stat(facts["status_report_path"]).st_mtime > 0  # written with this run's time
+    assert stamp.sub("", after) == stamp.sub("", before)
+
+    # Different facts are a change, and so is another file mode.
+    third = run(sample_facts(tmp_path, status_report_servers=sample_facts(tmp_path)["status_report_servers"][:2]))
+    assert results(third)["Render the report"]["changed"] is True
+    fourth = run(sample_facts(tmp_path, status_report_servers=sample_facts(tmp_path)["status_report_servers"][:2],
+                              status_report_mode="0600"))
+    assert results(fourth)["Render the report"]["changed"] is True
+    assert stat.S_IMODE(os.stat(facts["status_report_path"]).st_mode) == 0o600
