@@ -7,7 +7,7 @@ call returns, and query the server over UDP every millisecond until it answers
 exactly the new set. Prints the write time and the "returned -> answered" time
 (median, p95, max).
 
-    .venv/bin/python benchmarks/dns.py [--runs 30]
+    python3 benchmarks/bench_dns.py [--runs 30]        (or: make bench BENCH=bench_dns)
 
 The simulated HTTP APIs (Cloudflare, Hetzner, Linode) have no DNS server to
 ask, so they are not measured here.
@@ -22,10 +22,10 @@ import sys
 import tempfile
 import time
 
+import _venv  # noqa: E402,F401 - first: the checkout's venv, tools and collection
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-# This file is named dns.py: drop its folder from the path so "import dns" finds dnspython.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
 sys.path.insert(0, os.path.join(REPO, ".cache", "collections"))
 sys.path.insert(0, REPO)
 

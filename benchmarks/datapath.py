@@ -16,6 +16,8 @@ import tempfile
 import threading
 import time
 
+import _venv  # noqa: E402,F401 - first: the checkout's venv, tools and collection
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 

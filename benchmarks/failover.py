@@ -11,15 +11,12 @@ polls the lab's PowerDNS every 0.1 s until the address is gone. Prints, per kill
 the seconds until the address left DNS, and the run times.
 """
 import argparse
-import os
 import statistics
 import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-# benchmarks/dns.py is not dnspython: this folder goes last on the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE] + [HERE]
+import _venv  # noqa: E402,F401 - first: the checkout's venv, tools and collection
 
 from _lab_bench import BenchLab, pool  # noqa: E402
 

@@ -14,16 +14,13 @@ percentiles, the DNS answers the clients saw and the migration's wall time.
 import argparse
 import collections
 import http.client
-import os
 import random
 import sys
 import threading
 import time
 import urllib.parse
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-# benchmarks/dns.py is not dnspython: this folder goes last on the path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE] + [HERE]
+import _venv  # noqa: E402,F401 - first: the checkout's venv, tools and collection
 
 from dns.exception import DNSException  # noqa: E402
 

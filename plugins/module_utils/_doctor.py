@@ -10,8 +10,8 @@ Every check returns one dict ``{"name", "ok", "detail", "fix", "kind"}``:
 - ``talosctl``: found and version-gated by ``TalosCLI`` (``talosctl_path``, else
   PATH, else ``$AUTOEXTENDER_TOOLS``), exactly as every Talos module finds it.
 - Python libraries: imported in the Python that runs the modules.
-- A cloud provider: its credential is there (option or environment variable, as
-  ``make_provider`` takes it) and its API accepts it for a read-only call (list
+- A cloud provider: its credential is there (``autoextender_credentials`` or the
+  environment variable, as ``make_provider`` takes it) and its API accepts it for a read-only call (list
   our servers).
 - The DNS provider: its credential is there and the zone answers a read-only
   call (read the edge record set), through the backend ``dns_record_set`` uses.
@@ -35,12 +35,15 @@ from ansible_collections.talos.autoextender.plugins.module_utils._providers impo
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import MINIMUM_VERSION, TalosCLI
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
+#: the variable the workflows take credentials from (docs/security.md)
+CREDENTIALS = "autoextender_credentials"
 #: cloud provider -> where its credential comes from, for the fix
 CLOUD_CREDENTIAL = {
     "hetzner": "a Hetzner Cloud API token with Read & Write (Cloud Console: your project > Security > API tokens)",
     "linode": "a Linode personal access token with Linodes, Images and Firewalls read/write (Cloud Manager > "
               "API Tokens)",
-    "lab": "the lab's cloud.json: start the lab with `python3 hack/lab.py up` (docs/lab.md)",
+    "lab": "the url and token of the lab's cloud.json (the lab inventory does it; start the lab with "
+           "`python3 hack/lab.py up`, docs/lab.md)",
 }
 #: DNS provider -> where its credential comes from, for the fix
 DNS_CREDENTIAL = {
@@ -57,8 +60,25 @@ CLOUD_LIBRARIES = {"hetzner": ("hcloud", "hcloud"), "linode": ("linode_api4", "l
                    "lab": ("requests", "requests")}
 
 
-def result(name, ok, detail, fix=None, kind=None):
-    return {"name": name, "ok": bool(ok), "detail": detail, "fix": None if ok else fix, "kind": None if ok else kind}
+#: (text in an error, what it means) for endpoints that do not answer
+UNREACHABLE_REASONS = (("Connection refused", "connection refused"), ("timed out", "timed out"),
+                       ("Name or service not known", "name not resolved"),
+                       ("Temporary failure in name resolution", "name not resolved"),
+                       ("CERTIFICATE_VERIFY_FAILED", "TLS certificate not trusted"))
+
+
+def result(name, ok, detail, fix=None, kind=None, endpoint=None):
+    return {"name": name, "ok": bool(ok), "detail": detail, "fix": None if ok else fix, "kind": None if ok else kind,
+            "endpoint": endpoint}
+
+
+def unreachable(error, endpoint):
+    """``"no answer from <endpoint> (<reason>)"`` when ``error`` means nothing answered, else None."""
+    if not (error.kind == "connection" or (error.kind in ("api", "timeout") and error.details.get("status") is None
+                                           and not error.details.get("code"))):
+        return None
+    reason = next((why for text, why in UNREACHABLE_REASONS if text in error.msg), None)
+    return "no answer from %s (%s)" % (endpoint or "its API", reason or error.msg[:160])
 
 
 def check_talosctl(talosctl_path=None, runner=None, environ=None):
@@ -111,48 +131,63 @@ def _api_fix(kind, credential, source, url=None):
     return "the API did not answer%s: check the network, api_url and the provider's status page" % where
 
 
-def check_cloud(provider, api_token=None, api_url=None, timeout=10, environ=None):
-    """The provider's credential is there and its API accepts it for a read-only call."""
+def check_cloud(provider, credentials=None, timeout=10, environ=None):
+    """The provider's credential is there and its API accepts it for a read-only call.
+
+    ``credentials``: the ``cloud`` options of ``autoextender_credentials`` (``api_token``, ``api_url``);
+    what is missing comes from the environment, as in the cloud modules.
+    """
     environ = os.environ if environ is None else environ
+    credentials = credentials or {}
     name = "cloud provider %s" % provider
-    env = TOKEN_ENV.get(provider)
-    source = "api_token (or %s)" % env
-    token = api_token or environ.get(env or "")
+    source = "%s.%s.api_token (or %s)" % (CREDENTIALS, provider, TOKEN_ENV.get(provider))
+    token = credentials.get("api_token") or environ.get(TOKEN_ENV.get(provider, ""))
     if provider == "lab":
-        source = "the lab's settings (LAB_CLOUD_CONFIG, or LAB_CLOUD_URL and LAB_CLOUD_TOKEN)"
+        source = "%s.lab.api_url and api_token (or LAB_CLOUD_CONFIG)" % CREDENTIALS
         token = token or environ.get("LAB_CLOUD_CONFIG")
     if not token:
         return result(name, False, "no credential: %s is not set" % source,
                       "set %s to %s" % (source, CLOUD_CREDENTIAL.get(provider, "the provider's API token")), "auth")
+    url = credentials.get("api_url") or environ.get(URL_ENV.get(provider, ""))
     try:
-        cloud = make_provider(provider, api_token, api_url, Deadline(timeout), environ)
+        cloud = make_provider(provider, credentials.get("api_token"), credentials.get("api_url"), Deadline(timeout),
+                              environ)
         servers = cloud.list_servers({base.MANAGED_BY: base.MANAGED_BY_VALUE})
     except AutoextenderError as e:
-        url = api_url or environ.get(URL_ENV.get(provider, ""))
+        e = e.redacted([token, credentials.get("api_token")])
         fix = _api_fix(e.kind, CLOUD_CREDENTIAL.get(provider, "a valid token"), source, url)
         if provider == "lab" and e.kind != "auth":
             fix = "the lab is not running: start it with `python3 hack/lab.py up` (docs/lab.md)"
-        return result(name, False, e.redacted([token]).msg, fix, e.kind)
-    return result(name, True, "the API accepted the credential (%d servers of ours)" % len(servers))
+        # An api_url given with the credentials is masked in the output (no_log): do not name it.
+        shown = None if credentials.get("api_url") else url
+        return result(name, False, unreachable(e, shown) or e.msg, fix, e.kind, url)
+    return result(name, True, "the API accepted the credential (%d servers of ours)" % len(servers), endpoint=url)
 
 
-def check_dns(dns, api_token=None, timeout=10, environ=None):
-    """The DNS provider's credential is there and the zone answers a read of the edge record set."""
+def check_dns(dns, credentials=None, timeout=10, environ=None):
+    """The DNS provider's credential is there and the zone answers a read of the edge record set.
+
+    ``credentials``: the ``dns`` options of ``autoextender_credentials`` (``api_token``, or ``tsig_key_name``
+    and ``tsig_key_secret`` for rfc2136); what is missing comes from the environment, as in the DNS modules.
+    """
     environ = os.environ if environ is None else environ
+    credentials = credentials or {}
     provider, zone = dns["provider"], dns["zone"]
     name = "dns %s zone %s" % (provider, zone)
     options = dict(dns.get("options") or {})
     params = dict((k, options.get(k)) for k in ("api_url", "server_id", "server", "port", "tsig_key_name",
                                                  "tsig_algorithm"))
-    params.update(provider=provider, zone=zone, api_token=api_token, tsig_key_secret=None)
+    params.update(provider=provider, zone=zone, api_token=credentials.get("api_token"), tsig_key_secret=None)
     if provider == "rfc2136":  # the DNS modules' tsig_key_* options and their environment variables
-        params["tsig_key_secret"] = api_token or environ.get("RFC2136_TSIG_SECRET")
-        params["tsig_key_name"] = params["tsig_key_name"] or environ.get("RFC2136_TSIG_KEY_NAME")
-        source = "RFC2136_TSIG_SECRET"
+        params["tsig_key_secret"] = credentials.get("tsig_key_secret") or environ.get("RFC2136_TSIG_SECRET")
+        params["tsig_key_name"] = (credentials.get("tsig_key_name") or params["tsig_key_name"]
+                                   or environ.get("RFC2136_TSIG_KEY_NAME"))
+        source = "%s.rfc2136.tsig_key_secret (or RFC2136_TSIG_SECRET)" % CREDENTIALS
     else:
-        source = "api_token (or %s)" % DNS_TOKEN_ENV.get(provider)
+        source = "%s.%s.api_token (or %s)" % (CREDENTIALS, provider, DNS_TOKEN_ENV.get(provider))
     credential = DNS_CREDENTIAL.get(provider, "the provider's API token")
-    secrets = [api_token, params["tsig_key_secret"]]
+    secrets = [params["api_token"], params["tsig_key_secret"]]
+    endpoint = params["api_url"] or ("%s:%s" % (params["server"], params["port"] or 53) if params["server"] else None)
     try:
         backend = backend_from_params(params, Deadline(timeout))
         secrets += backend.secrets()
@@ -160,10 +195,12 @@ def check_dns(dns, api_token=None, timeout=10, environ=None):
     except AutoextenderError as e:
         if e.kind == "validation" and "needs api_token" in e.msg:
             return result(name, False, "no credential: %s is not set" % source,
-                          "set %s to %s" % (source, credential), "auth")
-        return result(name, False, e.redacted(secrets).msg,
-                      _api_fix(e.kind, credential, source, params.get("api_url") or params.get("server")), e.kind)
-    return result(name, True, "the zone answers (edge set: %s)" % (", ".join(found["values"]) if found else "empty"))
+                          "set %s to %s" % (source, credential), "auth", endpoint)
+        e = e.redacted(secrets)
+        return result(name, False, unreachable(e, endpoint) or e.msg, _api_fix(e.kind, credential, source, endpoint),
+                      e.kind, endpoint)
+    return result(name, True, "the zone answers (edge set: %s)" % (", ".join(found["values"]) if found else "empty"),
+                  endpoint=endpoint)
 
 
 def check_kubernetes(kubeconfig, timeout=10):
@@ -177,8 +214,11 @@ def check_kubernetes(kubeconfig, timeout=10):
     if _k8s_client.KUBERNETES_IMPORT_ERROR:
         return result(name, False, "cannot import kubernetes", "`pip install kubernetes` in the Python that runs "
                       "the modules", "missing_library")
+    endpoint = None
     try:
-        api = _k8s_client.k8s_client.VersionApi(_k8s_client.api_client(path))
+        client = _k8s_client.api_client(path)
+        endpoint = client.configuration.host
+        api = _k8s_client.k8s_client.VersionApi(client)
         version = _k8s_client.call("read the version of the API server", api.get_code, _request_timeout=timeout)
     except AutoextenderError as e:
         if e.kind == "api" and e.details.get("status") in (401, 403):
@@ -190,12 +230,13 @@ def check_kubernetes(kubeconfig, timeout=10):
             fix = ("the API server at the kubeconfig's address does not answer: is the home cluster up and "
                    "reachable from here?")
             kind = e.kind
-        return result(name, False, e.msg, fix, kind)
-    return result(name, True, "Kubernetes %s answers" % version.git_version)
+        return result(name, False, unreachable(e, endpoint) or e.msg, fix, kind, endpoint)
+    return result(name, True, "Kubernetes %s answers" % version.git_version, endpoint=endpoint)
 
 
 def summary(checks):
     """The report the module returns: every check, the failed ones by name, and ``ok``."""
     failed = [c for c in checks if not c["ok"]]
     return {"ok": not failed, "checks": checks, "failed": [c["name"] for c in failed],
+            "problems": ["%s: %s" % (c["name"], c["detail"]) for c in failed],
             "fixes": ["%s: %s" % (c["name"], c["fix"]) for c in failed]}

@@ -17,7 +17,7 @@ description:
   - C(talosctl) is found exactly as the Talos modules find it (O(talosctl_path), else C(PATH), else
     C($AUTOEXTENDER_TOOLS), default C(~/.cache/talos-autoextender/bin)) and its version is checked.
   - The Python libraries the chosen providers need are imported in the Python that runs the modules.
-  - For each cloud provider in O(providers), its credential must be there (O(api_tokens) or the provider's
+  - For each cloud provider in O(providers), its credential must be there (O(credentials) or the provider's
     environment variable) and its API must accept it for a read-only call (listing the servers of the collection).
   - For O(dns), the credential must be there and the zone must answer a read of the edge record set.
   - With O(kubeconfig), the home cluster's API server must answer with those credentials.
@@ -39,28 +39,20 @@ options:
     elements: str
     choices: [hetzner, lab, linode]
     default: []
-  api_tokens:
+  credentials:
     description:
-      - API tokens by cloud provider name (V(hetzner), V(linode), V(lab)), as the cloud modules' O(api_tokens)
-        option. A provider missing here uses its environment variable (C(HCLOUD_TOKEN), C(LINODE_TOKEN),
-        C(LAB_CLOUD_TOKEN) or C(LAB_CLOUD_CONFIG)).
-    type: dict
-    default: {}
-  api_urls:
-    description: API URLs by cloud provider name (simulators, the lab); else the provider's environment variable.
+      - The credentials by provider name, shaped like the C(autoextender_credentials) variable (docs/security.md):
+        C(api_token) and C(api_url) of the cloud providers, C(api_token) of the DNS backends, C(tsig_key_name) and
+        C(tsig_key_secret) of V(rfc2136).
+      - A provider missing here uses its environment variable (C(HCLOUD_TOKEN), C(LINODE_TOKEN), C(LAB_CLOUD_CONFIG),
+        C(PDNS_API_KEY), C(CLOUDFLARE_API_TOKEN), C(RFC2136_TSIG_SECRET), ...), as the modules do.
     type: dict
     default: {}
   dns:
     description:
       - The DNS settings, shaped like the C(autoextender_dns) variable (C(provider), C(zone), C(edge_name),
-        C(options)); O(dns_api_token) or the provider's environment variable holds the credential.
+        C(options)); its credential comes from O(credentials).
     type: dict
-  dns_api_token:
-    description:
-      - The DNS provider's API token, as the DNS modules' O(talos.autoextender.dns_record_set#module:dns_record_set:api_token);
-        else its environment variable (C(PDNS_API_KEY), C(CLOUDFLARE_API_TOKEN), C(HCLOUD_TOKEN), C(LINODE_TOKEN);
-        C(RFC2136_TSIG_SECRET) for V(rfc2136)).
-    type: str
   kubeconfig:
     description: The home cluster's kubeconfig.
     type: path
@@ -88,6 +80,7 @@ EXAMPLES = r"""
 - name: Check the control node for Hetzner pools and a Cloudflare zone
   talos.autoextender.doctor_info:
     providers: [hetzner]
+    credentials: "{{ autoextender_credentials }}"  # hetzner.api_token, cloudflare.api_token
     dns:
       provider: cloudflare
       zone: example.com
@@ -111,19 +104,29 @@ doctor:
       type: bool
       sample: false
     checks:
-      description: One entry per check; C(fix) and C(kind) are null when C(ok).
+      description:
+        - One entry per check, with C(name), C(ok), C(detail) (what was found; C(no answer from <endpoint> (<reason>))
+          when nothing answered), C(fix) and C(kind) (the failure kind; both null when C(ok)) and C(endpoint) (the
+          URL or server an API check asked, else null).
       type: list
       elements: dict
       sample:
         - {"name": "talosctl", "ok": true, "detail": "talosctl v1.13.9 at /root/.cache/talos-autoextender/bin/talosctl",
-           "fix": null, "kind": null}
-        - {"name": "cloud provider hetzner", "ok": false, "detail": "no credential: api_token (or HCLOUD_TOKEN) is not set",
-           "fix": "set api_token (or HCLOUD_TOKEN) to a Hetzner Cloud API token ...", "kind": "auth"}
+           "fix": null, "kind": null, "endpoint": null}
+        - {"name": "cloud provider hetzner", "ok": false,
+           "detail": "no credential: autoextender_credentials.hetzner.api_token (or HCLOUD_TOKEN) is not set",
+           "fix": "set autoextender_credentials.hetzner.api_token (or HCLOUD_TOKEN) to a Hetzner Cloud API token ...",
+           "kind": "auth", "endpoint": null}
     failed:
       description: The names of the checks that failed.
       type: list
       elements: str
       sample: ["cloud provider hetzner"]
+    problems:
+      description: One line per failed check, C(<name>: <detail>).
+      type: list
+      elements: str
+      sample: ["dns powerdns zone lab.test: no answer from http://127.0.0.1:8081 (connection refused)"]
     fixes:
       description: One line per failed check, C(<name>: <fix>).
       type: list
@@ -131,24 +134,27 @@ doctor:
 """
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils import _doctor
+from ansible_collections.talos.autoextender.plugins.module_utils._credentials import module_options
+from ansible_collections.talos.autoextender.plugins.module_utils._credentials import validate as validate_credentials
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.registry import names as dns_names
-from ansible_collections.talos.autoextender.plugins.module_utils._errors import redact
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.registry import names as cloud_names
 
 GATHER = ("talosctl", "libraries", "cloud", "dns", "kubernetes")
 
 
 def check_options(module):
-    """Refuse what the argument spec cannot check: the shape of ``dns``, unknown keys of the by-provider dicts."""
+    """Refuse what the argument spec cannot check: the shape of ``credentials`` and ``dns``."""
     params = module.params
-    for option in ("api_tokens", "api_urls"):
-        unknown = sorted(set(params[option]) - set(cloud_names()))
-        if unknown:
-            module.fail_json(msg="%s has keys %s; they must be cloud provider names (%s)"
-                             % (option, ", ".join(unknown), ", ".join(cloud_names())))
+    try:
+        validate_credentials(params["credentials"])
+    except AutoextenderError as e:
+        module.fail_json(msg="credentials: " + e.msg, failure=e.failure())
     dns = params["dns"]
     if dns is not None:
         if dns.get("provider") not in dns_names():
@@ -167,10 +173,8 @@ def main():
             gather=dict(type="list", elements="str", choices=list(GATHER), default=list(GATHER)),
             talosctl_path=dict(type="path"),
             providers=dict(type="list", elements="str", choices=cloud_names(), default=[]),
-            api_tokens=dict(type="dict", default={}, no_log=True),
-            api_urls=dict(type="dict", default={}),
+            credentials=dict(type="dict", default={}, no_log=True),
             dns=dict(type="dict"),
-            dns_api_token=dict(type="str", no_log=True),
             kubeconfig=dict(type="path"),
             timeout=dict(type="int", default=10),
         ),
@@ -187,16 +191,21 @@ def main():
     if "libraries" in gather:
         for module_name, pip_name in _doctor.libraries_for(providers, dns and dns["provider"]):
             checks.append(_doctor.check_library(module_name, pip_name, sys.executable))
+    # The API checks run side by side: a dead endpoint costs one timeout, not one per check.
+    api_checks = []
     if "cloud" in gather:
-        for provider in providers:
-            checks.append(_doctor.check_cloud(provider, p["api_tokens"].get(provider), p["api_urls"].get(provider),
-                                              p["timeout"]))
+        api_checks += [partial(_doctor.check_cloud, provider, module_options(p["credentials"], "cloud", provider),
+                               p["timeout"]) for provider in providers]
     if "dns" in gather and dns is not None:
-        checks.append(_doctor.check_dns(dns, p["dns_api_token"], p["timeout"]))
+        api_checks.append(partial(_doctor.check_dns, dns, module_options(p["credentials"], "dns", dns["provider"]),
+                                  p["timeout"]))
     if "kubernetes" in gather and p["kubeconfig"]:
-        checks.append(_doctor.check_kubernetes(p["kubeconfig"], p["timeout"]))
-    secrets = list(p["api_tokens"].values()) + [p["dns_api_token"]]
-    module.exit_json(changed=False, doctor=redact(_doctor.summary(checks), [s for s in secrets if s]))
+        api_checks.append(partial(_doctor.check_kubernetes, p["kubeconfig"], p["timeout"]))
+    if api_checks:
+        with ThreadPoolExecutor(max_workers=len(api_checks)) as pool:
+            checks += list(pool.map(lambda check: check(), api_checks))
+    secrets = [v for entry in p["credentials"].values() for k, v in (entry or {}).items() if k != "api_url"]
+    module.exit_json(changed=False, doctor=redact(_doctor.summary(checks), secrets))
 
 
 if __name__ == "__main__":
