@@ -142,6 +142,17 @@ def test_unknown_placement_lists_the_valid_choices(hetzner_provider):
     hetzner_provider.check_placement("hel1", "cx23")
 
 
+def test_placement_checks_the_architecture_of_the_image(hetzner_sim, hetzner_provider):
+    with pytest.raises(AutoextenderError, match="Server type cx23 runs amd64 only, not arch arm64; Hetzner server "
+                                                "types for arm64: cax11"):
+        hetzner_provider.check_placement("hel1", "cx23", "arm64")
+    hetzner_provider.check_placement("hel1", "cax11", "arm64", "user_data")
+    catalog = hetzner_provider.placement_catalog()
+    assert catalog["server_types"]["cax11"] == {"arch": ["arm64"], "locations": ["fsn1", "hel1", "nbg1"]}
+    assert catalog["locations"]["sin"] == {"user_data": True}
+    assert [c[0] for c in hetzner_sim.calls()] == ["GET"] * len(hetzner_sim.calls())
+
+
 def test_invalid_token_is_a_clear_auth_error(hetzner_sim):
     bad = registry.provider("hetzner", {"token": "not-the-token"}, {"api_url": hetzner_sim.url})
     with pytest.raises(AutoextenderError) as err:

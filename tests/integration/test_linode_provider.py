@@ -287,6 +287,12 @@ def test_unknown_region_or_type_lists_the_valid_ones(linode_sim, linode_provider
         linode_provider.check_placement("fr-par", "g9-huge")
     assert "g6-dedicated-2, g6-nanode-1, g6-standard-1, g6-standard-2" in err.value.msg
     assert linode_provider.check_placement("fr-par", "g6-nanode-1") is None
+    with pytest.raises(AutoextenderError, match="Server type g6-nanode-1 runs amd64 only, not arch arm64"):
+        linode_provider.check_placement("fr-par", "g6-nanode-1", "arm64")
+    with pytest.raises(AutoextenderError, match="Linode location eu-central cannot deliver user data"):
+        linode_provider.check_placement("eu-central", "g6-nanode-1", "amd64", "user_data")
+    assert linode_provider.check_placement("eu-central", "g6-nanode-1", "amd64", "maintenance") is None
+    assert [c[0] for c in linode_sim.calls()] == ["GET"] * len(linode_sim.calls())
 
 
 def test_api_rejects_unknown_type_on_create(linode_sim, linode_provider, image):
