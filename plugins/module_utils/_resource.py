@@ -99,6 +99,10 @@ class Resource:
         """Secret strings (tokens, keys) to remove from anything returned."""
         return []
 
+    def notices(self):
+        """Lines to warn the user with: what was repaired on the way (an adopted create, ...)."""
+        return []
+
     # -- predictions used in check mode -------------------------------------
     def predict_create(self, desired):
         return dict((k, v) for k, v in desired.items() if v is not None)
@@ -155,6 +159,10 @@ class Resource:
                     out[key] = REDACTED
         return redact(out, self.secrets())
 
+    def warn(self):
+        for line in self.notices():
+            self.module.warn(redact(line, self.secrets()))
+
     def run(self):
         try:
             changed, before, after = self.ensure()
@@ -165,8 +173,10 @@ class Resource:
             result = {"msg": e.msg, "failure": e.failure()}
             if e.partial is not None:
                 result[self.return_key] = self.redacted(e.partial)
+            self.warn()
             self.module.fail_json(**result)
             return
+        self.warn()
         result = {"changed": changed, self.return_key: self.redacted(after) or {}}
         if self.diff_mode:
             result["diff"] = {"before": self.redacted(before) or {}, "after": self.redacted(after) or {}}

@@ -46,13 +46,21 @@ def parse_retry_after(value):
         return None
 
 
-def call(fn, what, deadline, classify, errors, idempotent=True, sleep=time.sleep):
+def may_have_committed(failure):
+    """True when the API may have made the change although the caller got no success answer."""
+    return failure.connection or (failure.status or 0) >= 500
+
+
+def call(fn, what, deadline, classify, errors, idempotent=True, sleep=time.sleep, look_first=False):
     """Run ``fn()``; retry retryable failures until ``deadline``; raise AutoextenderError.
 
     ``errors`` is the tuple of SDK exception types to handle; ``classify(exc)``
-    turns one into an ``ApiFailure``. A non-idempotent call
-    (a create) is not retried after a dropped connection: the caller must look
-    for what it may have created instead (see cloud_server's adoption).
+    turns one into an ``ApiFailure``. A non-idempotent call is not retried
+    after a dropped connection. With ``look_first`` (the creates and deletes of
+    ``_providers/_lost_answer.py``) only a 429 is retried here: after a dropped
+    connection or a 5xx the change may have been made, so the error is raised
+    at once with ``details["answer_lost"]`` and the caller looks before it
+    sends the call again.
     """
     delays = backoff_delays(initial=1.0, maximum=30.0)
     attempts = 0
@@ -62,13 +70,16 @@ def call(fn, what, deadline, classify, errors, idempotent=True, sleep=time.sleep
             return fn()
         except errors as exc:
             failure = classify(exc)
-        can_retry = failure.retryable and (idempotent or not failure.connection)
+        lost = look_first and may_have_committed(failure)
+        can_retry = failure.retryable and (idempotent or not failure.connection) and not lost
         delay = failure.retry_after if failure.retry_after is not None else next(delays)
         if not can_retry or delay > deadline.remaining():
+            details = {"status": failure.status, "code": failure.code, "attempts": attempts,
+                       "retryable": failure.retryable}
+            if lost:
+                details["answer_lost"] = True
             raise AutoextenderError(
                 "Failed to %s: %s" % (what, failure.message or failure.code or "HTTP %s" % failure.status),
-                kind=failure.kind,
-                details={"status": failure.status, "code": failure.code, "attempts": attempts,
-                         "retryable": failure.retryable},
+                kind=failure.kind, details=details,
             )
         sleep(delay)

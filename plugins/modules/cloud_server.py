@@ -17,9 +17,16 @@ description:
   - The server carries the ownership labels C(managed-by=talos-autoextender), C(autoextender-cluster=<cluster>)
     and C(autoextender-pool=<pool>). A server with the same name but without these labels (or of another cluster
     or pool) is never changed or deleted; the module fails and names its labels.
-  - The server is found by O(name). A run that was interrupted after the cloud created the server (the answer
-    was lost) is repaired by the next run, or by this one, finding the server by name and labels instead of
-    creating a second one.
+  - The server is found by O(name). A create whose answer was lost (a dropped connection, or a 5xx after the cloud
+    made the server) is never sent again blindly; the server is looked up by name and labels and adopted (with a
+    warning), so there is never a second one. A delete whose answer was lost is checked the same way; a server
+    that is gone counts as deleted.
+  - With O(state=present), an existing server of ours that is not running (V(off), or V(stopping)) is started
+    and, with O(wait), waited for; a run cut short between the create and the boot leaves such a server.
+    Where the provider has a boot configuration (Linode's config profiles), one that would not boot Talos
+    (a kernel other than C(linode/direct-disk)) is fixed first, and a running Linode is rebooted with it.
+    This is a change (RV(cloud_server.status), RV(cloud_server.boot_config)), predicted in check mode and shown
+    in the diff.
   - The server joins the cluster either from O(user_data) (its machine config), or, without O(user_data), it
     boots into Talos maintenance mode and waits for C(talosctl apply-config --insecure) from the control node.
 extends_documentation_fragment:
@@ -28,7 +35,8 @@ extends_documentation_fragment:
 options:
   state:
     description:
-      - V(present) creates the server when it does not exist and updates its labels; V(absent) deletes it.
+      - V(present) creates the server when it does not exist, updates its labels and starts it when it is not
+        running; V(absent) deletes it.
     type: str
     choices: [present, absent]
     default: present
@@ -94,7 +102,7 @@ attributes:
     support: full
     description:
       - Predicts the server (without its addresses and id) and the same C(changed) as a real run; an unknown
-        location or server type fails in check mode too.
+        location or server type fails in check mode too. A server that is off is predicted V(running).
   diff_mode:
     support: full
     description:
@@ -196,6 +204,13 @@ cloud_server:
       sample: "2026-04-01T10:00:00Z"
     user_data:
       description: Only when this run created the server with O(user_data), and always redacted.
+    boot_config:
+      description:
+        - The boot configuration that was fixed (Linode, C({kernel: linode/direct-disk})); in the diff's
+          C(before), what it was.
+      type: dict
+      returned: when the server's boot configuration would not boot Talos
+      sample: {kernel: linode/direct-disk}
       type: str
       returned: when created with user data
       sample: "********"
@@ -227,15 +242,28 @@ def config_secrets(user_data):
 
 class CloudServer(CloudResource):
     return_key = "cloud_server"
+#: statuses of a server that exists but is not coming up by itself: state=present starts it
+DOWN = ("off", "stopping")
+
+
     immutable = ("location", "server_type", "image")
     secret_fields = ("user_data",)
 
     def fetch(self):
         user_data = self.params.get("user_data")
+    _drift = None
+
         if user_data:
             self._extra_secrets = config_secrets(user_data)
         found = self.provider.get_server(self.params["name"])
-        return self.check_owned(found, "server") if found else None
+        if found is None:
+            return None
+        found = self.check_owned(found, "server")
+        if self.params["state"] == "present" and found["status"] not in ("deleting", "unknown"):
+            self._drift = self.provider.boot_drift(found)
+            if self._drift:
+                found = dict(found, boot_config=dict((k, have) for k, (have, dummy) in self._drift.items()))
+        return found
 
     def desired(self):
         user_data = self.params.get("user_data")
@@ -251,6 +279,21 @@ class CloudServer(CloudResource):
 
     def predict_create(self, desired):
         self.provider.check_placement(desired["location"], desired["server_type"])
+    def compare(self, current, desired):
+        """Labels as asked, and a server that is not running (or would boot wrongly) is brought up."""
+        changes = super().compare(current, desired)
+        if current["status"] in DOWN or self._drift:
+            changes["status"] = (current["status"], "running")
+        if self._drift:
+            changes["boot_config"] = (current["boot_config"], dict((k, want) for k, (dummy, want) in self._drift.items()))
+        return changes
+
+    def predict_update(self, current, changes):
+        after = super().predict_update(current, changes)
+        if "status" in changes:
+            after["status"] = "running" if self.params["wait"] else "starting"
+        return after
+
         out = base.server(provider=self.params["provider"], status="running" if self.params["wait"] else "starting",
                           **desired)
         return self.with_user_data(out)
@@ -264,22 +307,23 @@ class CloudServer(CloudResource):
         self.provider.check_placement(desired["location"], desired["server_type"])
         spec = dict(desired, user_data=self.params.get("user_data"), firewall=self.params.get("firewall"),
                     ipv4=self.params["ipv4"], ipv6=self.params["ipv6"])
-        try:
-            return self.with_user_data(self.provider.create_server(spec, self.deadline))
-        except AutoextenderError as e:
-            if e.kind != "api" or e.details.get("status") is not None:
-                raise
-            # The answer was lost: the server may exist. Adopt it if it is ours, never create a second one.
-            found = self.provider.get_server(desired["name"])
-            if found is None:
-                raise
-            self.module.warn("The answer to creating server %s was lost (%s); the server exists and was adopted"
-                             % (desired["name"], e.msg))
-            return self.with_user_data(self.check_owned(found, "server"))
+        # A lost answer is looked after by the provider (_providers/_lost_answer.py): it adopts, never duplicates.
+        return self.with_user_data(self.provider.create_server(spec, self.deadline))
 
     def update(self, current, changes):
-        labels = dict(current["labels"], **changes["labels"][1])
-        return self.provider.update_server_labels(current, labels, self.deadline)
+        state = current
+        if "labels" in changes:
+            labels = dict(current["labels"], **changes["labels"][1])
+            state = self.provider.update_server_labels(current, labels, self.deadline)
+        if "status" in changes:
+            state = self.provider.start_server(state, self.deadline)
+        return self.with_boot_config(state, changes)
+
+    def with_boot_config(self, state, changes):
+        """Keep the boot configuration that was fixed in the result (and the diff)."""
+        if "boot_config" in changes:
+            state = dict(state, boot_config=changes["boot_config"][1])
+        return state
 
     def delete(self, current):
         self.provider.delete_server(current, self.deadline)
@@ -287,7 +331,8 @@ class CloudServer(CloudResource):
     def wait(self, state, deadline):
         if state.get("status") == "running":
             return state
-        return self.with_user_data(self.provider.wait_server(state, self.deadline))
+        out = self.with_user_data(self.provider.wait_server(state, self.deadline))
+        return dict(out, boot_config=state["boot_config"]) if "boot_config" in state else out
 
 
 def main():

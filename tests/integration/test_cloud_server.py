@@ -90,17 +90,56 @@ def test_foreign_servers_are_never_touched(cloud):
     assert not cloud.calls("POST", servers) and not cloud.calls("PUT", servers) and not cloud.calls("DELETE", servers)
 
 
-def test_a_lost_create_answer_adopts_the_server_instead_of_making_another(cloud):
+def server_item_path(cloud):
+    """Regex of one server's path (``DELETE`` of a server)."""
+    return cloud.servers_path.rstrip("$") + r"/\d+$"
+
+
+#: a create or delete the cloud makes but whose answer is lost: no answer at all, or a 5xx
+LOST = [dict(kind="commit_then_drop"), dict(kind="commit_then_error", status=500)]
+
+
+@pytest.mark.parametrize("lost", LOST, ids=lambda f: f["kind"])
+def test_a_lost_create_answer_adopts_the_server_instead_of_making_another(cloud, lost):
     image = make_image(cloud)
-    cloud.fail_next("commit_then_drop", method="POST", path=cloud.servers_path)
+    cloud.fail_next(method="POST", path=cloud.servers_path, **lost)
     proc, res = play(cloud, "cloud_server", steps=["apply", "apply_again"], **server_args(cloud, image))
     ok(proc)
     assert res["Apply"]["changed"] is True and res["Apply again"]["changed"] is False
-    if cloud.provider == "lab":  # the lab provider leaves adoption to the module; the others adopt themselves
-        assert any("adopted" in w for w in res["Apply"].get("warnings", []))
+    assert any("was lost" in w and "adopted" in w for w in res["Apply"].get("warnings", [])), res["Apply"]
     assert [n for n in cloud.servers() if n.startswith("edge-a-")] == ["edge-a-1"]
-    assert len(cloud.calls("POST", cloud.servers_path)) == 1
+    assert len(cloud.calls("POST", cloud.servers_path)) == 1, "the create was sent once"
     assert res["Apply"]["cloud_server"]["status"] == "running"
+    assert cloud.servers()["edge-a-1"]["status"] == "running"
+
+
+@pytest.mark.parametrize("lost", LOST, ids=lambda f: f["kind"])
+def test_a_lost_delete_answer_counts_as_deleted(cloud, lost):
+    image = make_image(cloud)
+    ok(play(cloud, "cloud_server", steps=["apply"], **server_args(cloud, image))[0])
+    cloud.fail_next(method="DELETE", path=server_item_path(cloud), **lost)
+    proc, res = play(cloud, "cloud_server", steps=["apply", "apply_again"], server_name="edge-a-1", state="absent")
+    ok(proc)
+    assert res["Apply"]["changed"] is True and res["Apply again"]["changed"] is False
+    assert "edge-a-1" not in cloud.servers()
+    assert cloud.calls("DELETE", server_item_path(cloud))[0][2] in ("committed-dropped", "committed-500")
+
+
+def test_a_server_that_is_off_is_started_predicted_and_diffed(cloud):
+    image = make_image(cloud)
+    ok(play(cloud, "cloud_server", steps=["apply"], **server_args(cloud, image))[0])
+    created = cloud.servers()["edge-a-1"]
+    cloud.sim.power_off("edge-a-1")
+    off = cloud.servers()["edge-a-1"]["status"]
+    assert off in ("off", "offline")
+    proc, res = play(cloud, "cloud_server", **server_args(cloud, image))
+    ok(proc)
+    assert [res[t]["changed"] for t in ALL_STEPS] == [True, True, False, False]
+    assert res["Check"]["cloud_server"]["status"] == "running"
+    assert res["Check"]["diff"]["before"]["status"] == "off" and res["Check"]["diff"]["after"]["status"] == "running"
+    assert res["Apply"]["diff"]["before"]["status"] == "off"
+    assert res["Apply"]["cloud_server"]["status"] == "running" and res["Apply"]["cloud_server"]["id"] == created["id"]
+    assert cloud.servers()["edge-a-1"]["status"] == "running" and list(cloud.servers()) == ["edge-a-1"]
 
 
 def test_rate_limits_and_server_errors_end_in_success(cloud):

@@ -209,11 +209,66 @@ def test_dropped_create_is_adopted_not_repeated(hetzner_sim, hetzner_provider):
     assert again["id"] == adopted["id"] and len(hetzner_sim.servers) == 1
 
 
-def test_dropped_create_that_did_not_commit_says_so(hetzner_sim, hetzner_provider):
+def test_dropped_create_that_did_not_commit_is_sent_again_after_a_look(hetzner_sim, hetzner_provider):
     hetzner_sim.fail_next("drop", method="POST", path="/servers$")
-    with pytest.raises(AutoextenderError, match="connection was lost and nothing was created"):
-        hetzner_provider.create_server(server_spec(), Deadline(20))
+    created = hetzner_provider.create_server(server_spec(), Deadline(20))
+    assert [c[2] for c in hetzner_sim.calls("POST", "/servers$")] == ["dropped", 201]
+    dropped = hetzner_sim.log.index(("POST", "/v1/servers", "dropped"))
+    assert ("GET", "/v1/servers", 200) in hetzner_sim.log[dropped:], "looked by name before sending again"
+    assert [s["name"] for s in hetzner_sim.servers.values()] == ["edge-hel1-a-1"] and created["id"]
+
+
+def test_create_answered_5xx_after_commit_is_adopted(hetzner_sim, hetzner_provider):
+    hetzner_sim.fail_next("commit_then_error", status=500, method="POST", path="/servers$")
+    adopted = hetzner_provider.create_server(server_spec(), Deadline(20))
+    assert [c[2] for c in hetzner_sim.calls("POST", "/servers$")] == ["committed-500"]
+    assert [s["name"] for s in hetzner_sim.servers.values()] == ["edge-hel1-a-1"]
+    assert adopted["labels"] == OURS and any("adopted" in n for n in hetzner_provider.notices)
+
+
+@pytest.mark.parametrize("fault", ["commit_then_drop", "commit_then_error"])
+def test_lost_delete_answer_is_a_delete(hetzner_sim, hetzner_provider, fault):
+    srv = hetzner_provider.create_server(server_spec(), Deadline(20))
+    hetzner_sim.settle()
+    hetzner_sim.fail_next(fault, status=500, method="DELETE", path=r"/servers/\d+$")
+    assert hetzner_provider.delete_server(srv, Deadline(20)) is True
+    hetzner_sim.settle()
     assert hetzner_sim.servers == {}
+    assert hetzner_sim.calls("DELETE", "/servers/")[0][2] in ("committed-dropped", "committed-500")
+
+    fw = hetzner_provider.create_firewall({"name": "fw", "labels": dict(OURS), "rules": RULES, "applies_to": {}},
+                                          Deadline(10))
+    hetzner_sim.fail_next(fault, status=500, method="DELETE", path=r"/firewalls/\d+$")
+    assert hetzner_provider.delete_firewall(fw, Deadline(20)) is True and hetzner_sim.firewalls == {}
+    assert [c[2] for c in hetzner_sim.calls("DELETE", "/firewalls/")] == [
+        "committed-dropped" if fault == "commit_then_drop" else "committed-500"], "gone: not sent again"
+
+
+@pytest.mark.parametrize("fault", ["commit_then_drop", "commit_then_error"])
+def test_lost_firewall_create_answer_is_adopted(hetzner_sim, hetzner_provider, fault):
+    hetzner_sim.fail_next(fault, status=502, method="POST", path="/firewalls$")
+    spec = {"name": "autoextender-home-hel1-a", "labels": dict(OURS), "rules": RULES, "applies_to": dict(OURS)}
+    made = hetzner_provider.create_firewall(spec, Deadline(20))
+    assert len(hetzner_sim.calls("POST", "/firewalls$")) == 1 and len(hetzner_sim.firewalls) == 1
+    assert made["id"] == str(list(hetzner_sim.firewalls)[0]) and made["applies_to"] == OURS
+
+
+@pytest.mark.parametrize("status", ["off", "stopping"])
+def test_start_server_powers_on_a_server_that_is_not_running(hetzner_sim, hetzner_provider, status):
+    srv = hetzner_provider.create_server(server_spec(), Deadline(20))
+    hetzner_sim.settle()
+    stored = hetzner_sim.power_off(srv["name"], status)
+    if status == "stopping":  # the shutdown ends a moment later
+        hetzner_sim.later(0.3, lambda: stored.update(status="off"))
+    assert hetzner_provider.get_server(srv["name"])["status"] == status
+    started = hetzner_provider.start_server(srv, Deadline(20))
+    assert started["status"] in ("starting", "running")
+    assert hetzner_provider.wait_server(started, Deadline(20))["status"] == "running"
+    assert stored["status"] == "running" and len(hetzner_sim.calls("POST", "/actions/poweron$")) == 1
+    foreign = hetzner_sim.seed_server("foreign-1", {"team": "web"}, status="off")
+    with pytest.raises(AutoextenderError, match="Refusing to change server foreign-1"):
+        hetzner_provider.start_server({"id": str(foreign["id"]), "name": "foreign-1"}, Deadline(5))
+    assert foreign["status"] == "off"
 
 
 # -- ownership -------------------------------------------------------------------------------------

@@ -93,13 +93,16 @@ def test_image_rejected_by_processing_leaves_no_image(linode_sim, linode_provide
     assert private_images(linode_sim) == []
 
 
-def test_image_create_dropped_deletes_the_half_made_image(linode_sim, linode_provider, talos_disk):
-    linode_sim.fail_next("commit_then_drop", method="POST", path="/images/upload$")
-    with pytest.raises(AutoextenderError) as err:
-        linode_provider.create_talos_image(image_spec(talos_disk), Deadline(20))
-    assert "run the task again" in err.value.msg
-    assert private_images(linode_sim) == []
-    assert linode_sim.uploads == []
+@pytest.mark.parametrize("fault", ["commit_then_drop", "commit_then_error"])
+def test_image_create_answer_lost_deletes_the_half_made_image_and_sends_again(linode_sim, linode_provider, talos_disk,
+                                                                              fault):
+    """The upload URL of a create whose answer was lost is gone with it: that image cannot be adopted."""
+    linode_sim.fail_next(fault, status=500, method="POST", path="/images/upload$")
+    made = linode_provider.create_talos_image(image_spec(talos_disk), Deadline(30))
+    assert [c[2] for c in linode_sim.calls("POST", "/images/upload$")][1:] == [200]
+    assert len(linode_sim.calls("DELETE", "/images/private")) == 1, "the half-made image was deleted"
+    assert [i["id"] for i in private_images(linode_sim)] == [made["id"]] and made["status"] == "available"
+    assert [u[0] for u in linode_sim.uploads] == [made["id"]]
 
 
 def test_image_arm64_refused(linode_sim, linode_provider, talos_disk):
@@ -229,6 +232,68 @@ def test_dropped_create_adopts_the_server_instead_of_a_second_one(linode_sim, li
     assert linode_provider.wait_server(again, Deadline(30))["status"] == "running"
     assert linode_sim.instances[int(created["id"])]["_boot_kernel"] == DIRECT_DISK
     assert len(linode_provider.list_servers(POOL)) == 1
+
+
+def test_create_answered_500_after_it_was_made_is_adopted_not_label_must_be_unique(linode_sim, linode_provider, image):
+    """The defect of issue 11: the retry of such a create failed with "Label must be unique"."""
+    linode_sim.fail_next("commit_then_error", status=500, method="POST", path="/linode/instances$")
+    created = linode_provider.create_server(server_spec(image["id"]), Deadline(30))
+    assert [c[2] for c in linode_sim.calls("POST", "/linode/instances$")] == ["committed-500"]
+    assert [i["label"] for i in linode_sim.instances.values()] == ["edge-par-a-1"]
+    inst = linode_sim.instances[int(created["id"])]
+    assert linode_provider.wait_server(created, Deadline(30))["status"] == "running"
+    assert inst["_boot_kernel"] == DIRECT_DISK, "the adopted Linode got the kernel and was booted"
+    assert any("adopted" in n for n in linode_provider.notices)
+
+
+@pytest.mark.parametrize("fault", ["commit_then_drop", "commit_then_error"])
+def test_lost_delete_answers_count_as_deleted(linode_sim, linode_provider, image, fault):
+    created = linode_provider.create_server(server_spec(image["id"]), Deadline(30))
+    linode_sim.fail_next(fault, status=500, method="DELETE", path=r"/linode/instances/\d+$")
+    assert linode_provider.delete_server(created, Deadline(30)) is True
+    assert linode_sim.instances == {} and len(linode_sim.calls("DELETE", "/linode/instances/")) == 1
+    made = linode_provider.create_firewall(FIREWALL, Deadline(30))
+    linode_sim.fail_next(fault, status=500, method="DELETE", path=r"/networking/firewalls/\d+$")
+    assert linode_provider.delete_firewall(made, Deadline(30)) is True
+    assert linode_sim.firewalls == {} and len(linode_sim.calls("DELETE", "/networking/firewalls/")) == 1
+
+
+@pytest.mark.parametrize("fault", ["commit_then_drop", "commit_then_error"])
+def test_lost_firewall_create_answer_is_adopted(linode_sim, linode_provider, fault):
+    linode_sim.fail_next(fault, status=500, method="POST", path="/networking/firewalls$")
+    made = linode_provider.create_firewall(FIREWALL, Deadline(30))
+    assert len(linode_sim.calls("POST", "/networking/firewalls$")) == 1 and list(linode_sim.firewalls) == [int(made["id"])]
+
+
+def test_offline_linode_with_the_wrong_kernel_is_fixed_and_booted(linode_sim, linode_provider, image):
+    created = linode_provider.create_server(server_spec(image["id"]), Deadline(30))
+    linode_provider.wait_server(created, Deadline(30))
+    inst = linode_sim.power_off("edge-par-a-1", kernel="linode/latest-64bit")
+    found = linode_provider.get_server("edge-par-a-1")
+    assert found["status"] == "off"
+    assert linode_provider.boot_drift(found) == {"kernel": ("linode/latest-64bit", DIRECT_DISK)}
+    started = linode_provider.start_server(found, Deadline(30))
+    assert linode_provider.boot_drift(started) == {} and len(linode_sim.calls("POST", "/boot$")) == 2
+    assert linode_provider.wait_server(started, Deadline(30))["status"] == "running"
+    assert inst["_boot_kernel"] == DIRECT_DISK
+
+
+def test_running_linode_with_the_wrong_kernel_is_rebooted_with_direct_disk(linode_sim, linode_provider, image):
+    created = linode_provider.wait_server(linode_provider.create_server(server_spec(image["id"]), Deadline(30)),
+                                          Deadline(30))
+    inst = linode_sim.instances[int(created["id"])]
+    for config in inst["_configs"].values():
+        config["kernel"] = "linode/latest-64bit"
+    inst["_boot_kernel"] = "linode/latest-64bit"
+    assert linode_provider.boot_drift(created) == {"kernel": ("linode/latest-64bit", DIRECT_DISK)}
+    linode_provider.start_server(created, Deadline(30))
+    assert len(linode_sim.calls("POST", "/reboot$")) == 1 and len(linode_sim.calls("POST", "/boot$")) == 1
+    assert linode_provider.wait_server(created, Deadline(30))["status"] == "running"
+    assert inst["_boot_kernel"] == DIRECT_DISK and linode_provider.boot_drift(created) == {}
+    # nothing to fix: nothing is sent
+    posts = len(linode_sim.calls("POST"))
+    linode_provider.start_server(created, Deadline(30))
+    assert len(linode_sim.calls("POST")) == posts
 
 
 def test_rate_limit_burst_is_honoured(linode_sim, linode_provider):

@@ -35,7 +35,8 @@ Errors: every method raises ``AutoextenderError`` (kinds ``auth``, ``not_found``
 ``conflict``, ``validation``, ``rate_limited``, ``api``, ``timeout``) with a
 message of the form "Failed to <verb> <thing>: <reason>". Reads return None
 for "not found"; deletes return False when there was nothing to delete.
-Constructors do no I/O.
+Creates and deletes go through ``_lost_answer.py`` (a lost answer is looked
+after, never blindly repeated). Constructors do no I/O.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def ownership_labels(cluster, pool=None):
     if pool:
         labels[POOL_LABEL] = pool
     return labels
+
+
+def carries(labels, wanted):
+    """True when ``labels`` are ours and include every one of ``wanted`` (a create's labels)."""
+    labels = labels or {}
+    return is_owned(labels) and all(labels.get(k) == str(v) for k, v in (wanted or {}).items())
 
 
 def is_owned(labels, cluster=None):
@@ -113,6 +120,8 @@ class CloudProvider(object):
     def __init__(self, credentials, options=None):
         self.credentials = dict(credentials or {})
         self.options = dict(options or {})
+        #: lines for the user about what was repaired on the way (an adopted create); modules warn with them
+        self.notices = []
 
     def secrets(self):
         """Strings to redact from anything the module returns."""
@@ -176,6 +185,17 @@ class CloudProvider(object):
 
     def wait_server(self, current, deadline):
         """Return the Server once ``running`` (WaitTimeout with the partial state otherwise)."""
+        raise NotImplementedError
+
+    def boot_drift(self, current):
+        """What in the boot configuration of a server of ours keeps it from booting Talos, as
+        ``{field: (have, want)}``; ``{}`` when nothing does (the default: no boot configuration to check)."""
+        return {}
+
+    def start_server(self, current, deadline):
+        """Bring up a server of ours that is ``off`` or ``stopping``, or whose ``boot_drift`` is not empty:
+        fix its boot configuration, then power it on (or reboot it when it runs with the wrong one).
+        Return the Server without waiting for ``running``; refuse a server without our labels."""
         raise NotImplementedError
 
     def image_users(self, image):

@@ -25,7 +25,7 @@ import tempfile
 
 from ansible_collections.talos.autoextender.plugins.module_utils import _names
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
-from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
+from ansible_collections.talos.autoextender.plugins.module_utils._providers import _lost_answer, base
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.hetzner_api import (
     HAS_HCLOUD,
     api_for,
@@ -164,10 +164,6 @@ def _rules_key(rules):
     return sorted((r["protocol"], None if r["protocol"] == "icmp" else str(r.get("port")),
                    tuple(sorted(_cidr(s) for s in r.get("sources") or ())), r.get("description") or None)
                   for r in rules or ())
-
-
-def _connection_lost(exc):
-    return exc.kind == "api" and exc.details.get("status") is None and exc.details.get("code") is None
 
 
 class HetznerProvider(base.CloudProvider):
@@ -376,28 +372,25 @@ class HetznerProvider(base.CloudProvider):
         if spec.get("applies_to"):
             resources = [FirewallResource(type="label_selector",
                                           label_selector=FirewallResourceLabelSelector(selector_string(spec["applies_to"])))]
-        try:
+        what = "create firewall %s" % spec["name"]
+
+        def send():
             created = self.api.call(lambda: self.client.firewalls.create(name=spec["name"], rules=rules, labels=labels,
                                                                          resources=resources),
-                                    "create firewall %s" % spec["name"], deadline, idempotent=False)
-        except AutoextenderError as exc:
-            adopted = self._adopt(exc, self._firewall_by_name(spec["name"], deadline), labels)
-            return firewall_dict(adopted)
-        self.api.wait_actions(created.actions, deadline, "set up firewall %s" % spec["name"])
-        return firewall_dict(self.client.firewalls.get_by_id(created.firewall.id))
+                                    what, deadline, idempotent=False, look_first=True)
+            self.api.wait_actions(created.actions, deadline, "set up firewall %s" % spec["name"])
+            return firewall_dict(self.client.firewalls.get_by_id(created.firewall.id))
 
-    def _adopt(self, exc, found, labels):
-        """After a lost create response (or a name conflict), take the resource only if it is ours."""
-        if found is not None and base.is_owned(found.labels) and all(found.labels.get(k) == v for k, v in labels.items()):
-            return found
-        if found is not None and exc.kind == "conflict":
-            raise AutoextenderError("Failed to create %s: the name is taken by a resource without our labels "
-                                    "(%s=%s); it is left untouched" % (found.name, base.MANAGED_BY, base.MANAGED_BY_VALUE),
-                                    kind="conflict", details=exc.details)
-        if _connection_lost(exc) and found is None:
-            raise AutoextenderError(exc.msg + " (the connection was lost and nothing was created)", kind="api",
-                                    details=exc.details)
-        raise exc
+        def find():
+            found = self._firewall_by_name(spec["name"], deadline)
+            return firewall_dict(found) if found else None
+
+        return _lost_answer.create(what, deadline, send, find, lambda fw: base.carries(fw["labels"], labels),
+                                   self.notices)
+
+    def _gone(self, get, ident, what, deadline):
+        """Read again after a lost delete: True when the resource no longer exists."""
+        return self.api.read(lambda: get(int(ident)), "read %s" % what, deadline) is None
 
     def _current(self, kind, get, current, deadline):
         """Re-read ``current`` from the API (None if gone); refuse when it is not ours."""
@@ -452,8 +445,11 @@ class HetznerProvider(base.CloudProvider):
             actions = self.api.call(lambda: self.client.firewalls.remove_from_resources(fw, attached),
                                     "detach firewall %s" % fw.name, deadline)
             self.api.wait_actions(actions, deadline, "detach firewall %s" % fw.name)
-        self.api.call(lambda: self.client.firewalls.delete(HFirewall(id=fw.id)), "delete firewall %s" % fw.name, deadline)
-        return True
+        what = "delete firewall %s" % fw.name
+        return _lost_answer.delete(
+            what, deadline, lambda: self.api.call(lambda: self.client.firewalls.delete(HFirewall(id=fw.id)), what,
+                                                  deadline, look_first=True),
+            lambda: self._gone(self.client.firewalls.get_by_id, fw.id, "firewall %s" % fw.name, deadline), self.notices)
 
     # -- servers ---------------------------------------------------------------------------------------
     def list_servers(self, selector):
@@ -484,16 +480,20 @@ class HetznerProvider(base.CloudProvider):
         image = HImage(id=int(spec["image"])) if str(spec.get("image", "")).isdigit() else HImage(name=spec.get("image"))
         firewalls = [HFirewall(id=int(spec["firewall"]))] if spec.get("firewall") else None
         public_net = ServerCreatePublicNetwork(enable_ipv4=bool(spec.get("ipv4", True)), enable_ipv6=bool(spec.get("ipv6", True)))
-        try:
-            created = self.api.call(lambda: self.client.servers.create(
+        what = "create server %s" % spec["name"]
+
+        def send():
+            return server_dict(self.api.call(lambda: self.client.servers.create(
                 name=spec["name"], server_type=HServerType(name=spec["server_type"]), image=image,
                 location=HLocation(name=spec["location"]), user_data=user_data, labels=labels, firewalls=firewalls,
-                public_net=public_net), "create server %s" % spec["name"], deadline, idempotent=False)
-        except AutoextenderError as exc:
-            if not (_connection_lost(exc) or exc.kind == "conflict"):
-                raise
-            return server_dict(self._adopt(exc, self._server_by_name(spec["name"], deadline), labels))
-        return server_dict(created.server)
+                public_net=public_net), what, deadline, idempotent=False, look_first=True).server)
+
+        def find():
+            found = self._server_by_name(spec["name"], deadline)
+            return server_dict(found) if found else None
+
+        return _lost_answer.create(what, deadline, send, find, lambda srv: base.carries(srv["labels"], labels),
+                                   self.notices)
 
     def update_server_labels(self, current, labels, deadline):
         labels = check_labels(labels, "the server labels")
@@ -509,9 +509,34 @@ class HetznerProvider(base.CloudProvider):
         srv = self._current("server", self.client.servers.get_by_id, current, deadline)
         if srv is None:
             return False
-        action = self.api.call(lambda: self.client.servers.delete(srv), "delete server %s" % srv.name, deadline)
-        self.api.wait_actions([action], deadline, "delete server %s" % srv.name)
-        return True
+        what = "delete server %s" % srv.name
+
+        def send():
+            action = self.api.call(lambda: self.client.servers.delete(srv), what, deadline, look_first=True)
+            self.api.wait_actions([action], deadline, what)
+
+        return _lost_answer.delete(what, deadline, send, lambda: self._gone(self.client.servers.get_by_id, srv.id,
+                                                                            "server %s" % srv.name, deadline),
+                                   self.notices)
+
+    def start_server(self, current, deadline):
+        """Power on a server of ours that is off (after waiting for one that is stopping to be off)."""
+        srv = self._current("server", self.client.servers.get_by_id, current, deadline)
+        if srv is None:
+            raise AutoextenderError("Failed to start server %s: it no longer exists" % current["name"], kind="not_found")
+        if srv.status == "stopping":
+            def stopped():
+                fresh = self._current("server", self.client.servers.get_by_id, current, deadline)
+                return fresh is None or fresh.status != "stopping", fresh
+            srv = wait_for(stopped, deadline, "server %s to stop before it is started" % current["name"], initial=0.5,
+                           maximum=5.0) or srv
+        if srv.status == "off":
+            action = self.api.call(lambda: self.client.servers.power_on(srv), "start server %s" % srv.name, deadline)
+            self.api.wait_actions([action], deadline, "start server %s" % srv.name)
+        fresh = self.api.read(lambda: self.client.servers.get_by_id(srv.id), "read server %s" % srv.name, deadline)
+        if fresh is None:
+            raise AutoextenderError("Failed to start server %s: it was deleted" % current["name"], kind="not_found")
+        return server_dict(fresh)
 
     def wait_server(self, current, deadline):
         def probe():

@@ -95,13 +95,13 @@ class HcloudApi(object):
                                      retry_after=self.last.get("retry_after"))
         return _retry.ApiFailure(message="connection failed: %s" % exc, connection=True)
 
-    def call(self, fn, what, deadline, idempotent=True):
+    def call(self, fn, what, deadline, idempotent=True, look_first=False):
         """``fn()`` through ``_retry.call``; every failure becomes ``AutoextenderError``."""
         def attempt():
             self.last = {}
             return fn()
         return _retry.call(attempt, what, deadline, self.classify, (hcloud.APIException, requests.RequestException),
-                           idempotent=idempotent)
+                           idempotent=idempotent, look_first=look_first)
 
     def read(self, fn, what, deadline):
         """A read where "not found" is ``None``."""

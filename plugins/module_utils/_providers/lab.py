@@ -30,7 +30,7 @@ else:
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
-from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
+from ansible_collections.talos.autoextender.plugins.module_utils._providers import _lost_answer, base
 from ansible_collections.talos.autoextender.plugins.module_utils._retry import ApiFailure, call, parse_retry_after
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
 
@@ -125,7 +125,8 @@ class LabProvider(base.CloudProvider):
     def _deadline(self, deadline=None):
         return deadline or self.options.get("deadline") or Deadline(self.options.get("timeout", 60))
 
-    def request(self, method, path, what, deadline=None, body=None, params=None, idempotent=True, missing=False):
+    def request(self, method, path, what, deadline=None, body=None, params=None, idempotent=True, missing=False,
+                look_first=False):
         """One API call with retries (_retry.call); the decoded body, or None on 404 when ``missing``."""
         if requests is None:
             raise AutoextenderError(missing_required_lib("requests"), kind="missing_library",
@@ -145,7 +146,25 @@ class LabProvider(base.CloudProvider):
                 raise HttpError(response)
             return response.json() if response.content else {}
 
-        return call(send, what, deadline, classify, (HttpError, requests.RequestException), idempotent=idempotent)
+        return call(send, what, deadline, classify, (HttpError, requests.RequestException), idempotent=idempotent,
+                    look_first=look_first)
+
+    def _create(self, path, key, what, deadline, body, find):
+        """POST a create through ``_lost_answer.create``; ``find()`` looks for it by name (and labels)."""
+        return _lost_answer.create(
+            what, deadline, lambda: self.request("POST", path, what, deadline, body=body, idempotent=False,
+                                                 look_first=True)[key],
+            find, lambda found: base.carries(found.get("labels"), body.get("labels")), self.notices)
+
+    def _delete(self, path, what, deadline, then=None):
+        """DELETE through ``_lost_answer.delete`` (``then(answer)`` waits for its action)."""
+        def send():
+            answer = self.request("DELETE", path, what, deadline, look_first=True)
+            if then:
+                then(answer)
+        return _lost_answer.delete(what, deadline, send,
+                                   lambda: self.request("GET", path, "read " + what[len("delete "):], deadline,
+                                                        missing=True) is None, self.notices)
 
     def _list(self, path, key, what, params):
         items, page = [], 1
@@ -178,7 +197,15 @@ class LabProvider(base.CloudProvider):
     def create_talos_image(self, spec, deadline):
         body = dict((k, spec.get(k)) for k in ("name", "talos_version", "schematic", "arch", "labels", "source_url"))
         what = "create lab image %s" % spec["name"]
-        created = self.request("POST", "/images", what, deadline, body=body, idempotent=False)["image"]
+
+        def find():
+            same = [i for i in self._list("/images", "images", "find lab image %s" % spec["name"],
+                                          {"label_selector": self.selector(spec.get("labels"))})
+                    if all(i.get(k) == body[k] for k in ("name", "talos_version", "schematic", "arch"))
+                    and i["status"] != "failed"]
+            return same[0] if same else None
+
+        created = self._create("/images", "image", what, deadline, body, find)
 
         def probe():
             data = self.request("GET", "/images/%s" % created["id"], what, deadline)["image"]
@@ -212,18 +239,21 @@ class LabProvider(base.CloudProvider):
         return {"name": spec["name"], "labels": spec.get("labels") or {}, "rules": spec.get("rules") or [],
                 "apply_to": spec.get("applies_to") or {}}
 
+    def _find(self, path, key, name):
+        found = self._list(path, key, "find lab %s %s" % (key[:-1], name), {"name": name})
+        return found[0] if found else None
+
     def create_firewall(self, spec, deadline):
-        return to_firewall(self.request("POST", "/firewalls", "create lab firewall %s" % spec["name"], deadline,
-                                        body=self._firewall_body(spec), idempotent=False)["firewall"])
+        what = "create lab firewall %s" % spec["name"]
+        return to_firewall(self._create("/firewalls", "firewall", what, deadline, self._firewall_body(spec),
+                                        lambda: self._find("/firewalls", "firewalls", spec["name"])))
 
     def update_firewall(self, current, spec, deadline):
         return to_firewall(self.request("PUT", "/firewalls/%s" % current["id"], "update lab firewall %s"
                                         % current["name"], deadline, body=self._firewall_body(spec))["firewall"])
 
     def delete_firewall(self, current, deadline):
-        gone = self.request("DELETE", "/firewalls/%s" % current["id"], "delete lab firewall %s" % current["name"],
-                            deadline, missing=True)
-        return gone is not None
+        return self._delete("/firewalls/%s" % current["id"], "delete lab firewall %s" % current["name"], deadline)
 
     # -- servers ----------------------------------------------------------------------------------------------
     def list_servers(self, selector):
@@ -239,9 +269,8 @@ class LabProvider(base.CloudProvider):
         body = {"name": spec["name"], "location": spec["location"], "server_type": spec["server_type"],
                 "image": spec["image"], "user_data": spec.get("user_data"), "labels": spec.get("labels") or {},
                 "ipv4": spec.get("ipv4", True), "ipv6": spec.get("ipv6", False)}
-        data = self.request("POST", "/servers", "create lab server %s" % spec["name"], deadline, body=body,
-                            idempotent=False)
-        return to_server(data["server"])
+        return to_server(self._create("/servers", "server", "create lab server %s" % spec["name"], deadline, body,
+                                      lambda: self._find("/servers", "servers", spec["name"])))
 
     def update_server_labels(self, current, labels, deadline):
         return to_server(self.request("PUT", "/servers/%s" % current["id"], "update labels of lab server %s"
@@ -249,11 +278,30 @@ class LabProvider(base.CloudProvider):
 
     def delete_server(self, current, deadline):
         what = "delete lab server %s" % current["name"]
-        data = self.request("DELETE", "/servers/%s" % current["id"], what, deadline, missing=True)
-        if data is None:
-            return False
-        self._wait_action(data["action"], what, deadline)
-        return True
+        return self._delete("/servers/%s" % current["id"], what, deadline,
+                            lambda answer: self._wait_action(answer["action"], what, deadline))
+
+    def start_server(self, current, deadline):
+        """Power on a server of ours that is off (after waiting for one that is stopping)."""
+        what = "start lab server %s" % current["name"]
+
+        def settled():
+            data = self.request("GET", "/servers/%s" % current["id"], "read lab server %s" % current["name"], deadline,
+                                missing=True)
+            if data is None:
+                raise AutoextenderError("Failed to %s: it no longer exists" % what, kind="not_found")
+            return data["server"]["status"] != "stopping", data["server"]
+
+        server = wait_for(settled, deadline, "lab server %s to stop before it is started" % current["name"],
+                          initial=0.1, maximum=2.0)
+        if not base.is_owned(server.get("labels")):
+            raise AutoextenderError("Refusing to start lab server %s: it does not carry our labels" % current["name"],
+                                    kind="conflict")
+        if server["status"] == "off":
+            self.request("POST", "/servers/%s/actions/poweron" % current["id"], what, deadline, body={})
+            server = self.request("GET", "/servers/%s" % current["id"], "read lab server %s" % current["name"],
+                                  deadline)["server"]
+        return to_server(server)
 
     def wait_server(self, current, deadline):
         what = "lab server %s to run" % current["name"]

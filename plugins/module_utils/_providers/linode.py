@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from ansible_collections.talos.autoextender.plugins.module_utils import _retry
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
-from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
+from ansible_collections.talos.autoextender.plugins.module_utils._providers import _lost_answer, base
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
 
 try:
@@ -207,7 +207,7 @@ class LinodeApi(object):
             self._client = client
         return self._client
 
-    def call(self, what, deadline, method, path, data=None, filters=None, idempotent=True):
+    def call(self, what, deadline, method, path, data=None, filters=None, idempotent=True, look_first=False):
         """``method`` (get/post/put/delete) on ``path`` through the SDK; an AutoextenderError on failure."""
         client = self.client()
 
@@ -217,7 +217,7 @@ class LinodeApi(object):
                 return getattr(client, method)(path, data=data, filters=filters)
             return getattr(client, method)(path, filters=filters)
 
-        return _retry.call(attempt, what, deadline, classify, _errors(), idempotent=idempotent)
+        return _retry.call(attempt, what, deadline, classify, _errors(), idempotent=idempotent, look_first=look_first)
 
     def read(self, what, deadline, path):
         """GET ``path``; None when it does not exist."""
@@ -248,17 +248,9 @@ class LinodeApi(object):
                 return items
             page += 1
 
-    def create(self, what, deadline, path, data, find):
-        """POST a create once (never retried after a dropped connection); adopt what ``find()`` returns then."""
-        try:
-            return self.call(what, deadline, "post", path, data=data, idempotent=False)
-        except AutoextenderError as err:
-            if err.kind != "api" or err.details.get("status") is not None:
-                raise
-            found = find()
-            if found is None:
-                raise
-            return found
+    def post_once(self, what, deadline, path, data):
+        """One POST of a create for ``_lost_answer.create`` (a lost answer is raised, not retried)."""
+        return self.call(what, deadline, "post", path, data=data, idempotent=False, look_first=True)
 
 
 def _path_id(value):
@@ -358,7 +350,9 @@ class LinodeProvider(base.CloudProvider):
     def _delete_owned(self, what, path, deadline):
         if self._fresh_owned(what, path, deadline) is None:
             return False
-        return self.api.remove("delete " + what, deadline, path)
+        return _lost_answer.delete("delete " + what, deadline,
+                                   lambda: self.api.call("delete " + what, deadline, "delete", path, look_first=True),
+                                   lambda: self.api.read("read " + what, deadline, path) is None, self.notices)
 
     def _find(self, what, path, name, deadline):
         found = self.api.collect("find " + what, deadline, path, {"label": name})
@@ -388,12 +382,10 @@ class LinodeProvider(base.CloudProvider):
             body = {"label": spec["name"], "region": region, "cloud_init": True, "tags": tags,
                     "description": "Talos %s (%s) from %s" % (spec.get("talos_version") or "?", arch, spec["source_url"])}
             what = "create the Linode image %s" % spec["name"]
-            answer = self.api.create(what, deadline, "/images/upload", body, lambda: self._orphan_upload(spec["name"], tags))
+            answer = _lost_answer.create(what, deadline, lambda: self.api.post_once(what, deadline, "/images/upload", body),
+                                         lambda: self._orphan_upload(spec["name"], tags), lambda found: False,
+                                         self.notices)
             image_id = answer["image"]["id"]
-            if "upload_to" not in answer:
-                raise AutoextenderError("Failed to upload the Linode image %s: the connection dropped after it was "
-                                        "created; the half-made image was deleted, run the task again" % spec["name"],
-                                        kind="api")
             try:
                 self._upload(answer["upload_to"], path, deadline, spec["name"])
                 return self._wait_image(image_id, deadline)
@@ -405,13 +397,13 @@ class LinodeProvider(base.CloudProvider):
                 os.unlink(path)
 
     def _orphan_upload(self, name, tags):
-        """After a dropped create: delete the pending image it may have made (its upload URL is lost)."""
+        """After a lost create answer: delete the pending image it may have made (its upload URL is lost, so it
+        cannot be adopted); None tells ``_lost_answer.create`` that nothing is left, so it sends the create again."""
         flt = {"+and": [{"label": name}, {"is_public": False}] + [{"tags": t} for t in tags]}
         for image in self.api.collect("find the Linode image %s" % name, Deadline(60), "/images", flt):
             if image.get("status") == "pending_upload" and base.is_owned(decode_tags(image.get("tags"))):
                 self.api.remove("delete the half-made Linode image %s" % image["id"], Deadline(60),
                                 "/images/" + _path_id(image["id"]))
-                return {"image": image}
         return None
 
     def _fetch(self, source, deadline):
@@ -503,12 +495,11 @@ class LinodeProvider(base.CloudProvider):
         body = {"label": spec["name"], "tags": tags, "rules": rules,
                 "devices": {"linodes": self._selected_servers(spec.get("applies_to"), deadline)}}
 
-        def adopt():
-            found = self._find_firewall(spec["name"], deadline)
-            return found if found and base.is_owned(decode_tags(found.get("tags"))) else None
-
-        created = self.api.create("create the Linode firewall %s" % spec["name"], deadline, "/networking/firewalls",
-                                  body, adopt)
+        what = "create the Linode firewall %s" % spec["name"]
+        created = _lost_answer.create(what, deadline, lambda: self.api.post_once(what, deadline, "/networking/firewalls", body),
+                                      lambda: self._find_firewall(spec["name"], deadline),
+                                      lambda found: base.carries(decode_tags(found.get("tags")), spec.get("labels")),
+                                      self.notices)
         return self._firewall(created)
 
     def update_firewall(self, current, spec, deadline):
@@ -570,11 +561,11 @@ class LinodeProvider(base.CloudProvider):
         if spec.get("firewall"):
             body["firewall_id"] = int(spec["firewall"])
 
-        def adopt():
-            found = self._find_instance(name, deadline)
-            return found if found and has_labels(decode_tags(found.get("tags")), spec.get("labels")) else None
-
-        data = self.api.create("create the Linode %s" % name, deadline, "/linode/instances", body, adopt)
+        what = "create the Linode %s" % name
+        data = _lost_answer.create(what, deadline, lambda: self.api.post_once(what, deadline, "/linode/instances", body),
+                                   lambda: self._find_instance(name, deadline),
+                                   lambda found: base.carries(decode_tags(found.get("tags")), spec.get("labels")),
+                                   self.notices)
         self._direct_disk(data["id"], deadline)
         return self._boot(data["id"], deadline)
 
@@ -587,25 +578,35 @@ class LinodeProvider(base.CloudProvider):
                               "the maintenance-mode join (create the server without user data and apply the machine "
                               "config over the Talos API), or pick a region with the Metadata capability" % location)
 
-    def _direct_disk(self, linode_id, deadline):
-        """Point every config profile at kernel linode/direct-disk (the Talos disk has its own boot loader)."""
-        path = "/linode/instances/%s/configs" % linode_id
-        what = "set kernel %s on the Linode %s" % (DIRECT_DISK, linode_id)
-        for config in self.api.collect(what, deadline, path):
-            if config.get("kernel") != DIRECT_DISK:
-                self.api.call(what, deadline, "put", "%s/%s" % (path, config["id"]), data={"kernel": DIRECT_DISK})
+    def _wrong_kernels(self, linode_id, deadline):
+        """The config profiles that do not boot kernel linode/direct-disk."""
+        path = "/linode/instances/%s/configs" % _path_id(linode_id)
+        return [c for c in self.api.collect("read the config profiles of the Linode %s" % linode_id, deadline, path)
+                if c.get("kernel") != DIRECT_DISK]
 
-    def _boot(self, linode_id, deadline):
-        """Boot once provisioning is over; return the Server (not waiting for ``running``)."""
-        path = "/linode/instances/%s" % linode_id
+    def _direct_disk(self, linode_id, deadline):
+        """Point every config profile at kernel linode/direct-disk (the Talos disk has its own boot loader);
+        True when one had to change."""
+        path = "/linode/instances/%s/configs" % _path_id(linode_id)
+        what = "set kernel %s on the Linode %s" % (DIRECT_DISK, linode_id)
+        wrong = self._wrong_kernels(linode_id, deadline)
+        for config in wrong:
+            self.api.call(what, deadline, "put", "%s/%s" % (path, config["id"]), data={"kernel": DIRECT_DISK})
+        return bool(wrong)
+
+    def _boot(self, linode_id, deadline, reboot=False):
+        """Boot once provisioning (or a shutdown) is over, reboot a running one when ``reboot``; return the
+        Server (not waiting for ``running``)."""
+        path = "/linode/instances/%s" % _path_id(linode_id)
 
         def probe():
             data = self.api.call("read the Linode %s" % linode_id, deadline, "get", path)
-            return data["status"] not in ("provisioning", "busy"), data
+            return data["status"] not in ("provisioning", "busy", "shutting_down"), data
 
         data = wait_for(probe, deadline, "the Linode %s to finish provisioning" % linode_id, initial=0.2, maximum=5.0)
-        if data["status"] in ("offline", "stopped"):
-            self.api.call("boot the Linode %s" % linode_id, deadline, "post", path + "/boot", data={})
+        action = "boot" if data["status"] in ("offline", "stopped") else "reboot" if reboot else None
+        if action:
+            self.api.call("%s the Linode %s" % (action, linode_id), deadline, "post", "%s/%s" % (path, action), data={})
             data = self.api.call("read the Linode %s" % linode_id, deadline, "get", path)
         return self._server(data)
 
@@ -621,17 +622,28 @@ class LinodeProvider(base.CloudProvider):
         return self._delete_owned("the Linode %s" % current["name"], "/linode/instances/%s" % _path_id(current["id"]),
                                   deadline)
 
-    def wait_server(self, current, deadline):
-        """Wait for ``running``; a server of ours left ``offline`` (a run cut short before the boot) is booted."""
+    def boot_drift(self, current):
+        wrong = self._wrong_kernels(current["id"], self.api.deadline())
+        return {"kernel": (wrong[0].get("kernel"), DIRECT_DISK)} if wrong else {}
+
+    def start_server(self, current, deadline):
+        """Give every config profile kernel linode/direct-disk, then boot the Linode (reboot it when it ran
+        with another kernel, which panics with a Talos disk)."""
         path = "/linode/instances/%s" % _path_id(current["id"])
-        booted = []
+        fresh = self._fresh_owned("the Linode %s" % current["name"], path, deadline, must_exist=True)
+        fixed = self._direct_disk(fresh["id"], deadline)
+        return self._boot(fresh["id"], deadline, reboot=fixed)
+
+    def wait_server(self, current, deadline):
+        """Wait for ``running``; one that settles ``offline`` (created with ``booted: false`` by a run cut short
+        before the boot) is started once."""
+        path = "/linode/instances/%s" % _path_id(current["id"])
+        started = []
 
         def probe():
             data = self.api.call("read the Linode %s" % current["name"], deadline, "get", path)
-            if data["status"] in ("offline", "stopped") and not booted and base.is_owned(decode_tags(data.get("tags"))):
-                booted.append(True)
-                self._direct_disk(data["id"], deadline)
-                self.api.call("boot the Linode %s" % current["name"], deadline, "post", path + "/boot", data={})
+            if data["status"] in ("offline", "stopped") and not started:
+                started.append(self.start_server(current, deadline))
             server = self._server(data)
             return server["status"] == "running", server
 

@@ -10,8 +10,10 @@ does (``error_body``). The base class provides:
 - spec checking of every request and response (``violations``); fixtures
   call ``assert_clean()`` at teardown so a mismatch fails the test;
 - fault knobs that tests turn on: latency, 429 bursts with Retry-After, 5xx
-  responses, dropped connections, and "commit then drop" (the change is made
-  but the client never hears back, as when a run dies between create and wait);
+  responses, dropped connections, "commit then drop" (the change is made
+  but the client never hears back, as when a run dies between create and wait)
+  and "commit then error" (the change is made but the answer is a 5xx, as a
+  gateway timing out in front of a slow API does);
 - a request log (method, path, status) for assertions on API call counts.
 """
 import json
@@ -130,8 +132,9 @@ class Simulator:
 
     # -- fault knobs ---------------------------------------------------------------
     def fail_next(self, kind, **kw):
-        """Arm a fault: ``rate_limit``, ``server_error``, ``drop`` or ``commit_then_drop``."""
-        if kind not in ("rate_limit", "server_error", "drop", "commit_then_drop"):
+        """Arm a fault: ``rate_limit``, ``server_error``, ``drop``, ``commit_then_drop`` or ``commit_then_error``
+        (made, then answered with ``status``, default 503)."""
+        if kind not in ("rate_limit", "server_error", "drop", "commit_then_drop", "commit_then_error"):
             raise ValueError("unknown fault %r" % kind)
         with self.lock:
             self.faults.append(Fault(kind, **kw))
@@ -196,7 +199,19 @@ class Simulator:
             self.log.append((request.method, request.path, "committed-dropped"))
             handler.close_connection = True
             return
+        fault = self._take_fault(request.method, request.path, ("commit_then_error",)) if status < 400 else None
+        if fault is not None:
+            status, headers = fault.status, {}
+            body = self._checked_response(request, status, self.error_body(ApiError(status, "unavailable",
+                                                                                    "service unavailable")))
+            self.log.append((request.method, request.path, "committed-%d" % status))
+            self._send(handler, status, body, headers)
+            return
         self.log.append((request.method, request.path, status))
+        self._send(handler, status, body, headers)
+
+    @staticmethod
+    def _send(handler, status, body, headers):
         payload = b"" if body is None else json.dumps(body).encode()
         handler.send_response(status)
         for key, value in headers.items():

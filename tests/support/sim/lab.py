@@ -496,6 +496,15 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
             return
         self.health[self.server_by_name(name)["id"]].healthy = healthy
 
+    def power_off(self, name):
+        """Test helper: the server ``name`` is off (its machine stopped) without an API call."""
+        with self.lock:
+            srv = self.server_by_name(name)
+            self.stop_machine(srv)
+            srv["status"] = "off"
+            self.save()
+            return srv
+
     def seed_server(self, name, labels=None, status="running", location="loopback", server_type="lab-small"):
         """Add a server directly (foreign servers, big inventories); it never boots."""
         with self.lock:

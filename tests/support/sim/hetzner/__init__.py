@@ -65,3 +65,10 @@ class HetznerSim(ActionsMixin, CatalogMixin, ServersMixin, ImagesMixin, Firewall
             srv = self.servers[result["server"]["id"]]
             srv["status"] = status
             return srv
+
+    def power_off(self, name, status="off"):
+        """Test helper: the server ``name`` is off (or ``stopping``) without an API call."""
+        with self.lock:
+            srv = next(s for s in self.servers.values() if s["name"] == name)
+            srv["status"] = status
+            return srv

@@ -39,6 +39,17 @@ class InstancesMixin:
             inst["status"] = "running"
             return inst
 
+    def power_off(self, label, kernel=None):
+        """Test helper: the Linode ``label`` is offline (as after a create cut short before the boot); with
+        ``kernel``, its config profiles boot that kernel."""
+        with self.lock:
+            inst = next(i for i in self.instances.values() if i["label"] == label)
+            inst["_timeline"].clear()
+            inst["status"] = "offline"
+            for config in inst["_configs"].values():
+                config["kernel"] = kernel or config["kernel"]
+            return inst
+
     def make_instance(self, body):
         ltype = self.linode_type(body.get("type"))
         if ltype is None:
@@ -189,6 +200,19 @@ class InstancesMixin:
         if inst["status"] != "running":
             self._booted(inst)
             inst["_timeline"].clear().then(self.step, "running")
+        return {}
+
+    @route("POST", "/linode/instances/{linodeId}/reboot")
+    def reboot_instance(self, request):
+        """A running Linode boots again with its (first) config profile; an offline one is booted."""
+        inst = self.instance(request.params["linodeId"])
+        if inst["status"] not in ("offline", "stopped", "running"):
+            raise invalid("Linode busy.")
+        was = inst["status"]
+        self._booted(inst)
+        if was == "running":
+            inst["status"] = "rebooting"
+        inst["_timeline"].clear().then(self.step, "running")
         return {}
 
     @route("POST", "/linode/instances/{linodeId}/shutdown")

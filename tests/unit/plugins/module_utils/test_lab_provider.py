@@ -73,7 +73,7 @@ def test_errors(lab):
     assert e.value.kind == "validation" and "valid locations: loopback, loopback-b" in e.value.msg
 
 
-def test_server_lifecycle_and_a_second_create_conflicts(lab):
+def test_server_lifecycle_and_a_second_create_adopts_ours_or_conflicts(lab):
     img = image(lab)
     p = provider(lab)
     spec = {"name": "edge-a-1", "location": "loopback", "server_type": "lab-small", "image": img["id"],
@@ -81,14 +81,71 @@ def test_server_lifecycle_and_a_second_create_conflicts(lab):
     created = p.create_server(spec, Deadline(5))
     assert created["status"] == "starting"
     assert p.wait_server(created, Deadline(5))["status"] == "running"
+    again = p.create_server(spec, Deadline(5))  # 409: the name is ours already (an earlier run): adopted
+    assert again["id"] == created["id"] and len(lab.state["servers"]) == 1
+    assert "a name conflict" in p.notices[-1]
     with pytest.raises(AutoextenderError) as e:
-        p.create_server(spec, Deadline(5))
-    assert e.value.kind == "conflict"
+        p.create_server(dict(spec, labels=base.ownership_labels("home", "b")), Deadline(5))
+    assert e.value.kind == "conflict" and "without our labels" in e.value.msg
     updated = p.update_server_labels(created, dict(OURS, role="x"), Deadline(5))
     assert updated["labels"]["role"] == "x"
     assert p.delete_server(created, Deadline(5)) is True
     assert p.get_server("edge-a-1") is None
     assert p.delete_server(created, Deadline(5)) is False
+
+
+LOST = ["commit_then_drop", "commit_then_error"]
+
+
+@pytest.mark.parametrize("fault", LOST)
+def test_lost_create_answers_are_adopted_for_servers_firewalls_and_images(lab, fault):
+    lab.fail_next(fault, method="POST", path="/images$")
+    img = image(lab)
+    assert len(lab.state["images"]) == 1 and img["status"] == "available"
+    p = provider(lab)
+    lab.fail_next(fault, method="POST", path="/servers$")
+    spec = {"name": "edge-a-1", "location": "loopback", "server_type": "lab-small", "image": img["id"],
+            "labels": OURS}
+    created = p.create_server(spec, Deadline(10))
+    assert [s["name"] for s in lab.state["servers"].values()] == ["edge-a-1"] and created["labels"] == OURS
+    lab.fail_next(fault, method="POST", path="/firewalls$")
+    fw = p.create_firewall({"name": "fw-a", "labels": OURS, "rules": [], "applies_to": OURS}, Deadline(10))
+    assert list(lab.state["firewalls"]) == [fw["id"]]
+    for path in ("/images$", "/servers$", "/firewalls$"):
+        assert len(lab.calls("POST", path)) == 1, path
+    assert len(p.notices) == 2 and all("was lost" in n for n in p.notices)
+
+
+@pytest.mark.parametrize("fault", LOST)
+def test_lost_delete_answers_count_as_deleted(lab, fault):
+    img = image(lab)
+    p = provider(lab)
+    created = p.create_server({"name": "edge-a-1", "location": "loopback", "server_type": "lab-small",
+                               "image": img["id"], "labels": OURS}, Deadline(10))
+    fw = p.create_firewall({"name": "fw-a", "labels": OURS, "rules": [], "applies_to": OURS}, Deadline(10))
+    lab.fail_next(fault, method="DELETE", path=r"/servers/\d+$")
+    lab.fail_next(fault, method="DELETE", path=r"/firewalls/\d+$")
+    assert p.delete_server(created, Deadline(10)) is True and lab.state["servers"] == {}
+    assert p.delete_firewall(fw, Deadline(10)) is True and lab.state["firewalls"] == {}
+    assert len(lab.calls("DELETE", "/firewalls/")) == 1, "gone after the lost answer: not sent again"
+
+
+def test_a_server_that_is_off_is_started(lab):
+    img = image(lab)
+    p = provider(lab)
+    created = p.wait_server(p.create_server({"name": "edge-a-1", "location": "loopback", "server_type": "lab-small",
+                                             "image": img["id"], "labels": OURS}, Deadline(10)), Deadline(10))
+    lab.power_off("edge-a-1")
+    assert p.get_server("edge-a-1")["status"] == "off"
+    assert p.start_server(created, Deadline(10))["status"] == "starting"
+    assert p.wait_server(created, Deadline(10))["status"] == "running"
+    assert len(lab.calls("POST", "/poweron$")) == 1
+    p.start_server(created, Deadline(10))  # running: nothing to do
+    assert len(lab.calls("POST", "/poweron$")) == 1
+    foreign = lab.seed_server("foreign-1", {"team": "web"}, status="off")
+    with pytest.raises(AutoextenderError) as e:
+        p.start_server({"id": foreign["id"], "name": "foreign-1"}, Deadline(5))
+    assert e.value.kind == "conflict" and foreign["status"] == "off"
 
 
 def test_a_failed_image_is_deleted(lab):

@@ -144,3 +144,32 @@ def test_errors_from_hooks_become_fail_json_with_redaction():
 ])
 def test_differences(current, desired, expected):
     assert differences(current, desired, unordered=("a",), purge=("p",)) == expected
+
+
+class WarningModule(FakeModule):
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.warnings = []
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_notices_become_warnings_redacted_on_success_and_failure(fail):
+    class Repairing(Thing):
+        def notices(self):
+            return ["The answer to 'create thing a' with tok-123456 was lost; adopted"]
+
+        def wait(self, state, deadline):
+            if fail:
+                raise WaitTimeout("Timed out waiting for thing", partial=state)
+            return state
+
+    Repairing.store = Store()
+    module = WarningModule({"name": "a", "state": "present", "location": "hel1", "tags": [], "labels": {},
+                            "password": None, "wait": True, "wait_timeout": 5, "token": "tok-123456"})
+    with pytest.raises(ModuleExit) as exc:
+        Repairing(module).run()
+    assert exc.value.kind == ("fail" if fail else "exit")
+    assert module.warnings == ["The answer to 'create thing a' with %s was lost; adopted" % REDACTED]

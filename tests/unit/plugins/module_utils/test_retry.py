@@ -73,3 +73,29 @@ def test_parse_retry_after():
     assert parse_retry_after("3") == 3.0
     assert parse_retry_after(None) is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") is None
+
+
+@pytest.mark.parametrize("failure", [ApiFailure(connection=True, message="dropped"), ApiFailure(500), ApiFailure(503)])
+def test_look_first_raises_a_possibly_made_change_at_once_marked_lost(failure):
+    fn, calls = flaky(failure)
+    slept = []
+    with pytest.raises(AutoextenderError) as e:
+        call(fn, "create server a", Deadline(100), lambda x: x.failure, (Boom,), idempotent=False,
+             sleep=slept.append, look_first=True)
+    assert len(calls) == 1 and slept == [] and e.value.details["answer_lost"] is True
+
+
+def test_look_first_still_retries_a_429_and_does_not_mark_client_errors():
+    fn, calls = flaky(ApiFailure(429, retry_after=2))
+    out = call(fn, "create server a", Deadline(100), lambda x: x.failure, (Boom,), idempotent=False,
+               sleep=lambda s: None, look_first=True)
+    assert out == "ok" and len(calls) == 2
+    fn, calls = flaky(ApiFailure(409, code="uniqueness_error"))
+    with pytest.raises(AutoextenderError) as e:
+        call(fn, "create server a", Deadline(100), lambda x: x.failure, (Boom,), look_first=True)
+    assert e.value.kind == "conflict" and "answer_lost" not in e.value.details
+
+
+def test_without_look_first_a_5xx_is_retried_even_for_a_create():
+    fn, calls = flaky(ApiFailure(502))
+    assert run(fn, idempotent=False)[0] == "ok" and len(calls) == 2
