@@ -17,8 +17,8 @@ description:
     ownership labels of O(cluster): a second run finds the image instead of making another one."
   - "How the image is made depends on the provider: on Hetzner a temporary rescue-mode server writes the image to
     its disk and is snapshotted (the server is always deleted); on Linode the image is uploaded; the lab records it."
-  - An image without our labels is never deleted, and neither is an image that any server still uses (ours or
-    not): O(state=absent) then keeps it, warns, and returns it with RV(talos_image.used_by).
+  - An image without our labels is never deleted, and neither is an image that any server still uses, ours or
+    another cluster's; O(state=absent) then keeps it, warns, and returns it with RV(talos_image.used_by).
 extends_documentation_fragment:
   - talos.autoextender.cloud
   - talos.autoextender.cloud.wait

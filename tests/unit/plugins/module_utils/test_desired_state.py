@@ -4,7 +4,8 @@ import copy
 import pytest
 
 from ansible_collections.talos.autoextender.plugins.module_utils import _desired_state
-from ansible_collections.talos.autoextender.plugins.filter.desired_state import FilterModule
+from ansible_collections.talos.autoextender.plugins.filter import (
+    desired_state_problems, placement_problems, pools_sharing_image)
 
 SCHEMATIC = _desired_state.DEFAULT_SCHEMATIC
 GOOD = {
@@ -169,6 +170,11 @@ def test_pools_sharing_an_image(pool, expected):
 
 
 def test_the_filters_are_registered():
-    filters = FilterModule().filters()
+    filters = {}
+    for plugin in (desired_state_problems, placement_problems, pools_sharing_image):
+        filters.update(plugin.FilterModule().filters())
     assert set(filters) == {"desired_state_problems", "placement_problems", "pools_sharing_image"}
     assert filters["desired_state_problems"](GOOD["cluster"], GOOD["pools"], GOOD["dns"], GOOD["expose"]) == []
+    assert filters["placement_problems"]([{"item": {"name": "a"}, "placement": {"problems": ["p"]}}]) == [
+        "autoextender_pools (pool a): p"]
+    assert filters["pools_sharing_image"](GOOD["pools"], {"name": "x", "provider": "lab"}) == ["lab-a"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: desired_state_problems
-short_description: What is wrong with the desired state (autoextender_* variables), before anything is created
+short_description: What is wrong with the desired state (the autoextender variables) before anything is created
 version_added: 0.2.0
 author:
   - talos-autoextender contributors (@talos-autoextender)
@@ -64,7 +64,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The problems, for example C(autoextender_pools[0] (pool lab-a).count = -1: must be at least 1 ...).
+  description: 'The problems, for example C(autoextender_dns.ttl = -5: must be between 1 and 2147483647).'
   type: list
   elements: str
 """
@@ -81,20 +81,8 @@ def desired_state_problems(cluster, pools, dns, expose=None, reserved_ports=None
                                    _desired_state.RESERVED_PORTS if reserved_ports is None else reserved_ports)
 
 
-def placement_problems(results):
-    """The messages of the bad placements among ``cloud_placement_info`` loop results."""
-    return _desired_state.placement_messages(results)
-
-
-def pools_sharing_image(pools, pool):
-    """The other pools of ``pools`` that boot the same Talos image as ``pool``."""
-    return _desired_state.pools_sharing_image(pools, pool)
-
-
 class FilterModule:
     def filters(self):
         return {
             "desired_state_problems": desired_state_problems,
-            "placement_problems": placement_problems,
-            "pools_sharing_image": pools_sharing_image,
         }
