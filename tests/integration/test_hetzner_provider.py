@@ -245,6 +245,18 @@ def test_lost_delete_answer_is_a_delete(hetzner_sim, hetzner_provider, fault):
 
 
 @pytest.mark.parametrize("fault", ["commit_then_drop", "commit_then_error"])
+def test_lost_image_delete_answer_is_a_delete(hetzner_sim, hetzner_provider, fault):
+    builder = hetzner_sim.seed_server("builder", {})
+    with hetzner_sim.lock:
+        made = hetzner_sim.snapshot(builder, {"labels": base.ownership_labels("home"), "description": "talos"})["image"]
+        hetzner_sim.servers.pop(builder["id"])
+    hetzner_sim.settle()
+    hetzner_sim.fail_next(fault, status=500, method="DELETE", path=r"/images/\d+$")
+    assert hetzner_provider.delete_image({"id": str(made["id"]), "name": "talos"}, Deadline(20)) is True
+    assert made["id"] not in hetzner_sim.images and len(hetzner_sim.calls("DELETE", "/images/")) == 1
+
+
+@pytest.mark.parametrize("fault", ["commit_then_drop", "commit_then_error"])
 def test_lost_firewall_create_answer_is_adopted(hetzner_sim, hetzner_provider, fault):
     hetzner_sim.fail_next(fault, status=502, method="POST", path="/firewalls$")
     spec = {"name": "autoextender-home-hel1-a", "labels": dict(OURS), "rules": RULES, "applies_to": dict(OURS)}

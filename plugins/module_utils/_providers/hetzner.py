@@ -347,8 +347,11 @@ class HetznerProvider(base.CloudProvider):
         if current is None:
             return False
         self.refuse_image_in_use(image, "image %s" % current.id)
-        self.api.call(lambda: self.client.images.delete(current), "delete image %s" % current.id, deadline)
-        return True
+        what = "delete image %s" % current.id
+        return _lost_answer.delete(
+            what, deadline, lambda: self.api.call(lambda: self.client.images.delete(current), what, deadline,
+                                                  look_first=True),
+            lambda: self._gone(self.client.images.get_by_id, current.id, "image %s" % current.id, deadline), self.notices)
 
     def image_users(self, image):
         servers = self.api.call(lambda: self.client.servers.get_all(), "list servers", self._read_deadline())

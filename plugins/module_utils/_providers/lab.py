@@ -225,9 +225,7 @@ class LabProvider(base.CloudProvider):
 
     def delete_image(self, image, deadline):
         self.refuse_image_in_use(image, "lab image %s" % image["name"])
-        gone = self.request("DELETE", "/images/%s" % image["id"], "delete lab image %s" % image["name"], deadline,
-                            missing=True)
-        return gone is not None
+        return self._delete("/images/%s" % image["id"], "delete lab image %s" % image["name"], deadline)
 
     # -- firewalls ------------------------------------------------------------------------------------------
     def get_firewall(self, name):

@@ -128,6 +128,9 @@ def test_lost_delete_answers_count_as_deleted(lab, fault):
     assert p.delete_server(created, Deadline(10)) is True and lab.state["servers"] == {}
     assert p.delete_firewall(fw, Deadline(10)) is True and lab.state["firewalls"] == {}
     assert len(lab.calls("DELETE", "/firewalls/")) == 1, "gone after the lost answer: not sent again"
+    lab.fail_next(fault, method="DELETE", path=r"/images/\d+$")
+    assert p.delete_image(img, Deadline(10)) is True and lab.state["images"] == {}
+    assert len(lab.calls("DELETE", "/images/")) == 1
 
 
 def test_a_server_that_is_off_is_started(lab):
