@@ -45,8 +45,11 @@ requirements:
   - linode_api4 (for O(provider=linode))
 notes:
   - Calls answered with HTTP 429 or 5xx, or lost on the way, are retried with backoff, honouring C(Retry-After),
-    until the task's deadline. A create is never blindly retried after a lost answer; the module looks for
-    what it may have created (by name and labels) instead.
+    until the task's deadline.
+  - A create or delete whose answer was lost (a dropped connection, or a 5xx although the cloud made the change)
+    is never sent again blindly. After a create, the resource is looked up by name and adopted when it carries
+    our labels (with a warning); only when nothing was made is the create sent again. After a delete, a resource
+    that is gone counts as deleted.
 """
 
     WAIT = r"""

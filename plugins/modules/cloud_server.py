@@ -206,8 +206,8 @@ cloud_server:
       description: Only when this run created the server with O(user_data), and always redacted.
     boot_config:
       description:
-        - The boot configuration that was fixed (Linode, C({kernel: linode/direct-disk})); in the diff's
-          C(before), what it was.
+        - The boot configuration that was fixed (on Linode the C(kernel) of its config profiles, now
+          C(linode/direct-disk)); in the diff's C(before), what it was.
       type: dict
       returned: when the server's boot configuration would not boot Talos
       sample: {kernel: linode/direct-disk}
