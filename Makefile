@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(TOOLS_BIN):/usr/sbin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export AUTOEXTENDER_TOOLS := $(TOOLS_BIN)
 
-.PHONY: help tools venv debs gotools collection-link test unit integration molecule sanity lint demo lab-down clean
+.PHONY: help tools venv debs gotools collection-link test unit integration molecule sanity lint demo lab-down clean shell bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,16 @@ lint: tools ## ansible-lint (production profile) only
 
 demo: tools ## set up and run the main job on the local lab
 	@hack/demo.sh
+
+shell: ## a shell with the venv, the Go tools and the collection (as `. hack/activate`)
+	@test -x $(PY) || { echo "make shell: there is no $(VENV) yet: run make tools first" >&2; exit 1; }
+	@echo "talos.autoextender: ansible-playbook, talosctl and the collection are on the path here (exit to leave)"
+	@eval "$$($(PY) hack/checkout_env.py --shell)" && exec "$${SHELL:-/bin/bash}" -i
+
+BENCH ?= bench_dns provision migrate failover datapath
+bench: ## run the benchmarks: BENCH="bench_dns migrate" picks some, ARGS="--runs 5" passes options
+	@test -x $(PY) || { echo "make bench: there is no $(VENV) yet: run make tools first" >&2; exit 1; }
+	@for b in $(BENCH); do echo "== python3 benchmarks/$$b.py $(ARGS)"; $(PY) benchmarks/$$b.py $(ARGS) || exit 1; done
 
 clean: ## remove the venv and local caches (not the Go tool cache)
 	rm -rf $(VENV) .cache tests/output

@@ -20,14 +20,21 @@ read -r DNS_PORT DATAPATH < <(python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
 print(s["powerdns"]["dns_port"], "yes" if (s.get("datapath") or {}).get("enabled") else "no")' "$LAB_DIR/lab.json")
-ENV=""
-[ "$LAB_DIR" = "$PWD/.lab" ] || ENV="AUTOEXTENDER_LAB_DIR=$LAB_DIR "
+# Every command printed below runs as printed in a new shell, from this folder
+# (tests/integration/test_demo_hints.py runs each one so): ansible-playbook lines
+# bring their environment along with `. hack/activate`, the Python scripts
+# re-run themselves in the checkout's venv (hack/checkout_env.py).
+RUN=". hack/activate && "
+[ "$LAB_DIR" = "$PWD/.lab" ] || RUN="${RUN}AUTOEXTENDER_LAB_DIR=$LAB_DIR "
+LAB_ARG=""
+[ "$LAB_DIR" = "$PWD/.lab" ] || LAB_ARG=" --dir $LAB_DIR"
 EDGE_IP=$(dig +short @127.0.0.1 -p "$DNS_PORT" edge.lab.test A | head -n1 || true)
 
 cat <<TXT
 
-== Where to look
-- Topology report (open it in a browser):  $LAB_DIR/status.html
+== Where to look (each command runs as printed in any shell, from $PWD;
+   \`make shell\` or \`. hack/activate\` gives you a shell with ansible-playbook and the collection)
+- Topology report (open it in a browser): $LAB_DIR/status.html
 - The edge record set, from the lab's PowerDNS:
     dig @127.0.0.1 -p $DNS_PORT edge.lab.test A +short
 TXT
@@ -43,10 +50,15 @@ else
 TXT
 fi
 cat <<TXT
-- Run it again: nothing changes.   ${ENV}ansible-playbook -i inventories/lab playbooks/provision.yml
-- Remove the pool:                 ${ENV}ansible-playbook -i inventories/lab playbooks/decommission.yml -e pool=lab-a
-                                   (it refuses: lab-a holds the last healthy addresses of the edge set)
+- The status again (changes nothing):
+    ${RUN}ansible-playbook -i inventories/lab playbooks/status.yml
+- Run it again: nothing changes.
+    ${RUN}ansible-playbook -i inventories/lab playbooks/provision.yml
+- Remove the pool (it refuses: lab-a holds the last healthy addresses of the edge set):
+    ${RUN}ansible-playbook -i inventories/lab playbooks/decommission.yml -e pool=lab-a
+- The lab's parts and whether they answer (after a crash or a reboot, \`up\` brings the lab back):
+    python3 hack/lab.py status$LAB_ARG
 
-== Tear down
-    python3 hack/lab.py down --dir $LAB_DIR          # add --purge to delete $LAB_DIR too
+== Tear down (add --purge to delete $LAB_DIR too)
+    python3 hack/lab.py down$LAB_ARG
 TXT
