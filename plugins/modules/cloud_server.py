@@ -202,8 +202,6 @@ cloud_server:
       description: When it was created (ISO 8601).
       type: str
       sample: "2026-04-01T10:00:00Z"
-    user_data:
-      description: Only when this run created the server with O(user_data), and always redacted.
     boot_config:
       description:
         - The boot configuration that was fixed (on Linode the C(kernel) of its config profiles, now
@@ -211,6 +209,8 @@ cloud_server:
       type: dict
       returned: when the server's boot configuration would not boot Talos
       sample: {kernel: linode/direct-disk}
+    user_data:
+      description: Only when this run created the server with O(user_data), and always redacted.
       type: str
       returned: when created with user data
       sample: "********"
@@ -240,19 +240,19 @@ def config_secrets(user_data):
     return found
 
 
-class CloudServer(CloudResource):
-    return_key = "cloud_server"
 #: statuses of a server that exists but is not coming up by itself: state=present starts it
 DOWN = ("off", "stopping")
 
 
+class CloudServer(CloudResource):
+    return_key = "cloud_server"
     immutable = ("location", "server_type", "image")
     secret_fields = ("user_data",)
 
-    def fetch(self):
-        user_data = self.params.get("user_data")
     _drift = None
 
+    def fetch(self):
+        user_data = self.params.get("user_data")
         if user_data:
             self._extra_secrets = config_secrets(user_data)
         found = self.provider.get_server(self.params["name"])
@@ -277,8 +277,6 @@ DOWN = ("off", "stopping")
         return {"name": self.params["name"], "location": self.params["location"],
                 "server_type": self.params["server_type"], "image": self.params["image"], "labels": self.labels()}
 
-    def predict_create(self, desired):
-        self.provider.check_placement(desired["location"], desired["server_type"])
     def compare(self, current, desired):
         """Labels as asked, and a server that is not running (or would boot wrongly) is brought up."""
         changes = super().compare(current, desired)
@@ -294,6 +292,8 @@ DOWN = ("off", "stopping")
             after["status"] = "running" if self.params["wait"] else "starting"
         return after
 
+    def predict_create(self, desired):
+        self.provider.check_placement(desired["location"], desired["server_type"])
         out = base.server(provider=self.params["provider"], status="running" if self.params["wait"] else "starting",
                           **desired)
         return self.with_user_data(out)
