@@ -122,10 +122,10 @@ class CloudResource(Resource):
             out += self._provider.secrets()
         return [s for s in out if s]
 
-    def labels(self):
     def notices(self):
         return list(self._provider.notices) if self._provider is not None else []
 
+    def labels(self):
         """Our ownership labels over the user's ``labels`` (ours always win)."""
         labels = dict((str(k), str(v)) for k, v in (self.params.get("labels") or {}).items())
         labels.update(self.ownership)
