@@ -41,7 +41,7 @@ options:
     default: []
   credentials:
     description:
-      - The credentials by provider name, shaped like the C(autoextender_credentials) variable (docs/security.md):
+      - The credentials by provider name, shaped like the C(autoextender_credentials) variable; that is
         C(api_token) and C(api_url) of the cloud providers, C(api_token) of the DNS backends, C(tsig_key_name) and
         C(tsig_key_secret) of V(rfc2136).
       - A provider missing here uses its environment variable (C(HCLOUD_TOKEN), C(LINODE_TOKEN), C(LAB_CLOUD_CONFIG),
@@ -123,12 +123,12 @@ doctor:
       elements: str
       sample: ["cloud provider hetzner"]
     problems:
-      description: One line per failed check, C(<name>: <detail>).
+      description: One line per failed check, its name and its detail.
       type: list
       elements: str
       sample: ["dns powerdns zone lab.test: no answer from http://127.0.0.1:8081 (connection refused)"]
     fixes:
-      description: One line per failed check, C(<name>: <fix>).
+      description: One line per failed check, its name and how to fix it.
       type: list
       elements: str
 """
@@ -137,13 +137,13 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils import _doctor
 from ansible_collections.talos.autoextender.plugins.module_utils._credentials import module_options
 from ansible_collections.talos.autoextender.plugins.module_utils._credentials import validate as validate_credentials
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.registry import names as dns_names
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.registry import names as cloud_names
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import Range, ValidatedModule
 
 GATHER = ("talosctl", "libraries", "cloud", "dns", "kubernetes")
 
@@ -163,12 +163,11 @@ def check_options(module):
             module.fail_json(msg="dns.zone is %r; it must be a zone name such as example.com" % (dns.get("zone"),))
         if not isinstance(dns.get("options") or {}, dict):
             module.fail_json(msg="dns.options must be a dict, got %r" % type(dns["options"]).__name__)
-    if params["timeout"] < 1:
-        module.fail_json(msg="timeout is %d; it must be at least 1 second" % params["timeout"])
 
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
+        rules={"timeout": Range(1, 3600, "seconds")},
         argument_spec=dict(
             gather=dict(type="list", elements="str", choices=list(GATHER), default=list(GATHER)),
             talosctl_path=dict(type="path"),
