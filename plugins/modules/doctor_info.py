@@ -105,8 +105,8 @@ doctor:
       sample: false
     checks:
       description:
-        - One entry per check, with C(name), C(ok), C(detail) (what was found; C(no answer from <endpoint> (<reason>))
-          when nothing answered), C(fix) and C(kind) (the failure kind; both null when C(ok)) and C(endpoint) (the
+        - One entry per check, with C(name), C(ok), C(detail) (what was found; when nothing answered, V(no answer from) the
+          endpoint and the reason), C(fix) and C(kind) (the failure kind; both null when C(ok)) and C(endpoint) (the
           URL or server an API check asked, else null).
       type: list
       elements: dict
