@@ -230,6 +230,17 @@ class CloudProvider(object):
         raise NotImplementedError
 
 
+def label_problems(check, labels):
+    """The messages ``check`` (a provider's label validator, raising AutoextenderError) gives for each label alone."""
+    problems = []
+    for key, value in sorted((labels or {}).items()):
+        try:
+            check({key: value})
+        except AutoextenderError as exc:
+            problems.append(exc.msg)
+    return problems
+
+
 def placement_problems(catalog, provider, location, server_type, arch=None, join=None):
     """Why a server of ``server_type`` in ``location`` (image ``arch``, joining by ``join``) cannot be made.
 

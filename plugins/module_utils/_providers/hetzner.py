@@ -571,9 +571,4 @@ class HetznerProvider(base.CloudProvider):
                     for name in servers for why in [_names.dns_name_problem(name)] if why]
         problems += ["firewall name %r must be at most %d characters on Hetzner" % (name, FIREWALL_NAME_MAX)
                      for name in firewalls if len(name) > FIREWALL_NAME_MAX]
-        for key, value in sorted((labels or {}).items()):
-            try:
-                check_labels({key: value})
-            except AutoextenderError as exc:
-                problems.append(exc.msg)
-        return problems
+        return problems + base.label_problems(check_labels, labels)

@@ -666,12 +666,7 @@ class LinodeProvider(base.CloudProvider):
                     if not (3 <= len(name) <= SERVER_LABEL_MAX and LABEL_RX.match(name))]
         problems += ["Linode firewall label %r %s" % (name, rule % (3, FIREWALL_LABEL_MAX)) for name in firewalls
                      if not (3 <= len(name) <= FIREWALL_LABEL_MAX and LABEL_RX.match(name))]
-        for key, value in sorted((labels or {}).items()):
-            try:
-                encode_tags({key: value})
-            except AutoextenderError as exc:
-                problems.append(exc.msg)
-        return problems
+        return problems + base.label_problems(encode_tags, labels)
 
 
 def _rule_key(rules):
