@@ -105,9 +105,9 @@ doctor:
       sample: false
     checks:
       description:
-        - One entry per check, with C(name), C(ok), C(detail) (what was found; when nothing answered, V(no answer from) the
-          endpoint and the reason), C(fix) and C(kind) (the failure kind; both null when C(ok)) and C(endpoint) (the
-          URL or server an API check asked, else null).
+        - One entry per check, with C(name), C(ok), C(detail) (what was found; when nothing answered,
+          V(no answer from) the endpoint and the reason), C(fix) and C(kind) (the failure kind; both null
+          when C(ok)) and C(endpoint) (the URL or server an API check asked, else null).
       type: list
       elements: dict
       sample:
@@ -158,7 +158,8 @@ def check_options(module):
     dns = params["dns"]
     if dns is not None:
         if dns.get("provider") not in dns_names():
-            module.fail_json(msg="dns.provider is %r; it must be one of %s" % (dns.get("provider"), ", ".join(dns_names())))
+            module.fail_json(msg="dns.provider is %r; it must be one of %s"
+                             % (dns.get("provider"), ", ".join(dns_names())))
         if not isinstance(dns.get("zone"), str) or not dns["zone"].strip("."):
             module.fail_json(msg="dns.zone is %r; it must be a zone name such as example.com" % (dns.get("zone"),))
         if not isinstance(dns.get("options") or {}, dict):

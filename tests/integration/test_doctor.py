@@ -135,6 +135,7 @@ def test_the_right_token_passes(hetzner_inventory, hetzner_sim):
     report = checks(proc.stdout)
     assert report["cloud provider hetzner"] == "ok    cloud provider hetzner: the API accepted the credential " \
                                                "(0 servers of ours)"
-    assert report["dns hetzner zone %s" % ZONE] == "ok    dns hetzner zone %s: the zone answers (edge set: empty)" % ZONE
+    assert report["dns hetzner zone %s" % ZONE] == ("ok    dns hetzner zone %s: the zone answers (edge set: empty)"
+                                                    % ZONE)
     assert TOKEN not in proc.stdout + proc.stderr
     assert json.dumps(TOKEN) not in proc.stdout

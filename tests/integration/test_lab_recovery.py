@@ -21,6 +21,7 @@ import requests
 
 from tests.conftest import require_tool
 from tests.integration.test_cloud_lab_boot import worker_config
+from tests.integration.test_workflow_lab_edges import wait_for
 from tests.support import labnet
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -95,16 +96,6 @@ class Lab:
         wait_for(lambda: not any(hack_lab._alive(p) for p in pids), "the lab's processes to die", 30)
 
 
-def wait_for(check, what, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError("timed out waiting for " + what)
-
-
 @pytest.fixture
 def lab(tmp_path, talosctl):
     require_tool("etcd", "kube-apiserver", "pdns", "talosctl")
@@ -125,9 +116,10 @@ def test_a_lab_killed_with_kill_9_comes_back_with_up(lab, talosctl):
     lab.cloud("POST", "/servers", json={"name": NAME, "location": "loopback", "server_type": "lab-small",
                                         "image": image["id"], "ipv6": False,
                                         "user_data": worker_config(talosctl, hostname=NAME)})
-    server = wait_for(lambda: (lab.server(NAME) or {}).get("status") == "running" and lab.server(NAME), "the boot")
+    server = wait_for(lambda: (lab.server(NAME) or {}).get("status") == "running" and lab.server(NAME),
+                      "the boot", 120)
     address = server["public_net"]["ipv4"]
-    wait_for(lambda: lab.node_ready(NAME) == ["True"], "the Node")
+    wait_for(lambda: lab.node_ready(NAME) == ["True"], "the Node", 120)
     lab.pdns("PATCH", "/zones/lab.test.", json={"rrsets": [{"name": "edge.lab.test.", "type": "A", "ttl": 5,
                                                            "changetype": "REPLACE",
                                                            "records": [{"content": address, "disabled": False}]}]})
