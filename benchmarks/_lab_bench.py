@@ -1,7 +1,7 @@
 """What the workflow benchmarks share: a lab of their own, playbooks run as a user runs them, DNS and the lab API.
 
 Used by benchmarks/migrate.py and benchmarks/failover.py. The lab is the one of
-``hack/lab.py`` (DESIGN.md section 5) in a directory of the benchmark's own;
+``hack/lab.py`` (docs/lab.md) in a directory of the benchmark's own;
 playbooks run with ``ansible-playbook -i inventories/lab`` and extra vars for
 the pools; DNS answers come from the lab's real PowerDNS (dnspython); servers
 are killed through the lab cloud's HTTP API.

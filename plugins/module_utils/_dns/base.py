@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: talos-autoextender contributors
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""The DnsProvider interface every DNS backend implements (DESIGN.md section 4).
+"""The DnsProvider interface every DNS backend implements (docs/dns.md).
 
 Record sets are plain dicts; names are absolute and lower-case with a
 trailing dot, values are in presentation format (TXT values unquoted)::

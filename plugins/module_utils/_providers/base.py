@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: talos-autoextender contributors
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""The CloudProvider interface every provider implements (DESIGN.md sections 1, 2, 7).
+"""The CloudProvider interface every provider implements (docs/providers/index.md, docs/providers/adding.md).
 
 Everything above ``_providers/`` works with the plain dicts described here and
 never sees an SDK object, so adding a provider means adding one file.
@@ -58,7 +58,7 @@ IMAGE_STATUSES = ("creating", "available", "failed")
 
 
 def ownership_labels(cluster, pool=None):
-    """The labels that mark a resource as ours (DESIGN.md section 1)."""
+    """The labels that mark a resource as ours (docs/concepts.md)."""
     labels = {MANAGED_BY: MANAGED_BY_VALUE, CLUSTER_LABEL: cluster}
     if pool:
         labels[POOL_LABEL] = pool
