@@ -93,7 +93,7 @@ def validate(mapping):
                 continue
             if not isinstance(value, string_types):
                 # The value itself is never named: it may be a secret.
-                raise AutoextenderError("%s.%s.%s must be a string, not a %s"
+                raise AutoextenderError("%s.%s.%s must be a string, not %s"
                                         % (VARIABLE, name, key, type(value).__name__), kind="validation")
             clean[key] = value
         out[name] = clean

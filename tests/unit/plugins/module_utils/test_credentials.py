@@ -70,7 +70,7 @@ def test_nothing_given_means_the_controllers_environment(mapping):
     ({"lab": {"token": SECRET}}, "autoextender_credentials.lab has an unknown key 'token'; lab takes api_token, api_url"),
     ({"powerdns": {"api_url": SECRET}}, "autoextender_credentials.powerdns has an unknown key 'api_url'"),
     ({"rfc2136": {"api_token": SECRET}}, "rfc2136 takes tsig_key_name, tsig_key_secret"),
-    ({"lab": {"api_token": 12345678}}, "autoextender_credentials.lab.api_token must be a string, not a int"),
+    ({"lab": {"api_token": 12345678}}, "autoextender_credentials.lab.api_token must be a string, not int"),
     ({"lab": SECRET}, "autoextender_credentials.lab must be a mapping with api_token and/or api_url, not a str"),
 ])
 def test_a_bad_mapping_names_the_key_never_the_value(mapping, words):
