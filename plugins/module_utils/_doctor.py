@@ -175,8 +175,8 @@ def check_dns(dns, credentials=None, timeout=10, environ=None):
     provider, zone = dns["provider"], dns["zone"]
     name = "dns %s zone %s" % (provider, zone)
     options = dict(dns.get("options") or {})
-    params = dict((k, options.get(k)) for k in ("api_url", "server_id", "server", "port", "tsig_key_name",
-                                                 "tsig_algorithm"))
+    keys = ("api_url", "server_id", "server", "port", "tsig_key_name", "tsig_algorithm")
+    params = dict((k, options.get(k)) for k in keys)
     params.update(provider=provider, zone=zone, api_token=credentials.get("api_token"), tsig_key_secret=None)
     if provider == "rfc2136":  # the DNS modules' tsig_key_* options and their environment variables
         params["tsig_key_secret"] = credentials.get("tsig_key_secret") or environ.get("RFC2136_TSIG_SECRET")
