@@ -77,6 +77,7 @@ attributes:
     description: Reads only; in check mode it reads and waits as in a normal run.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to compare.
   idempotent:
     support: full
     description: Never changes anything.
