@@ -80,29 +80,50 @@ def test_config_secrets_finds_the_secret_values(talosctl):
 
 
 class FakeProvider(base.CloudProvider):
-    """Only what CloudServer.create touches: a create whose answer is lost, then a lookup by name."""
+    """What CloudServer touches, in memory: one server, its boot configuration, power and lost answers."""
     name = "fake"
     user_data_limit = 100
 
-    def __init__(self, found):
+    def __init__(self, found=None, drift=None):
         super().__init__({"token": "secret-token"})
         self.found = found
+        self.drift = dict(drift or {})
+        self.calls = []
 
-    def check_placement(self, location, server_type):
+    def check_placement(self, location, server_type, arch=None, join=None):
         pass
 
     def create_server(self, spec, deadline):
-        raise AutoextenderError("Failed to create server: ConnectionError", kind="api",
-                                details={"status": None, "retryable": True})
+        # as _lost_answer.create does after a lost answer: adopt, and say so
+        self.calls.append("create")
+        self.notices.append("The answer to 'create server %s' was lost (ConnectionError); it exists with our labels "
+                            "and was adopted" % spec["name"])
+        self.found = base.server(id="9", name=spec["name"], status="starting", labels=spec["labels"])
+        return self.found
 
     def get_server(self, name):
         return self.found
 
+    def boot_drift(self, current):
+        return dict(self.drift)
+
+    def start_server(self, current, deadline):
+        self.calls.append("start")
+        self.drift = {}
+        self.found = dict(self.found, status="starting")
+        return self.found
+
+    def wait_server(self, current, deadline):
+        self.calls.append("wait")
+        self.found = dict(self.found, status="running")
+        return self.found
+
 
 class Module:
-    def __init__(self, params):
+    def __init__(self, params, check_mode=False):
         self.params = params
-        self.check_mode = False
+        self.check_mode = check_mode
+        self._diff = True
         self.warnings = []
 
     def warn(self, msg):
@@ -123,23 +144,69 @@ def server_params(**extra):
     return out
 
 
-@pytest.mark.parametrize("found, adopted", [
-    (base.server(id="9", name="edge-a-1", labels=base.ownership_labels("home", "a")), True),
-    (base.server(id="9", name="edge-a-1", labels={"team": "web"}), False),
-    (None, False),
-])
-def test_a_lost_create_answer_adopts_only_our_server(found, adopted):
-    module = Module(server_params())
+def run_server(provider, check_mode=False, **params):
+    module = Module(server_params(**params), check_mode)
     resource = CloudServer(module)
-    resource._provider = FakeProvider(found)
-    desired = resource.desired()
-    if adopted:
-        assert resource.create(desired)["id"] == "9"
-        assert "adopted" in module.warnings[0]
-    else:
-        with pytest.raises(AutoextenderError) as e:
-            resource.create(desired)
-        assert e.value.kind == ("conflict" if found else "api")
+    resource._provider = provider
+    with pytest.raises(ModuleExit) as exc:
+        resource.run()
+    return exc.value.result, module
+
+
+def test_an_adoption_by_the_provider_is_a_warning_of_the_module():
+    provider = FakeProvider()
+    result, module = run_server(provider)
+    assert result["changed"] is True and result["cloud_server"]["id"] == "9" and provider.calls == ["create"]
+    assert len(module.warnings) == 1 and "adopted" in module.warnings[0]
+
+
+def ours(status):
+    return base.server(id="9", name="edge-a-1", status=status, location="l", server_type="t", image="1",
+                       labels=base.ownership_labels("home", "a"))
+
+
+@pytest.mark.parametrize("status", ["off", "stopping"])
+@pytest.mark.parametrize("wait", [True, False])
+def test_a_server_that_is_not_running_is_started_predicted_and_diffed(status, wait):
+    provider = FakeProvider(ours(status))
+    result, dummy = run_server(provider, check_mode=True, wait=wait)
+    assert result["changed"] is True and provider.calls == []
+    assert result["cloud_server"]["status"] == ("running" if wait else "starting")
+    assert result["diff"]["before"]["status"] == status
+    result, dummy = run_server(provider, wait=wait)
+    assert result["changed"] is True and provider.calls == (["start", "wait"] if wait else ["start"])
+    assert result["cloud_server"]["status"] == ("running" if wait else "starting")
+    assert result["diff"]["before"]["status"] == status and result["diff"]["after"]["status"] == result[
+        "cloud_server"]["status"]
+    result, dummy = run_server(provider, check_mode=True, wait=wait)
+    if wait:
+        assert result["changed"] is False and result["cloud_server"]["status"] == "running"
+
+
+def test_a_wrong_boot_config_is_fixed_even_on_a_running_server():
+    provider = FakeProvider(ours("running"), drift={"kernel": ("linode/latest-64bit", "linode/direct-disk")})
+    result, dummy = run_server(provider, check_mode=True, wait=True)
+    assert result["changed"] is True and provider.calls == []
+    assert result["diff"]["before"]["boot_config"] == {"kernel": "linode/latest-64bit"}
+    assert result["diff"]["after"]["boot_config"] == {"kernel": "linode/direct-disk"}
+    result, dummy = run_server(provider, wait=True)
+    assert result["changed"] is True and provider.calls == ["start", "wait"]
+    assert result["cloud_server"]["boot_config"] == {"kernel": "linode/direct-disk"}
+    result, dummy = run_server(provider, wait=True)
+    assert result["changed"] is False and "boot_config" not in result["cloud_server"]
+
+
+@pytest.mark.parametrize("status", ["running", "starting", "deleting", "unknown"])
+def test_a_server_on_its_way_or_running_is_left_alone(status):
+    provider = FakeProvider(ours(status))
+    result, dummy = run_server(provider, wait=True)
+    assert result["changed"] is False and provider.calls == []
+
+
+def test_absent_never_reads_the_boot_config():
+    provider = FakeProvider(ours("off"), drift={"kernel": ("x", "y")})
+    result, dummy = run_server(provider, state="absent", check_mode=True)
+    assert result["changed"] is True and "boot_config" not in result["diff"]["before"]
 
 
 def test_user_data_over_the_limit_is_refused_before_any_call():
