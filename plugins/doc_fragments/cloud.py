@@ -31,6 +31,7 @@ options:
       - The API base URL, for simulators and the lab. The provider's public API when not set.
       - When not set, the environment variable of the chosen O(provider) is used,
         E(HCLOUD_ENDPOINT) for V(hetzner), E(LINODE_API_URL) for V(linode), E(LAB_CLOUD_URL) for V(lab).
+      - An C(http://) or C(https://) URL with a host; anything else fails before any call.
     type: str
   cluster:
     description:
@@ -63,6 +64,7 @@ options:
     description:
       - How many seconds the whole task may take, every API retry and every wait included (one deadline).
       - On timeout the module fails and still returns what exists so far.
+      - From V(0) (one attempt of each call, no waiting for retries) to V(86400).
     type: int
     default: 600
 """

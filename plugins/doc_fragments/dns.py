@@ -30,6 +30,7 @@ options:
       - Base URL of the HTTP API.
       - Required for V(powerdns) (its web server, for example V(http://127.0.0.1:8081)).
       - For the other HTTP providers, the default is the provider's public API; set it only for a simulator or a proxy.
+      - An C(http://) or C(https://) URL with a host.
     type: str
   api_token:
     description:
@@ -50,7 +51,7 @@ options:
     type: str
   port:
     description:
-      - DNS port of O(server) (V(rfc2136) only).
+      - DNS port of O(server) (V(rfc2136) only), from V(1) to V(65535).
     type: int
     default: 53
   tsig_key_name:
@@ -98,6 +99,7 @@ options:
     description:
       - The fewest values a change may leave in a set that has more values now.
       - See each module for what happens when a change would drop below it.
+      - V(0) or more.
     type: int
     default: 1
   wait:
@@ -109,6 +111,7 @@ options:
     description:
       - Seconds for the whole task, shared by the API retries (HTTP 429 and 5xx, honouring C(Retry-After))
         and the wait.
+      - From V(0) (one attempt, no retries) to V(86400).
     type: int
     default: 120
 """

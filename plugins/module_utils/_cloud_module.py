@@ -102,7 +102,8 @@ class CloudResource(Resource):
     @property
     def deadline(self):
         if self._deadline is None:
-            self._deadline = Deadline(self.params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
+            timeout = self.params.get("wait_timeout")  # 0 is a real deadline (one attempt), not the default
+            self._deadline = Deadline(DEFAULT_WAIT_TIMEOUT if timeout is None else timeout)
         return self._deadline
 
     @property

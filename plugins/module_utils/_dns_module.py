@@ -4,7 +4,8 @@
 """What every DNS module shares: the options, the backend they select, input checks, guarded writes.
 
 - ``dns_argument_spec()`` / ``write_argument_spec()``: the options of the doc
-  fragments ``talos.autoextender.dns`` and ``talos.autoextender.dns.write``.
+  fragments ``talos.autoextender.dns`` and ``talos.autoextender.dns.write``;
+  ``DNS_RULES`` / ``WRITE_RULES``: their value checks (``_validate``).
 - ``dns_backend(module, deadline)``: the DnsProvider the options ask for, with
   its credentials (``api_token`` falls back to the provider's environment
   variable, see TOKEN_ENV).
@@ -26,6 +27,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._dns import reg
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import RECORD_TYPES, fqdn, in_zone, record_set
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import PORT, Range
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
 
 #: provider -> environment variable read when api_token is not set
@@ -38,6 +40,9 @@ LIBRARIES = {"powerdns": ("requests", "requests"), "cloudflare": ("requests", "r
 TSIG_ALGORITHMS = ["hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5"]
 LABEL_RE = re.compile(r"^(\*|[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)$")
 MAX_TTL = 2 ** 31 - 1
+#: Value checks of the shared options (the provider's own minimum TTL is checked once it is known).
+DNS_RULES = {"port": PORT}
+WRITE_RULES = dict(DNS_RULES, min_values=Range(0, unit="values"), ttl=Range(1, MAX_TTL, "seconds"))
 
 
 def dns_argument_spec(**extra):

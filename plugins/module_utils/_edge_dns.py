@@ -15,6 +15,12 @@ results and the sets published now), so every rule is unit-tested:
 
 Never empty, never below ``min_values`` when it would shrink: the last
 published addresses are kept (healthy ones first) and the report says so.
+
+Never computed from input that cannot say what the set should be: a node
+list with no node of an active pool is refused (``check_active_nodes``),
+and a published set of a type that no node of an active pool has an
+address of is kept as it is (reason ``kept_no_active_address``). Both used
+to shrink a live set to one arbitrary old address.
 """
 
 from __future__ import annotations
@@ -29,6 +35,19 @@ def addresses(nodes, rtype):
     """``{ip: node}`` of the nodes that have an address of this type."""
     key = FAMILIES[rtype]
     return dict((node[key], node) for node in nodes if node.get(key))
+
+
+def check_active_nodes(nodes, active_pools):
+    """Refuse ``nodes`` without a node of ``active_pools`` (an empty list, a typo in a pool name)."""
+    if any(node.get("pool") in active_pools for node in nodes):
+        return
+    rule = "nodes must list at least one node of the active pools, else the edge set is left unchanged"
+    found = sorted(set(str(node.get("pool")) for node in nodes))
+    raise AutoextenderError(
+        "nodes %s has no node of the active pools %s: refusing to change the edge set (%s)"
+        % ("is empty and" if not nodes else "(of pools %s)" % ", ".join(found), ", ".join(active_pools) or "(none)",
+           rule), kind="validation",
+        details={"option": "nodes", "value": found, "active_pools": list(active_pools), "rule": rule})
 
 
 def _entry(ip, rtype, node, published, reason, error=None):
@@ -61,6 +80,11 @@ def decide(rtype, nodes, active_pools, probes, current, stage, min_values):
             keep = stage != "publish"
             report[ip] = _entry(ip, rtype, None, keep, "unlisted_kept" if keep else "unlisted",
                                 None if keep else "not an address of any listed node")
+    if stage != "add" and current and not any(node.get("pool") in active_pools for node in listed.values()):
+        # Nothing of the active pools to publish for this type: keep the set as it is, say why.
+        for ip in current:
+            report[ip].update(published=True, reason="kept_no_active_address",
+                              error="no node of the active pools has an %s address" % rtype)
     _keep_minimum(report, current, probes, max(1, min_values))
     values = sorted(ip for ip, e in report.items() if e["published"])
     if not values:

@@ -160,11 +160,11 @@ cloud_firewall:
 
 import ipaddress
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import CloudResource, cloud_argument_spec
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import differences
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import PORT, Address, PortSpec, ValidatedModule
 
 
 def cidr(value):
@@ -231,9 +231,14 @@ class CloudFirewall(CloudResource):
     def delete(self, current):
         self.provider.delete_firewall(current, self.deadline)
 
+NETWORK = Address(network=True)
+RULES = {"ingress_ports": PORT, "extra_rules.port": PortSpec(), "talos_api_sources": NETWORK,
+         "ingress_sources": NETWORK, "extra_rules.sources": NETWORK}
+
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
+        rules=RULES,
         argument_spec=cloud_argument_spec(
             name=dict(type="str", required=True),
             pool=dict(type="str"),

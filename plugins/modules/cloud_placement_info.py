@@ -115,13 +115,17 @@ placement:
       sample: [cpx22, cx23]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import (
     connection_argument_spec,
     make_provider,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import (
+    MAX_WAIT_TIMEOUT,
+    Range,
+    ValidatedModule,
+)
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
@@ -144,10 +148,9 @@ def main():
         wait_timeout=dict(type="int", default=60),
     )
     spec["cluster"] = dict(type="str")
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = ValidatedModule(argument_spec=spec, rules={"wait_timeout": Range(1, MAX_WAIT_TIMEOUT, "seconds")},
+                             supports_check_mode=True)
     params = module.params
-    if params["wait_timeout"] < 1:
-        module.fail_json(msg="wait_timeout must be at least 1 second; got %d" % params["wait_timeout"])
     provider = None
     try:
         provider = make_provider(params["provider"], params["api_token"], params["api_url"],

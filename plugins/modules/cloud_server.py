@@ -86,6 +86,7 @@ options:
     description:
       - The id of a firewall to attach at creation, on providers that attach firewalls per server.
         Firewalls of M(talos.autoextender.cloud_firewall) apply by labels, so this is rarely needed.
+      - The provider's numeric id (V(38)); anything else fails before any API call.
     type: str
   ipv4:
     description:
@@ -95,6 +96,7 @@ options:
   ipv6:
     description:
       - Give the server a public IPv6 address.
+      - With O(state=present), at least one of O(ipv4) and O(ipv6) must be V(true).
     type: bool
     default: true
 attributes:
@@ -221,11 +223,11 @@ try:
 except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     yaml = None
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import CloudResource, cloud_argument_spec
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_secrets import secret_values
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import NumericId, ValidatedModule, one_true_of
 
 
 def config_secrets(user_data):
@@ -336,7 +338,9 @@ class CloudServer(CloudResource):
 
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
+        rules={"firewall": NumericId()},
+        checks=[one_true_of("ipv4", "ipv6", when={"state": "present"}, why="a server needs a public address")],
         argument_spec=cloud_argument_spec(
             name=dict(type="str", required=True),
             pool=dict(type="str", required=True),

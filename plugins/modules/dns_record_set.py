@@ -161,14 +161,15 @@ record_set:
       sample: home
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import (
     DnsResource,
     shrink_refused,
     validate,
+    WRITE_RULES,
     write_argument_spec,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
 
 
 class DnsRecordSet(DnsResource):
@@ -212,7 +213,8 @@ class DnsRecordSet(DnsResource):
 
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
+        rules=WRITE_RULES,
         argument_spec=write_argument_spec(
             name=dict(type="str", required=True),
             type=dict(type="str", required=True, choices=["A", "AAAA", "CNAME", "TXT"]),

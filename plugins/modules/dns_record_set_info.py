@@ -107,11 +107,16 @@ record_sets:
       sample: home
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import ownership
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import RECORD_TYPES
-from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import dns_argument_spec, dns_backend, validate_name
+from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import (
+    DNS_RULES,
+    dns_argument_spec,
+    dns_backend,
+    validate_name,
+)
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 TIMEOUT = 120
@@ -130,7 +135,8 @@ def read_sets(provider, name, rtype):
 
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
+        rules=DNS_RULES,
         argument_spec=dns_argument_spec(
             name=dict(type="str"),
             type=dict(type="str", choices=["A", "AAAA", "CNAME", "TXT"]),

@@ -27,7 +27,10 @@ description:
     more now, the last published addresses are kept (healthy ones first) and RV(edge_dns.targets) says so
     (reason C(kept_min_values)). When no address is healthy and nothing is published yet, the task fails and
     nothing is written.
-  - A record type for which no listed node has an address is left alone.
+  - A record type for which no listed node has an address is left alone. A published set of a type for which no
+    node of the active pools has an address is kept as it is, with a warning (reason C(kept_no_active_address)).
+  - O(nodes) must list at least one node of O(active_pools); an empty list, or nodes of other pools only (a typo
+    in a pool name), fails before anything is read or written and the edge set stays as it is.
 extends_documentation_fragment:
   - talos.autoextender.dns
   - talos.autoextender.dns.write
@@ -220,7 +223,8 @@ edge_dns:
         - One entry per address seen (listed nodes and addresses published before).
         - C(reason) is one of C(healthy), C(probe_failed), C(inactive_pool), C(published_before_add),
           C(not_added_in_remove_stage), C(unlisted) (published before, not a listed node), C(unlisted_kept),
-          C(kept_min_values).
+          C(kept_min_values), C(kept_no_active_address) (no node of the active pools has an address of this type,
+          so the set is kept as it is).
       returned: success
       type: list
       elements: dict
@@ -231,16 +235,22 @@ edge_dns:
            "reason": "probe_failed", "error": "TCP 192.0.2.11 port 443: Connection refused"}
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import (
     DnsResource,
     validate,
     validate_name,
     validate_value,
+    WRITE_RULES,
     write_argument_spec,
 )
-from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns import FAMILIES, addresses, decide
+from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns import (
+    FAMILIES,
+    addresses,
+    check_active_nodes,
+    decide,
+)
 from ansible_collections.talos.autoextender.plugins.module_utils._probe import probe_all
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import PORT, Address, Range, ValidatedModule
 
 
 class EdgeSet(DnsResource):
@@ -264,6 +274,9 @@ class EdgeSet(DnsResource):
             if found and found["values"]:
                 current[rtype] = {"ttl": found["ttl"], "values": found["values"], "owner": found["owner"]}
         self._targets = self._decide(current)
+        for rtype in sorted(set(t["type"] for t in self._targets[1] if t["reason"] == "kept_no_active_address")):
+            self.module.warn("No node of the active pools %s has an %s address: the %s set of %s is kept as it is"
+                             % (", ".join(p["active_pools"]), rtype, rtype, self.name))
         return {"name": self.name, "stage": p["stage"], "record_sets": current, "targets": self._targets[1]}
 
     def _decide(self, current):
@@ -319,9 +332,15 @@ class EdgeSet(DnsResource):
                                       self.deadline)
         return state
 
+RULES = dict(WRITE_RULES, **{"nodes.public_ipv4": Address(4), "nodes.public_ipv6": Address(6), "probe.tcp_ports": PORT,
+                             "probe.http.port": PORT, "probe.http.expected_status": Range(100, 599, "an HTTP status"),
+                             "probe.timeout": Range(0.1, 3600, "seconds", number=float)})
+
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
+        rules=RULES,
+        checks=[lambda p: check_active_nodes(p["nodes"], p["active_pools"])],
         argument_spec=write_argument_spec(
             name=dict(type="str", default="edge"),
             nodes=dict(type="list", elements="dict", required=True, options=dict(

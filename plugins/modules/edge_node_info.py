@@ -152,10 +152,10 @@ edge_node_info:
       sample: ["0s: home-hel1-a-1: registered, not Ready (KubeletNotReady)", "7s: home-hel1-a-1: Ready"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_client as kc
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_nodes as kn
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import Range, ValidatedModule
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, WaitTimeout
 
 POOL_LABEL = "autoextender.io/pool"
@@ -170,7 +170,8 @@ def report(params, nodes, summary, events):
 
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
+        rules={"count": Range(0, unit="Nodes")},
         argument_spec=kc.k8s_argument_spec(
             pool=dict(type="str", required=True),
             names=dict(type="list", elements="str", default=[]),
@@ -186,9 +187,6 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    for option in ("count", "wait_timeout"):
-        if params[option] < 0:
-            module.fail_json(msg="%s must be 0 or more, got %d" % (option, params[option]))
     kc.require_kubernetes(module)
     selector = "%s=%s" % (POOL_LABEL, params["pool"])
     try:

@@ -96,7 +96,6 @@ firewall:
   version_added: 0.2.0
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import (
     check_owned,
     connection_argument_spec,
@@ -113,11 +112,12 @@ def is_ours(found, cluster, pool):
     except AutoextenderError:
         return False
     return True
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
         argument_spec=connection_argument_spec(pool=dict(type="str"), firewall=dict(type="str"),
                                                wait_timeout=dict(type="int", default=60)),
         supports_check_mode=True,

@@ -159,11 +159,11 @@ k8s_node_drain:
       sample: []
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_client as kc
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._k8s_drain import Drainer, classify, pod_key
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import Range, ValidatedModule
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
@@ -219,7 +219,8 @@ class NodeDrain(Resource):
 
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
+        rules={"grace_period": Range(0, unit="seconds")},
         argument_spec=kc.k8s_argument_spec(
             name=dict(type="str", required=True),
             state=dict(type="str", choices=["drained", "absent"], default="drained"),

@@ -131,7 +131,6 @@ talos_apply_config:
 import shutil
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_apply import WAITABLE_MODES, MODES, Applier
@@ -140,6 +139,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talos_machine_
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_node import redact_diff
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_secrets import read_file, secret_values
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import TalosCLI, talosctl_argument_spec
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
@@ -215,7 +215,7 @@ class AppliedConfig(CollectedSecrets, Resource):
 
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
         argument_spec=talosctl_argument_spec(
             config=dict(type="path"),
             patches=dict(type="list", elements="raw"),

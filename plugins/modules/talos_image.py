@@ -159,10 +159,10 @@ talos_image:
       sample: [other-cluster-edge-1]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import CloudResource, cloud_argument_spec
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
 
 IDENTITY = ("talos_version", "schematic", "arch")
 #: the Image Factory file per provider, for providers that do not declare ``image_factory_file``
@@ -231,7 +231,7 @@ class TalosImage(CloudResource):
 
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
         argument_spec=cloud_argument_spec(
             talos_version=dict(type="str", required=True),
             schematic=dict(type="str", default="376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"),

@@ -94,7 +94,6 @@ talos_info:
                "kubespan_peers_down": 0, "kubespan_peers_unknown": 0, "peers_down": [], "healthy": true}
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_node import (
     as_unreachable,
@@ -105,6 +104,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talos_node imp
     parse_versions,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import TalosCLI, talosctl_argument_spec
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
 
 GATHER = ("version", "machine_type", "members", "kubespan_peers")
 # what -> (args, parser, return key)
@@ -131,7 +131,7 @@ def gather(cli, what):
 
 
 def main(runner=None):
-    module = AnsibleModule(
+    module = ValidatedModule(
         argument_spec=talosctl_argument_spec(
             gather=dict(type="list", elements="str", choices=list(GATHER), default=list(GATHER)),
         ),

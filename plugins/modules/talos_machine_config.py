@@ -58,7 +58,9 @@ options:
     description: Kubernetes version of the home cluster; when not set, the default of C(talosctl).
     type: str
   hostname:
-    description: Hostname of the node. When not set, Talos picks a stable one.
+    description:
+      - Hostname of the node. When not set, Talos picks a stable one.
+      - A lowercase RFC 1123 name (it becomes the Kubernetes node name).
     type: str
   pool:
     description: Edge pool name, the value of the node label C(autoextender.io/pool).
@@ -108,7 +110,7 @@ options:
         type: bool
         default: true
       mtu:
-        description: WireGuard MTU, the underlying MTU minus 80 (Talos default 1420).
+        description: WireGuard MTU, the underlying MTU minus 80 (Talos default 1420, at least 1280).
         type: int
       advertise_kubernetes_networks:
         description: Route pod networks over KubeSpan. Not with Cilium or Calico.
@@ -295,7 +297,6 @@ import os
 import shutil
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_config import (
@@ -324,6 +325,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talos_secrets 
     write_private_file,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import TalosCLI, talosctl_argument_spec
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import Hostname, Range, ValidatedModule
 
 MODE = 0o600
 
@@ -408,9 +410,14 @@ class MachineConfig(CollectedSecrets, Resource):
                               "before_header": after["path"], "after_header": after["path"]}
         self.module.exit_json(**result)
 
+# The KubeSpan MTU floor is Talos' own (constants.KubeSpanLinkMinimumMTU, WireGuard with IPv6).
+RULES = {"hostname": Hostname(), "kubespan.mtu": Range(1280, 65535, "bytes, Talos' minimum for KubeSpan is 1280"),
+         "user_data_limit": Range(1, unit="bytes")}
+
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
+        rules=RULES,
         argument_spec=talosctl_argument_spec(
             dest=dict(type="path", required=True),
             secrets_bundle=dict(type="path", required=True),

@@ -122,7 +122,6 @@ talos_reset:
       sample: worker
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_node import (
@@ -134,6 +133,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talos_node imp
     parse_members,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import TalosCLI, talosctl_argument_spec
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import Hostname, ValidatedModule
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
 
 
@@ -249,7 +249,8 @@ class NodeMembership(Resource):
 
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
+        rules={"hostname": Hostname()},
         argument_spec=talosctl_argument_spec(
             members_from=dict(type="str"),
             hostname=dict(type="str"),

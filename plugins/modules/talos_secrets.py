@@ -111,7 +111,6 @@ talos_secrets:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_secrets import (
@@ -123,6 +122,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talos_secrets 
     write_private_file,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import TalosCLI, talosctl_argument_spec
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
 
 MODE = 0o600
 
@@ -209,7 +209,7 @@ class SecretsBundle(Resource):
 
 
 def main():
-    module = AnsibleModule(
+    module = ValidatedModule(
         argument_spec=talosctl_argument_spec(
             dest=dict(type="path", required=True),
             from_controlplane_config=dict(type="path"),

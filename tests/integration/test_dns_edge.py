@@ -106,3 +106,32 @@ def test_last_targets_are_kept_and_empty_is_never_published(dns_bed, edge_nodes,
     assert why["127.0.0.2"] == ("kept_min_values", True) and why["127.0.0.4"] == ("kept_min_values", True)
     hung = [t for t in r["all down"]["edge_dns"]["targets"] if t["ip"] == "127.0.0.5"][0]
     assert "no answer within 1s" in hung["error"]
+
+
+def test_input_without_active_nodes_leaves_the_live_set_unchanged(dns_bed, edge_nodes, tmp_path):
+    """Issue 11: an empty node list, or no node of an active pool, used to shrink the live set to one old address."""
+    name = dns_bed.unique("edge")
+    edge_nodes.host = name.rstrip(".")
+    edge_nodes.start(healthy=["127.0.0.2", "127.0.0.3", "::1", "127.0.0.4", "127.0.0.5"])
+    port = edge_nodes.port
+    proc, r = run_dns_tasks(tmp_path, [edge_task(dns_bed, "publish a", name, NODES, ["a"], port)])
+    assert dns_bed.answers(name, "A") == ["127.0.0.2", "127.0.0.3"] and dns_bed.answers(name, "AAAA") == ["::1"]
+    before = dns_bed.snapshot()
+
+    proc, r = run_dns_tasks(tmp_path, [
+        edge_task(dns_bed, "no nodes", name, [], ["a"], port),
+        edge_task(dns_bed, "typo in the pool", name, NODES, ["a-typo"], port),
+        edge_task(dns_bed, "check no nodes", name, [], ["a"], port, check=True),
+    ])
+    for title in ("no nodes", "typo in the pool", "check no nodes"):
+        assert r[title]["failed"] and r[title]["failure"]["kind"] == "validation", r[title]
+        assert r[title]["failure"]["option"] == "nodes" and "refusing to change the edge set" in r[title]["msg"]
+    assert "of pools a, b) has no node of the active pools a-typo" in r["typo in the pool"]["msg"]
+    assert dns_bed.snapshot() == before
+    assert dns_bed.answers(name, "A") == ["127.0.0.2", "127.0.0.3"]
+
+    # Pool b has IPv4 only: publishing b replaces the A set and keeps the AAAA set whole, with a warning.
+    proc, r = run_dns_tasks(tmp_path, [edge_task(dns_bed, "publish b", name, NODES, ["b"], port)])
+    assert dns_bed.answers(name, "A") == ["127.0.0.4", "127.0.0.5"] and dns_bed.answers(name, "AAAA") == ["::1"]
+    assert reasons(r["publish b"])["::1"] == ("kept_no_active_address", True)
+    assert any("No node of the active pools b has an AAAA address" in w for w in r["publish b"].get("warnings", []))

@@ -1,7 +1,7 @@
 """The staged edge-set rules of _edge_dns.decide (DESIGN.md section 4)."""
 import pytest
 
-from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns import decide
+from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns import check_active_nodes, decide
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 
 NODES = [
@@ -80,3 +80,43 @@ def test_aaaa_uses_ipv6_addresses_only():
 def test_unknown_stage():
     with pytest.raises(AutoextenderError, match="stage must be one of"):
         decide("A", NODES, ["a"], probes(), None, "swap", 1)
+
+
+# -- input that cannot say what the set should be (issue 11): refuse, or keep the set as it is ----------------
+@pytest.mark.parametrize("nodes,active,why", [
+    ([], ["a"], "nodes is empty and has no node of the active pools a"),
+    (NODES, ["c"], "nodes (of pools a, b) has no node of the active pools c"),
+    (NODES, [], "nodes (of pools a, b) has no node of the active pools (none)"),
+])
+def test_no_node_of_an_active_pool_is_refused(nodes, active, why):
+    with pytest.raises(AutoextenderError) as e:
+        check_active_nodes(nodes, active)
+    assert e.value.msg.startswith(why + ": refusing to change the edge set")
+    assert e.value.kind == "validation" and e.value.details["option"] == "nodes"
+
+
+def test_one_node_of_an_active_pool_is_enough():
+    check_active_nodes(NODES, ["b", "c"])
+
+
+@pytest.mark.parametrize("stage", ["publish", "remove"])
+def test_no_active_node_with_an_address_of_the_type_keeps_that_set(stage):
+    # Pool b has no IPv6: the published AAAA set stays whole (it used to shrink to one old address).
+    current = ["2001:db8::1", "2001:db8::7"]
+    values, report = decide("AAAA", NODES, ["b"], probes("2001:db8::1"), current, stage, 1)
+    assert values == current
+    assert why(report) == {"2001:db8::1": ("kept_no_active_address", True),
+                           "2001:db8::7": ("kept_no_active_address", True)}
+    assert report[0]["error"] == "no node of the active pools has an AAAA address"
+
+
+def test_add_stage_keeps_its_own_reasons():
+    values, report = decide("AAAA", NODES, ["b"], probes(), ["2001:db8::1"], "add", 1)
+    assert values == ["2001:db8::1"] and why(report) == {"2001:db8::1": ("published_before_add", True)}
+
+
+def test_all_active_nodes_down_still_keeps_the_healthy_first():
+    # Active nodes exist but fail: the designed fallback (kept_min_values), not the no-input rule.
+    values, report = decide("A", NODES, ["b"], probes("198.51.100.1", "198.51.100.2", "192.0.2.1"),
+                            ["192.0.2.1", "192.0.2.2"], "publish", 1)
+    assert values == ["192.0.2.2"] and why(report)["192.0.2.2"] == ("kept_min_values", True)
