@@ -14,8 +14,11 @@ class TinySim(Simulator):
     def error_body(self, error):
         return {"error": {"code": error.code, "message": error.message, "details": None}}
 
+    served = 0
+
     @route("GET", "/servers")
     def servers(self, request):
+        self.served += 1
         items, page, last = paginate([], request.arg("page", 1, int), request.arg("per_page", 25, int))
         return {"servers": items, "meta": {"pagination": {
             "page": page, "per_page": 25, "previous_page": None, "next_page": None, "last_page": last,
@@ -69,6 +72,17 @@ def test_faults(sim):
     assert get(sim, "/servers").status_code == 200
     assert [c[2] for c in sim.calls("GET", "/servers$")] == [429, 502, "dropped", 200]
     sim.assert_clean()
+
+
+def test_commit_then_error_makes_the_change_and_answers_a_checked_5xx(sim):
+    sim.fail_next("commit_then_error", status=500, path="/servers$")
+    r = get(sim, "/servers")
+    assert r.status_code == 500 and r.json()["error"]["code"] == "unavailable" and sim.served == 1
+    assert get(sim, "/servers").status_code == 200 and sim.served == 2
+    assert [c[2] for c in sim.calls("GET", "/servers$")] == ["committed-500", 200]
+    sim.assert_clean()
+    with pytest.raises(ValueError):
+        sim.fail_next("commit_then_explode")
 
 
 def test_paginate():
