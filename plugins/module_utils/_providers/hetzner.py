@@ -354,7 +354,7 @@ class HetznerProvider(base.CloudProvider):
             lambda: self._gone(self.client.images.get_by_id, current.id, "image %s" % current.id, deadline), self.notices)
 
     def image_users(self, image):
-        servers = self.api.call(lambda: self.client.servers.get_all(), "list servers", self._read_deadline())
+        servers = self.api.call(self.client.servers.get_all, "list servers", self._read_deadline())
         return sorted(srv.name for srv in servers if srv.image is not None and str(srv.image.id) == str(image["id"])
                       and srv.status != "deleting")
 
