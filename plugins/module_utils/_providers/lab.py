@@ -279,16 +279,21 @@ class LabProvider(base.CloudProvider):
         return self._delete("/servers/%s" % current["id"], what, deadline,
                             lambda answer: self._wait_action(answer["action"], what, deadline))
 
+    def _server_now(self, current, deadline):
+        """The lab's record of ``current`` as it is now; None when it is gone."""
+        data = self.request("GET", "/servers/%s" % current["id"], "read lab server %s" % current["name"], deadline,
+                            missing=True)
+        return data["server"] if data is not None else None
+
     def start_server(self, current, deadline):
         """Power on a server of ours that is off (after waiting for one that is stopping)."""
         what = "start lab server %s" % current["name"]
 
         def settled():
-            data = self.request("GET", "/servers/%s" % current["id"], "read lab server %s" % current["name"], deadline,
-                                missing=True)
-            if data is None:
+            server = self._server_now(current, deadline)
+            if server is None:
                 raise AutoextenderError("Failed to %s: it no longer exists" % what, kind="not_found")
-            return data["server"]["status"] != "stopping", data["server"]
+            return server["status"] != "stopping", server
 
         server = wait_for(settled, deadline, "lab server %s to stop before it is started" % current["name"],
                           initial=0.1, maximum=2.0)
@@ -297,20 +302,17 @@ class LabProvider(base.CloudProvider):
                                     kind="conflict")
         if server["status"] == "off":
             self.request("POST", "/servers/%s/actions/poweron" % current["id"], what, deadline, body={})
-            server = self.request("GET", "/servers/%s" % current["id"], "read lab server %s" % current["name"],
-                                  deadline)["server"]
+            server = self._server_now(current, deadline) or server
         return to_server(server)
 
     def wait_server(self, current, deadline):
         what = "lab server %s to run" % current["name"]
 
         def probe():
-            data = self.request("GET", "/servers/%s" % current["id"], "read lab server %s" % current["name"], deadline,
-                                missing=True)
-            if data is None:
+            server = self._server_now(current, deadline)
+            if server is None:
                 raise AutoextenderError("Lab server %s disappeared while waiting for it to run" % current["name"],
                                         kind="not_found", partial=current)
-            server = data["server"]
             if server["status"] == "error":
                 raise AutoextenderError("Lab server %s failed to boot: %s" % (current["name"],
                                                                               server["talos"]["message"]),
