@@ -16,11 +16,14 @@ results and the sets published now), so every rule is unit-tested:
 Never empty, never below ``min_values`` when it would shrink: the last
 published addresses are kept (healthy ones first) and the report says so.
 
-Never computed from input that cannot say what the set should be: a node
-list with no node of an active pool is refused (``check_active_nodes``),
-and a published set of a type that no node of an active pool has an
-address of is kept as it is (reason ``kept_no_active_address``). Both used
-to shrink a live set to one arbitrary old address.
+Never computed from input that cannot say what the set should be: a
+published set of a type that no listed node of an active pool has an
+address of (an empty node list, a typo in a pool name, an IPv4-only active
+pool for the AAAA set) is kept as it is, with the reason
+``kept_no_active_address``; ``no_active_nodes`` says why for the warning.
+It used to shrink to one arbitrary old address. Keeping it, rather than
+failing, lets a decommission of the last pool report that the pool still
+serves DNS, and a failover run keep what is published.
 """
 
 from __future__ import annotations
@@ -37,17 +40,13 @@ def addresses(nodes, rtype):
     return dict((node[key], node) for node in nodes if node.get(key))
 
 
-def check_active_nodes(nodes, active_pools):
-    """Refuse ``nodes`` without a node of ``active_pools`` (an empty list, a typo in a pool name)."""
+def no_active_nodes(nodes, active_pools):
+    """Why ``nodes`` cannot say what to publish (no node of ``active_pools``), or None when they can."""
     if any(node.get("pool") in active_pools for node in nodes):
-        return
-    rule = "nodes must list at least one node of the active pools, else the edge set is left unchanged"
-    found = sorted(set(str(node.get("pool")) for node in nodes))
-    raise AutoextenderError(
-        "nodes %s has no node of the active pools %s: refusing to change the edge set (%s)"
-        % ("is empty and" if not nodes else "(of pools %s)" % ", ".join(found), ", ".join(active_pools) or "(none)",
-           rule), kind="validation",
-        details={"option": "nodes", "value": found, "active_pools": list(active_pools), "rule": rule})
+        return None
+    pools = sorted(set(str(node.get("pool")) for node in nodes))
+    return "nodes %s no node of the active pools %s" % (
+        "is empty: it has" if not nodes else "(of pools %s) has" % ", ".join(pools), ", ".join(active_pools) or "(none)")
 
 
 def _entry(ip, rtype, node, published, reason, error=None):

@@ -28,9 +28,9 @@ description:
     (reason C(kept_min_values)). When no address is healthy and nothing is published yet, the task fails and
     nothing is written.
   - A record type for which no listed node has an address is left alone. A published set of a type for which no
-    node of the active pools has an address is kept as it is, with a warning (reason C(kept_no_active_address)).
-  - O(nodes) must list at least one node of O(active_pools); an empty list, or nodes of other pools only (a typo
-    in a pool name), fails before anything is read or written and the edge set stays as it is.
+    listed node of O(active_pools) has an address (an empty O(nodes), a typo in a pool name, an IPv4-only pool for
+    the AAAA set) is kept as it is, with a warning that says why and the reason C(kept_no_active_address); it is
+    never shrunk to an arbitrary old address.
 extends_documentation_fragment:
   - talos.autoextender.dns
   - talos.autoextender.dns.write
@@ -246,7 +246,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._dns_module imp
 from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns import (
     FAMILIES,
     addresses,
-    check_active_nodes,
+    no_active_nodes,
     decide,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._probe import probe_all
@@ -274,9 +274,11 @@ class EdgeSet(DnsResource):
             if found and found["values"]:
                 current[rtype] = {"ttl": found["ttl"], "values": found["values"], "owner": found["owner"]}
         self._targets = self._decide(current)
-        for rtype in sorted(set(t["type"] for t in self._targets[1] if t["reason"] == "kept_no_active_address")):
-            self.module.warn("No node of the active pools %s has an %s address: the %s set of %s is kept as it is"
-                             % (", ".join(p["active_pools"]), rtype, rtype, self.name))
+        kept = sorted(set(t["type"] for t in self._targets[1] if t["reason"] == "kept_no_active_address"))
+        if kept:
+            why = no_active_nodes(p["nodes"], p["active_pools"]) or "no node of the active pools %s has an %s address" % (
+                ", ".join(p["active_pools"]), " or ".join(kept))
+            self.module.warn("%s: the %s set of %s is kept as it is" % (why, " and ".join(kept), self.name))
         return {"name": self.name, "stage": p["stage"], "record_sets": current, "targets": self._targets[1]}
 
     def _decide(self, current):
@@ -340,7 +342,6 @@ RULES = dict(WRITE_RULES, **{"nodes.public_ipv4": Address(4), "nodes.public_ipv6
 def main():
     module = ValidatedModule(
         rules=RULES,
-        checks=[lambda p: check_active_nodes(p["nodes"], p["active_pools"])],
         argument_spec=write_argument_spec(
             name=dict(type="str", default="edge"),
             nodes=dict(type="list", elements="dict", required=True, options=dict(

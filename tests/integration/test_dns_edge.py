@@ -121,17 +121,20 @@ def test_input_without_active_nodes_leaves_the_live_set_unchanged(dns_bed, edge_
     proc, r = run_dns_tasks(tmp_path, [
         edge_task(dns_bed, "no nodes", name, [], ["a"], port),
         edge_task(dns_bed, "typo in the pool", name, NODES, ["a-typo"], port),
-        edge_task(dns_bed, "check no nodes", name, [], ["a"], port, check=True),
+        edge_task(dns_bed, "remove, no nodes", name, [], ["a"], port, stage="remove"),
     ])
-    for title in ("no nodes", "typo in the pool", "check no nodes"):
-        assert r[title]["failed"] and r[title]["failure"]["kind"] == "validation", r[title]
-        assert r[title]["failure"]["option"] == "nodes" and "refusing to change the edge set" in r[title]["msg"]
-    assert "of pools a, b) has no node of the active pools a-typo" in r["typo in the pool"]["msg"]
+    for title in ("no nodes", "typo in the pool", "remove, no nodes"):
+        assert not r[title].get("failed") and r[title]["changed"] is False, r[title]
+        assert r[title]["edge_dns"]["record_sets"]["A"]["values"] == ["127.0.0.2", "127.0.0.3"]
+        assert set(reason for reason, published in reasons(r[title]).values() if published) == {"kept_no_active_address"}
+    assert ("nodes is empty: it has no node of the active pools a: the A and AAAA set of %s is kept as it is" % name
+            in r["no nodes"]["warnings"])
+    assert any("(of pools a, b) has no node of the active pools a-typo" in w for w in r["typo in the pool"]["warnings"])
     assert dns_bed.snapshot() == before
-    assert dns_bed.answers(name, "A") == ["127.0.0.2", "127.0.0.3"]
 
     # Pool b has IPv4 only: publishing b replaces the A set and keeps the AAAA set whole, with a warning.
     proc, r = run_dns_tasks(tmp_path, [edge_task(dns_bed, "publish b", name, NODES, ["b"], port)])
     assert dns_bed.answers(name, "A") == ["127.0.0.4", "127.0.0.5"] and dns_bed.answers(name, "AAAA") == ["::1"]
     assert reasons(r["publish b"])["::1"] == ("kept_no_active_address", True)
-    assert any("No node of the active pools b has an AAAA address" in w for w in r["publish b"].get("warnings", []))
+    assert ("no node of the active pools b has an AAAA address: the AAAA set of %s is kept as it is" % name
+            in r["publish b"]["warnings"])

@@ -1,7 +1,7 @@
 """The staged edge-set rules of _edge_dns.decide (DESIGN.md section 4)."""
 import pytest
 
-from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns import check_active_nodes, decide
+from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns import decide, no_active_nodes
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 
 NODES = [
@@ -82,21 +82,31 @@ def test_unknown_stage():
         decide("A", NODES, ["a"], probes(), None, "swap", 1)
 
 
-# -- input that cannot say what the set should be (issue 11): refuse, or keep the set as it is ----------------
+# -- input that cannot say what the set should be (issue 11): keep the set as it is, say why -----------------
 @pytest.mark.parametrize("nodes,active,why", [
-    ([], ["a"], "nodes is empty and has no node of the active pools a"),
+    ([], ["a"], "nodes is empty: it has no node of the active pools a"),
     (NODES, ["c"], "nodes (of pools a, b) has no node of the active pools c"),
     (NODES, [], "nodes (of pools a, b) has no node of the active pools (none)"),
+    (NODES, ["b", "c"], None),
 ])
-def test_no_node_of_an_active_pool_is_refused(nodes, active, why):
+def test_why_nodes_cannot_say_what_to_publish(nodes, active, why):
+    assert no_active_nodes(nodes, active) == why
+
+
+@pytest.mark.parametrize("nodes,active", [([], ["a"]), (NODES, ["a-typo"]), (NODES, [])])
+@pytest.mark.parametrize("stage", ["publish", "remove"])
+def test_no_active_node_keeps_the_live_set_whole(nodes, active, stage):
+    # This used to shrink the set to one arbitrary old address (kept_min_values of one).
+    current = ["192.0.2.1", "192.0.2.2", "203.0.113.9"]
+    values, report = decide("A", nodes, active, probes("192.0.2.1"), current, stage, 1)
+    assert values == current
+    assert set(why(report)[ip] for ip in current) == {("kept_no_active_address", True)}
+
+
+def test_no_active_node_and_nothing_published_still_fails():
     with pytest.raises(AutoextenderError) as e:
-        check_active_nodes(nodes, active)
-    assert e.value.msg.startswith(why + ": refusing to change the edge set")
-    assert e.value.kind == "validation" and e.value.details["option"] == "nodes"
-
-
-def test_one_node_of_an_active_pool_is_enough():
-    check_active_nodes(NODES, ["b", "c"])
+        decide("A", [], ["a"], probes(), None, "publish", 1)
+    assert e.value.kind == "no_healthy_targets"
 
 
 @pytest.mark.parametrize("stage", ["publish", "remove"])
