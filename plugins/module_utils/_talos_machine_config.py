@@ -236,11 +236,14 @@ def load_user_patch(item, index):
 # A patch may carry registry passwords, proxy credentials, tokens in files or
 # inline manifests. The module option is no_log; these rules decide which of
 # its values stay hidden in every output (result, diff, errors): any string
-# under a secret-looking key, and any string of 8 characters or more. Shorter
-# plain values ("true", "50", "edge") are shown: hiding them would garble
-# every returned path and number that happens to contain them.
-PATCH_SECRET_KEY_RE = re.compile(r"token|secret|key|crt|cert|pass|auth|credential|encryption|private", re.IGNORECASE)
-PATCH_SECRET_MIN_LENGTH = 8
+# under a secret-looking key (an Authorization header, a file's content, an
+# inline manifest too), any URL with a user and password, and the whole text
+# of a text patch. Other values ("true", "50", "edge", a bad CIDR) are shown:
+# hiding them would garble every returned path and number that happens to
+# contain them, and hide the value an error is about.
+PATCH_SECRET_KEY_RE = re.compile(r"token|secret|key|crt|cert|pass|auth|credential|encryption|private|content",
+                                 re.IGNORECASE)
+_URL_USERINFO_RE = re.compile(r"//[^/@\s]*:[^/@\s]*@")
 
 
 def _patch_values(value, key, secret_only):
@@ -258,7 +261,7 @@ def _patch_values(value, key, secret_only):
     if isinstance(value, str):
         if not value:
             return []
-        if not secret_only or len(value) >= PATCH_SECRET_MIN_LENGTH or PATCH_SECRET_KEY_RE.search(key):
+        if not secret_only or PATCH_SECRET_KEY_RE.search(key) or _URL_USERINFO_RE.search(value):
             return [value]
         return []
     return [] if secret_only else [str(value)]
@@ -273,6 +276,8 @@ def patch_secrets(patches):
     for index, item in enumerate(patches or []):
         found += _patch_values(item, "", True)
         if isinstance(item, str):
+            if not item.startswith("@"):
+                found.append(item)
             try:
                 dummy, text, dummy = load_user_patch(item, index)
                 docs = list(yaml.safe_load_all(text))

@@ -151,10 +151,11 @@ options:
       - A mapping is a strategic-merge patch; a list is a JSON 6902 patch (applied to the C(v1alpha1) document);
         a string is C(@path) of a patch file or the YAML text of a patch.
       - Patches can carry secrets (registry passwords, proxy credentials, tokens), so this option is C(no_log)
-        and never printed. In every output of the module (result, diff, errors) a string of a patch is shown as
-        C(********) when it has 8 characters or more, or sits under a key that looks secret (C(password),
-        C(auth), C(token), C(key), ...); shorter plain values stay readable so that returned paths and numbers
-        are not garbled.
+        and never printed. In every output of the module (result, diff, errors) these parts of a patch are shown
+        as C(********) - a string under a key that looks secret (C(password), C(auth), C(identityToken), C(key),
+        C(content), ...; an C(Authorization) header too), a URL with a user and a password, and the whole text of
+        a text patch. Other values stay readable, so that returned paths and numbers are not garbled and an error
+        can name the value it is about.
     type: list
     elements: raw
     default: []
@@ -409,6 +410,7 @@ class MachineConfig(CollectedSecrets, Resource):
                               "after": redacted_text(self._docs, self.secrets()),
                               "before_header": after["path"], "after_header": after["path"]}
         self.module.exit_json(**result)
+
 
 # The KubeSpan MTU floor is Talos' own (constants.KubeSpanLinkMinimumMTU, WireGuard with IPv6).
 RULES = {"hostname": Hostname(), "kubespan.mtu": Range(1280, 65535, "bytes, Talos' minimum for KubeSpan is 1280"),
