@@ -103,6 +103,8 @@ from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module i
     owned_servers,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
 def is_ours(found, cluster, pool):
@@ -112,8 +114,6 @@ def is_ours(found, cluster, pool):
     except AutoextenderError:
         return False
     return True
-from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
-from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
 def main():
