@@ -178,7 +178,7 @@ def test_bad_input_fails_clearly_and_leaves_the_zone_unchanged(dns_bed, tmp_path
         "two cnames": (dict(name=dns_bed.unique("c"), type="CNAME", values=["a.example.", "b.example."]), "exactly one value"),
         "registry name": (dict(name="_autoextender." + existing, type="TXT", values=["x"]), "is an ownership record"),
         "bad owner": (dict(name=existing, type="A", values=["192.0.2.7"], owner="Home Cluster"), "owner 'Home Cluster' is not valid"),
-        "ttl out of range": (dict(name=existing, type="A", values=["192.0.2.7"], ttl=-5), "ttl -5 is out of range"),
+        "ttl out of range": (dict(name=existing, type="A", values=["192.0.2.7"], ttl=-5), "ttl -5 is invalid: must be an integer from 1"),
         "txt too long": (dict(name=existing, type="TXT", values=["x" * 300]), "limited to 255 bytes"),
         "a next to a cname": (dict(name=alias, type="A", values=["192.0.2.7"]), "already holds CNAME records"),
         "cname next to an a": (dict(name=existing, type="CNAME", values=[alias]), "already holds A records"),
