@@ -171,7 +171,7 @@ def check_options(params, spec, rules, prefix="", shown=""):
         path, label = prefix + name, shown + name
         items = list(enumerate(value)) if option.get("type") == "list" and isinstance(value, list) else [(None, value)]
         for index, item in items:
-            where = label if index is None else "%s[%d]" % (label, index)
+            where = label if index is None else "%s[%s]" % (label, index)
             if path in rules:
                 rules[path].check(where, item)
             if option.get("options") and isinstance(item, dict):

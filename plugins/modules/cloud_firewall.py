@@ -231,6 +231,7 @@ class CloudFirewall(CloudResource):
     def delete(self, current):
         self.provider.delete_firewall(current, self.deadline)
 
+
 NETWORK = Address(network=True)
 RULES = {"ingress_ports": PORT, "extra_rules.port": PortSpec(), "talos_api_sources": NETWORK,
          "ingress_sources": NETWORK, "extra_rules.sources": NETWORK}

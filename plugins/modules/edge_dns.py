@@ -334,6 +334,7 @@ class EdgeSet(DnsResource):
                                       self.deadline)
         return state
 
+
 RULES = dict(WRITE_RULES, **{"nodes.public_ipv4": Address(4), "nodes.public_ipv6": Address(6), "probe.tcp_ports": PORT,
                              "probe.http.port": PORT, "probe.http.expected_status": Range(100, 599, "an HTTP status"),
                              "probe.timeout": Range(0.1, 3600, "seconds", number=float)})

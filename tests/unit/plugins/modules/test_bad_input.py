@@ -35,7 +35,7 @@ from ansible.module_utils import basic
 from ansible_collections.talos.autoextender.plugins import modules as modules_pkg
 from ansible_collections.talos.autoextender.plugins.module_utils import _validate
 
-MODULES = sorted(name for _, name, _ in pkgutil.iter_modules(modules_pkg.__path__))
+MODULES = sorted(info.name for info in pkgutil.iter_modules(modules_pkg.__path__))
 TOKEN = "bad-input-test-token"
 NO_TALOSCTL = "/nonexistent/talosctl"
 NO_FILE = "/nonexistent/file"
@@ -148,8 +148,7 @@ def options(spec, path=()):
     for name, option in spec.items():
         yield path + (name,), option
         if option.get("options"):
-            for item in options(option["options"], path + (name,)):
-                yield item
+            yield from options(option["options"], path + (name,))
 
 
 def with_value(args, spec, path, value):
