@@ -49,9 +49,13 @@ class HttpError(Exception):
 
     def __init__(self, response):
         try:
-            error = response.json().get("error") or {}
+            body = response.json()
         except ValueError:
-            error = {}
+            body = None
+        # A proxy in front of the lab may answer with any JSON: keep only a dict "error".
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            error = {"message": error} if isinstance(error, str) and error else {}
         super().__init__(error.get("message") or "HTTP %s" % response.status_code)
         self.status = response.status_code
         self.code = error.get("code")

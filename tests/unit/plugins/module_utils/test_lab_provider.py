@@ -175,3 +175,29 @@ def test_the_token_is_a_secret(lab):
     assert "t0ken-lab" in p.secrets()
     r = requests.get(lab.url + "/info", headers={"Authorization": "Bearer t0ken-lab"}, timeout=5)
     assert r.json()["locations"] == ["loopback", "loopback-b"]
+
+
+class _Answer:
+    """Just enough of a requests.Response for HttpError: any JSON body a proxy may send."""
+
+    def __init__(self, status, body):
+        self.status_code, self.reason, self.headers, self._body = status, "Unauthorized", {}, body
+
+    def json(self):
+        if isinstance(self._body, Exception):
+            raise self._body
+        return self._body
+
+
+@pytest.mark.parametrize("body, message, code", [
+    ({"error": {"code": "unauthorized", "message": "bad token"}}, "bad token", "unauthorized"),
+    ({"error": "denied by proxy"}, "denied by proxy", None),
+    ({"error": None}, "Unauthorized", None),
+    (["not", "a", "dict"], "Unauthorized", None),
+    ("plain text", "Unauthorized", None),
+    (ValueError("no JSON"), "Unauthorized", None),
+])
+def test_http_error_reads_any_error_body(body, message, code):
+    from ansible_collections.talos.autoextender.plugins.module_utils._providers.lab import HttpError
+    err = HttpError(_Answer(401, body))
+    assert (err.status, err.message, err.code) == (401, message, code)
