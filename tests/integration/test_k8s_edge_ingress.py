@@ -207,11 +207,11 @@ def test_follow_grows_before_a_publish_and_shrinks_after(kube, ingress):
     kube.register_node(node, {"autoextender.io/pool": old}, [EDGE_TAINT])
     try:
         # A decommission never creates an ingress.
-        plan, _ = step("decommission", edge_ingress_pool=old)
+        plan = step("decommission", edge_ingress_pool=old)[0]
         assert plan["current"] is None and plan["apply"] is False
         assert selected_pools(kube, ns) is None
 
-        plan, _ = step("publish")
+        plan = step("publish")[0]
         assert selected_pools(kube, ns) == [old] and plan["message"].startswith("the ingress runs on " + old)
 
         # Check mode predicts the union and the API server's dry-run writes nothing.
@@ -223,24 +223,24 @@ def test_follow_grows_before_a_publish_and_shrinks_after(kube, ingress):
         assert selected_pools(kube, ns) == sorted([old, new])
         assert results[APPLY]["changed"] is True
 
-        plan, _ = step("migrate_switch")
+        plan = step("migrate_switch")[0]
         assert (plan["removed"], selected_pools(kube, ns)) == ([old], [new])
         # Again: nothing to change, the ingress is not even applied.
         plan, results = step("migrate_switch")
         assert plan["apply"] is False and all(not r.get("changed") for r in results.values())
 
-        plan, _ = step("migrate_rollback")
+        plan = step("migrate_rollback")[0]
         assert selected_pools(kube, ns) == [old]
 
         # The old pool's Node is gone: a re-run of the finished migration keeps only the new pool.
         step("migrate_add")
         step("migrate_switch")
         kube.delete_node(node)
-        plan, _ = step("migrate_add")
+        plan = step("migrate_add")[0]
         assert plan["pools"] == [new] and plan["changed"] is False and selected_pools(kube, ns) == [new]
 
         # The last pool is never taken out: a DaemonSet cannot select nothing.
-        plan, _ = step("decommission", edge_ingress_pool=new)
+        plan = step("decommission", edge_ingress_pool=new)[0]
         assert plan["apply"] is False and selected_pools(kube, ns) == [new]
         assert "no pool would be left" in plan["message"]
     finally:
