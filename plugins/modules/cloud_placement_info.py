@@ -20,6 +20,7 @@ description:
   - Read-only; the C(preflight) role runs it for every pool before the first resource is created.
 extends_documentation_fragment:
   - talos.autoextender.cloud
+  - talos.autoextender.attributes.info_module
 options:
   cluster:
     description:
@@ -55,19 +56,6 @@ options:
       - How many seconds the API calls may take, retries included.
     type: int
     default: 60
-attributes:
-  check_mode:
-    support: full
-    description:
-      - Read-only; the same in check mode.
-  diff_mode:
-    support: none
-    description:
-      - Nothing changes, so there is no diff.
-  idempotent:
-    support: full
-    description:
-      - Read-only.
 seealso:
   - module: talos.autoextender.cloud_server
 """

@@ -23,6 +23,8 @@ description:
   - With O(kubeconfig), the home cluster's API server must answer with those credentials.
   - Never changes anything, and never fails because a check failed; the report says what failed
     (the C(talos.autoextender.doctor) role fails on it).
+extends_documentation_fragment:
+  - talos.autoextender.attributes.info_module
 options:
   gather:
     description: Which checks to run.
@@ -60,16 +62,6 @@ options:
     description: Seconds each API check may take, retries included.
     type: int
     default: 10
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same way in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
-  idempotent:
-    support: full
-    description: Read-only.
 seealso:
   - module: talos.autoextender.talos_info
   - module: talos.autoextender.edge_pool_info

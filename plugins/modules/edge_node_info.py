@@ -19,6 +19,8 @@ description:
     Ready, stops being Ready) in RV(edge_node_info.events), instead of one line per poll. On timeout the task
     fails with the Ready, not Ready and missing Nodes, and the events so far.
   - Changes nothing.
+extends_documentation_fragment:
+  - talos.autoextender.k8s
 options:
   pool:
     description: The edge pool (the value of the Node label C(autoextender.io/pool)).
@@ -63,14 +65,6 @@ options:
     description: Seconds to wait (one deadline for the whole task).
     type: int
     default: 600
-  kubeconfig:
-    description:
-      - Path of the kubeconfig. When not set, E(K8S_AUTH_KUBECONFIG), then E(KUBECONFIG) or C(~/.kube/config)
-        are used, then the in-cluster service account.
-    type: path
-  context:
-    description: The kubeconfig context to use (E(K8S_AUTH_CONTEXT)); the current context when not set.
-    type: str
 attributes:
   check_mode:
     support: full
@@ -81,8 +75,6 @@ attributes:
   idempotent:
     support: full
     description: Never changes anything.
-requirements:
-  - kubernetes (Python library) >= 24.2.0
 seealso:
   - module: kubernetes.core.k8s_info
 """

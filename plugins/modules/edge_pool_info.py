@@ -17,6 +17,7 @@ description:
   - Read-only.
 extends_documentation_fragment:
   - talos.autoextender.cloud
+  - talos.autoextender.attributes.info_module
 options:
   pool:
     description:
@@ -32,19 +33,6 @@ options:
       - How many seconds the API calls may take, retries included.
     type: int
     default: 60
-attributes:
-  check_mode:
-    support: full
-    description:
-      - Read-only; the same in check mode.
-  diff_mode:
-    support: none
-    description:
-      - Nothing changes, so there is no diff.
-  idempotent:
-    support: full
-    description:
-      - Read-only.
 seealso:
   - module: talos.autoextender.cloud_server
   - plugin: talos.autoextender.edge_nodes

@@ -24,6 +24,8 @@ description:
     not an error.
   - Used by the C(edge_nodes) role to decommission edge workers. C(kubernetes.core.k8s_drain) fails at the
     first eviction a budget refuses, without retrying or saying which budget blocked, hence this module.
+extends_documentation_fragment:
+  - talos.autoextender.k8s
 options:
   name:
     description: Name of the Node.
@@ -64,14 +66,6 @@ options:
     description: Seconds for the whole drain (one deadline for every retry and wait of the task).
     type: int
     default: 300
-  kubeconfig:
-    description:
-      - Path of the kubeconfig. When not set, E(K8S_AUTH_KUBECONFIG), then E(KUBECONFIG) or C(~/.kube/config)
-        are used, then the in-cluster service account.
-    type: path
-  context:
-    description: The kubeconfig context to use (E(K8S_AUTH_CONTEXT)); the current context when not set.
-    type: str
 attributes:
   check_mode:
     support: full
@@ -84,8 +78,6 @@ attributes:
   idempotent:
     support: full
     description: A cordoned Node without evictable pods (or an absent Node with O(state=absent)) is left unchanged.
-requirements:
-  - kubernetes (Python library) >= 24.2.0
 seealso:
   - name: API-initiated eviction
     description: How the eviction API respects PodDisruptionBudgets.

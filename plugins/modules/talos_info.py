@@ -17,6 +17,7 @@ description:
     (C(talosctl get kubespanpeerstatuses)), and sums them up in a health summary.
   - Never changes anything.
 extends_documentation_fragment:
+  - talos.autoextender.attributes.info_module
   - talos.autoextender.talosctl
 options:
   gather:
@@ -25,16 +26,6 @@ options:
     elements: str
     choices: [version, machine_type, members, kubespan_peers]
     default: [version, machine_type, members, kubespan_peers]
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same way in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
-  idempotent:
-    support: full
-    description: Read-only.
 notes:
   - An unreachable node fails with C(failure.kind=unreachable) and the cmd, rc and stderr of C(talosctl).
 seealso:
