@@ -28,9 +28,19 @@ options:
       - Also look up the firewall of this name (the pool's firewall is C(<cluster>-<pool>)), returned in RV(firewall).
     type: str
     version_added: 0.2.0
+  running:
+    description:
+      - Wait until each server of these names runs, one of them is in a status it does not leave by itself
+        (C(error), C(off), C(unknown)), or O(wait_timeout) passes; RV(progress) says which.
+      - The wait polls with backoff and returns one event per status change instead of a line per poll.
+      - Reading the status only, this is the same in check mode.
+    type: list
+    elements: str
+    version_added: 0.2.0
   wait_timeout:
     description:
-      - How many seconds the API calls may take, retries included.
+      - How many seconds the API calls may take, retries included, and with O(running), the wait as well.
+      - A wait that times out does not fail the module; RV(progress.timed_out) is set.
     type: int
     default: 60
 seealso:
@@ -50,6 +60,20 @@ EXAMPLES = r"""
 - name: Their public addresses
   ansible.builtin.debug:
     msg: "{{ pool.servers | map(attribute='public_ipv4') | list }}"
+
+- name: Wait up to 5 minutes until two servers run
+  talos.autoextender.edge_pool_info:
+    provider: hetzner
+    cluster: home
+    pool: hel1-a
+    running: [home-hel1-a-1, home-hel1-a-2]
+    wait_timeout: 300
+  register: boot
+
+- name: Stop unless both run
+  ansible.builtin.assert:
+    that: boot.progress.pending | length == 0
+    fail_msg: "not running: {{ boot.progress.pending }}; failed: {{ boot.progress.broken }}"
 """
 
 RETURN = r"""
@@ -82,6 +106,37 @@ firewall:
   type: dict
   sample: {id: "38", name: home-hel1-a, owned: true, labels: {managed-by: talos-autoextender}}
   version_added: 0.2.0
+progress:
+  description: How the wait for O(running) ended.
+  returned: when O(running) is set
+  type: dict
+  version_added: 0.2.0
+  contains:
+    running:
+      description: The names that run.
+      type: list
+      elements: str
+    pending:
+      description: The names that do not run (missing ones included).
+      type: list
+      elements: str
+    broken:
+      description: C(name) and C(status) of each server in C(error), C(off) or C(unknown).
+      type: list
+      elements: dict
+    timed_out:
+      description: Whether O(wait_timeout) passed before the wait was done.
+      type: bool
+    events:
+      description: One line per status change, C(<seconds>s: <name>: <status>).
+      type: list
+      elements: str
+  sample:
+    running: [home-hel1-a-1]
+    pending: [home-hel1-a-2]
+    broken: []
+    timed_out: true
+    events: ["0s: home-hel1-a-1: starting", "0s: home-hel1-a-2: starting", "41s: home-hel1-a-1: running"]
 """
 
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import (
@@ -91,6 +146,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module i
     owned_servers,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
+from ansible_collections.talos.autoextender.plugins.module_utils._pool_wait import wait_running
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
@@ -107,16 +163,23 @@ def is_ours(found, cluster, pool):
 def main():
     module = ValidatedModule(
         argument_spec=connection_argument_spec(pool=dict(type="str"), firewall=dict(type="str"),
+                                               running=dict(type="list", elements="str"),
                                                wait_timeout=dict(type="int", default=60)),
         supports_check_mode=True,
     )
     params = module.params
     provider = None
     try:
-        provider = make_provider(params["provider"], params["api_token"], params["api_url"],
-                                 Deadline(params["wait_timeout"]))
-        servers = owned_servers(provider, params["cluster"], params["pool"])
+        deadline = Deadline(params["wait_timeout"])
+        provider = make_provider(params["provider"], params["api_token"], params["api_url"], deadline)
         extra = {}
+        if params["running"]:
+            servers, progress, events = wait_running(
+                lambda: owned_servers(provider, params["cluster"], params["pool"]), params["running"], deadline)
+            extra["progress"] = dict((k, v) for k, v in progress.items() if k != "done")
+            extra["progress"]["events"] = events
+        else:
+            servers = owned_servers(provider, params["cluster"], params["pool"])
         if params["firewall"]:
             found = provider.get_firewall(params["firewall"])
             extra["firewall"] = dict(found, owned=is_ours(found, params["cluster"], params["pool"])) if found else {}

@@ -224,3 +224,36 @@ def test_user_data_size_is_checked_before_anything_is_created(lab_cloud, size, f
         result = failed(proc, res, "Check")
         assert result["failure"] == {"kind": "validation", "size": 32769, "limit": 32768}
     assert user_data not in proc.stdout
+
+
+def test_edge_pool_info_waits_until_the_named_servers_run(lab_cloud):
+    from tests.support.fixtures_cloud import LabBed
+    cloud = LabBed(lab_cloud)
+    image = make_image(cloud)
+    lab_cloud.boot_seconds = 3
+    for name in ("edge-a-1", "edge-a-2"):
+        ok(play(cloud, "cloud_server", steps=["apply"], wait=False, **server_args(cloud, image, server_name=name))[0])
+    names = ["edge-a-1", "edge-a-2"]
+    proc, res = play(cloud, "cloud_server", steps=["info"], server_name="x", running=names, info_wait_timeout=60)
+    ok(proc)
+    progress = res["Pool"]["progress"]
+    assert progress["running"] == names and progress["pending"] == [] and not progress["timed_out"]
+    assert [lab_cloud.server_by_name(n)["status"] for n in names] == ["running", "running"]
+    # One event per status change, not one per poll: each server's events are distinct and end with running.
+    for name in names:
+        seen = [e.split(": ")[2] for e in progress["events"] if e.split(": ")[1] == name]
+        assert seen[-1] == "running" and len(seen) == len(set(seen)) and set(seen) <= {"starting", "running"}, seen
+    assert "FAILED - RETRYING" not in proc.stdout
+
+    # A server that is off is reported at once instead of waited for; a missing one times out as pending.
+    lab_cloud.power_off("edge-a-2")
+    proc, res = play(cloud, "cloud_server", steps=["info"], server_name="x", running=names + ["edge-a-3"],
+                     info_wait_timeout=3)
+    ok(proc)
+    progress = res["Pool"]["progress"]
+    assert progress["broken"] == [{"name": "edge-a-2", "status": "off"}]
+    assert progress["pending"] == ["edge-a-2", "edge-a-3"] and not progress["timed_out"]
+    proc, res = play(cloud, "cloud_server", steps=["info"], server_name="x", running=["edge-a-1", "edge-a-3"],
+                     info_wait_timeout=2)
+    ok(proc)
+    assert res["Pool"]["progress"]["timed_out"] and res["Pool"]["progress"]["pending"] == ["edge-a-3"]
