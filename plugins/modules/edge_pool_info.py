@@ -128,7 +128,7 @@ progress:
       description: Whether O(wait_timeout) passed before the wait was done.
       type: bool
     events:
-      description: One line per status change, C(<seconds>s: <name>: <status>).
+      description: "One line per status change: C(<seconds>s: <name>: <status>)."
       type: list
       elements: str
   sample:
