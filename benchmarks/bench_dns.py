@@ -22,7 +22,8 @@ import sys
 import tempfile
 import time
 
-import _venv  # noqa: E402,F401 - first: the checkout's venv, tools and collection
+# First: the checkout's venv, tools and collection.
+import _venv  # noqa: E402,F401  # pylint: disable=unused-import
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)

@@ -16,7 +16,8 @@ import sys
 import threading
 import time
 
-import _venv  # noqa: E402,F401 - first: the checkout's venv, tools and collection
+# First: the checkout's venv, tools and collection.
+import _venv  # noqa: E402,F401  # pylint: disable=unused-import
 
 from _lab_bench import BenchLab, pool  # noqa: E402
 

@@ -20,7 +20,8 @@ import threading
 import time
 import urllib.parse
 
-import _venv  # noqa: E402,F401 - first: the checkout's venv, tools and collection
+# First: the checkout's venv, tools and collection.
+import _venv  # noqa: E402,F401  # pylint: disable=unused-import
 
 from dns.exception import DNSException  # noqa: E402
 

@@ -28,7 +28,8 @@ import sys
 import tempfile
 import time
 
-import _venv  # noqa: E402,F401 - first: the checkout's venv, tools and collection
+# First: the checkout's venv, tools and collection.
+import _venv  # noqa: E402,F401  # pylint: disable=unused-import
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)

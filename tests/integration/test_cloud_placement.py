@@ -1,7 +1,5 @@
 """Placement before anything is created (cloud_placement_info), and the image-in-use rule (talos_image), through
 ansible-playbook against every cloud simulator (the Hetzner and Linode ones are checked against the official specs)."""
-import pytest
-
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 from tests.support.fixtures_cloud import failure_summary, make_image, play, provider_for

@@ -120,9 +120,9 @@ def test_a_lab_killed_with_kill_9_comes_back_with_up(lab, talosctl):
                       "the boot", 120)
     address = server["public_net"]["ipv4"]
     wait_for(lambda: lab.node_ready(NAME) == ["True"], "the Node", 120)
-    lab.pdns("PATCH", "/zones/lab.test.", json={"rrsets": [{"name": "edge.lab.test.", "type": "A", "ttl": 5,
-                                                           "changetype": "REPLACE",
-                                                           "records": [{"content": address, "disabled": False}]}]})
+    rrset = {"name": "edge.lab.test.", "type": "A", "ttl": 5, "changetype": "REPLACE",
+             "records": [{"content": address, "disabled": False}]}
+    lab.pdns("PATCH", "/zones/lab.test.", json={"rrsets": [rrset]})
     assert lab.edge_set() == [address]
     before = lab.state
 

@@ -80,6 +80,6 @@ def test_wait_timeout_keeps_what_it_saw():
                       sleep=clock.sleep)
     partial = caught.value.partial
     assert partial["summary"]["ready"] == ["a"] and partial["summary"]["not_ready"] == ["b"]
-    assert [e.split(": ", 1)[1] for e in partial["events"]] == ["a: registered, Ready",
-                                                                 "b: registered, not Ready (KubeletNotReady)"]
+    assert [e.split(": ", 1)[1] for e in partial["events"]] == [
+        "a: registered, Ready", "b: registered, not Ready (KubeletNotReady)"]
     assert clock.now >= 30

@@ -70,7 +70,8 @@ def retried(fn, what, deadline, idempotent):
                        look_first=True)
 
 
-def create(cloud, name="edge-a-1", labels=OURS, timeout=30, notes=None):
+def create(cloud, name="edge-a-1", labels=None, timeout=30, notes=None):
+    labels = OURS if labels is None else labels
     deadline = Deadline(timeout)
     slept = []
     out = _lost_answer.create("create server %s" % name, deadline,
