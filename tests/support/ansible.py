@@ -3,13 +3,18 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def run_playbook(playbook, extra_vars=None, inventory="localhost,", check=False, diff=False,
-                 env=None, timeout=600):
-    """Run a playbook; return the CompletedProcess (stdout holds the JSON callback output)."""
+                 env=None, timeout=600, on_line=None):
+    """Run a playbook; return the CompletedProcess (stdout holds the JSON callback output).
+
+    ``on_line(line)``, when given, sees each line of stdout as it is printed (stderr is then merged into
+    stdout), so a test can act at a given point of the run instead of after a guessed delay.
+    """
     bindir = os.path.dirname(sys.executable)
     argv = [os.path.join(bindir, "ansible-playbook"), "-i", inventory, "-c", "local", playbook]
     if extra_vars:
@@ -28,8 +33,22 @@ def run_playbook(playbook, extra_vars=None, inventory="localhost,", check=False,
         "ANSIBLE_NOCOLOR": "1",
     })
     full_env.update(env or {})
-    return subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=REPO, timeout=timeout,
-                          check=False)
+    if on_line is None:
+        return subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=REPO, timeout=timeout,
+                              check=False)
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env,
+                          cwd=REPO) as proc:
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        lines = []
+        try:
+            for line in proc.stdout:
+                lines.append(line)
+                on_line(line)
+            proc.wait()
+        finally:
+            timer.cancel()
+    return subprocess.CompletedProcess(argv, proc.returncode, "".join(lines), "")
 
 
 def task_results(proc):
