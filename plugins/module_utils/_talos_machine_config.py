@@ -200,7 +200,7 @@ def load_user_patch(item, index):
     A dict is a strategic-merge patch, a list a JSON 6902 patch, a string either
     ``@path`` of a patch file or the YAML/JSON text of a patch.
     """
-    label = "patch %d" % (index + 1)
+    label = "patches[%d]" % index  # the option path, as every validation message names it
     if isinstance(item, str):
         text = item
         if item.startswith("@"):

@@ -156,7 +156,7 @@ def test_a_patch_that_breaks_validation_keeps_the_old_file(render, secrets_bundl
     assert_no_secret(proc, secrets_bundle[1])
     unknown_key = [{"machine": {"bogus": 1}}]
     proc, res = render(talos_version="v1.13.9", patches=unknown_key)
-    assert proc.returncode != 0 and "apply patch 1 (strategic merge)" in res["msg"]
+    assert proc.returncode != 0 and "apply patches[0] (strategic merge)" in res["msg"]
     assert_no_secret(proc, secrets_bundle[1])
 
 

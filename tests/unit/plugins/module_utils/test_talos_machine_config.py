@@ -121,9 +121,9 @@ def test_user_patch_kinds(tmp_path):
     f = tmp_path / "p.yaml"
     f.write_text("- op: remove\n  path: /machine/install\n")
     kind, text, label = load_user_patch("@%s" % f, 2)
-    assert (kind, label) == ("json6902", "patch 3 (%s)" % f) and "op: remove" in text
+    assert (kind, label) == ("json6902", "patches[2] (%s)" % f) and "op: remove" in text
     assert load_user_patch("apiVersion: v1alpha1\nkind: KubeSpanConfig\nmtu: 1400\n", 0)[0] == "strategic"
-    for bad, message in (("@%s" % (tmp_path / "missing"), "Cannot read patch 1"), ("a: [", "not valid YAML"),
+    for bad, message in (("@%s" % (tmp_path / "missing"), r"Cannot read patches\[0\]"), ("a: [", "not valid YAML"),
                          ("just a string", "neither a strategic-merge"), (42, "must be a mapping")):
         with pytest.raises(AutoextenderError, match=message):
             load_user_patch(bad, 0)
