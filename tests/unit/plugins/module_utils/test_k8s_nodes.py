@@ -3,6 +3,7 @@ import pytest
 
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_nodes as kn
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, WaitTimeout
+from tests.support.clock import FakeClock
 
 EDGE_TAINT = {"key": "autoextender.io/edge", "value": "true", "effect": "NoSchedule"}
 
@@ -49,19 +50,8 @@ def test_changes_say_only_what_changed():
     assert kn.changes(after, {}) == ["a: gone", "b: gone"]
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 def test_wait_records_one_event_per_state_change_not_per_poll():
-    clock = Clock()
+    clock = FakeClock()
     # 30 polls: nothing, then a not-Ready node for a while, then Ready.
     script = [[]] * 5 + [[node("a", ready=False)]] * 20 + [[node("a")]]
     reads = iter(script)
@@ -74,7 +64,7 @@ def test_wait_records_one_event_per_state_change_not_per_poll():
 
 
 def test_wait_timeout_keeps_what_it_saw():
-    clock = Clock()
+    clock = FakeClock()
     with pytest.raises(WaitTimeout) as caught:
         kn.wait_ready(lambda: [node("a"), node("b", ready=False)], [], 2, Deadline(30, clock=clock), clock=clock,
                       sleep=clock.sleep)

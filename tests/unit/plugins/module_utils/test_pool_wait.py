@@ -3,6 +3,7 @@ import pytest
 
 from ansible_collections.talos.autoextender.plugins.module_utils._pool_wait import changes, progress, wait_running
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
+from tests.support.clock import FakeClock
 
 
 def srv(name, status):
@@ -27,19 +28,8 @@ def test_changes_name_appearing_changing_and_vanishing_servers():
     assert changes({"a": "starting", "b": "running"}, {"a": "running"}) == ["a: running", "b: not found"]
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 def test_wait_records_one_event_per_change_and_stops_when_all_run():
-    clock = Clock()
+    clock = FakeClock()
     states = iter([[srv("a", "starting")]] * 3 + [[srv("a", "running"), srv("b", "starting")]] * 2
                   + [[srv("a", "running"), srv("b", "running")]])
     servers, prog, events = wait_running(lambda: next(states), ["a", "b"], Deadline(300, clock=clock),
@@ -50,7 +40,7 @@ def test_wait_records_one_event_per_change_and_stops_when_all_run():
 
 
 def test_wait_stops_at_once_on_a_broken_server():
-    clock = Clock()
+    clock = FakeClock()
     calls = []
 
     def read():
@@ -62,7 +52,7 @@ def test_wait_stops_at_once_on_a_broken_server():
 
 
 def test_a_timeout_is_reported_not_raised():
-    clock = Clock()
+    clock = FakeClock()
     _servers, prog, events = wait_running(lambda: [srv("a", "starting")], ["a"], Deadline(30, clock=clock),
                                           clock=clock, sleep=clock.sleep)
     assert prog["timed_out"] and prog["pending"] == ["a"] and events == ["0s: a: starting"]

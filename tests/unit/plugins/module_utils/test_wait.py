@@ -6,17 +6,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._wait import (
     backoff_delays,
     wait_for,
 )
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
+from tests.support.clock import FakeClock
 
 
 def test_backoff_grows_to_the_cap_within_jitter():
@@ -27,7 +17,7 @@ def test_backoff_grows_to_the_cap_within_jitter():
 
 
 def test_one_deadline_is_shared_by_sequential_waits():
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     deadline = Deadline(10, clock=clock)
     calls = []
 
