@@ -4,11 +4,7 @@ That option reads an ansible-core internal that 2.19 deprecates and prints "Dire
 `environment` attribute is deprecated" on every run, which users read as a problem of theirs. The roles
 render with the ``template`` lookup into ``definition`` instead.
 """
-import os
-
-import yaml
-
-from tests.unit.lint.test_no_credential_environment import REPO, _Loader, yaml_files
+from tests.unit.lint.test_no_credential_environment import yaml_docs
 
 K8S = ("kubernetes.core.k8s", "k8s")
 
@@ -27,17 +23,8 @@ def k8s_tasks(node, where=""):
 
 
 def found():
-    out = []
-    for path in yaml_files():
-        with open(path) as f:
-            try:
-                docs = list(yaml.load_all(f, Loader=_Loader))
-            except yaml.YAMLError:
-                continue
-        for doc in docs:
-            out += ["%s%s" % (os.path.relpath(path, REPO), where)
-                    for where, options in k8s_tasks(doc) if "template" in options]
-    return out
+    return ["%s%s" % (path, where) for path, doc in yaml_docs() for where, options in k8s_tasks(doc)
+            if "template" in options]
 
 
 def test_manifests_are_rendered_by_the_template_lookup():

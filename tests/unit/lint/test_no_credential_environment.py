@@ -67,8 +67,8 @@ def problem(value):
     return None
 
 
-def found():
-    out = []
+def yaml_docs():
+    """``(path relative to the checkout, document)`` of every YAML document of ``yaml_files()``."""
     for path in yaml_files():
         with open(path) as f:
             try:
@@ -76,10 +76,16 @@ def found():
             except yaml.YAMLError:
                 continue  # not Ansible YAML (ansible-lint reports broken YAML)
         for doc in docs:
-            for where, value in environments(doc, ""):
-                why = problem(value)
-                if why:
-                    out.append("%s%s: environment is %s" % (os.path.relpath(path, REPO), where, why))
+            yield os.path.relpath(path, REPO), doc
+
+
+def found():
+    out = []
+    for path, doc in yaml_docs():
+        for where, value in environments(doc, ""):
+            why = problem(value)
+            if why:
+                out.append("%s%s: environment is %s" % (path, where, why))
     return out
 
 
