@@ -13,7 +13,8 @@ import re
 import pytest
 import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# tests/unit/lint/<this file> -> the checkout
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 TREES = ("roles", "playbooks", "extensions", os.path.join("tests", "integration", "playbooks"))
 # Keys of a play, block or task that hold more tasks.
 TASK_LISTS = ("tasks", "pre_tasks", "post_tasks", "handlers", "block", "rescue", "always")
@@ -87,6 +88,12 @@ def found():
             if why:
                 out.append("%s%s: environment is %s" % (path, where, why))
     return out
+
+
+def test_the_guard_reads_the_collection():
+    # A wrong root would read nothing and pass on anything.
+    paths = set(path for path, _doc in yaml_docs())
+    assert {"playbooks/provision.yml", "roles/edge_pool/tasks/main.yml"} <= paths, sorted(paths)[:5]
 
 
 def test_no_credential_goes_through_environment():
