@@ -9,8 +9,9 @@ import pytest
 
 from tests.support import tools
 
-DATAPATH_TOOLS = ("ip", "wg", "wireguard-go", "nginx")
-PACKAGES = {"ip": "iproute2", "wg": "wireguard-tools", "wireguard-go": "wireguard-go", "nginx": "nginx-light"}
+DATAPATH_TOOLS = ("ip", "wg", "wireguard-go", "nginx", "nft")
+PACKAGES = {"ip": "iproute2", "wg": "wireguard-tools", "wireguard-go": "wireguard-go", "nginx": "nginx-light",
+            "nft": "nftables"}
 
 
 def require_datapath_tool(name):

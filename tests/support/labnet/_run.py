@@ -7,7 +7,7 @@ import time
 
 from ..tools import search_path
 
-TOOLS = ("ip", "wg", "wireguard-go", "nginx")
+TOOLS = ("ip", "wg", "wireguard-go", "nginx", "nft")
 
 
 class LabnetError(RuntimeError):

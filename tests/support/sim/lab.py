@@ -23,8 +23,9 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from . import lab_node
+from . import lab_firewall, lab_node
 from .lab_edges import HEALTH_PORT, LabEdges
+from ..labnet import LabnetError, nft
 from ..process import free_port
 from .base import ApiError, Simulator, paginate, route
 
@@ -160,7 +161,10 @@ class ImagesMixin:
 
 
 class FirewallsMixin:
-    """Inbound-only firewalls, applied to every server whose labels match ``apply_to``."""
+    """Inbound-only firewalls, applied to every server whose labels match ``apply_to``.
+
+    With a lab network (root) they are enforced: see ``enforce_firewalls`` and lab_firewall.py.
+    """
 
     def check_rules(self, rules):
         out = []
@@ -168,8 +172,11 @@ class FirewallsMixin:
             if not isinstance(rule, dict) or rule.get("protocol") not in ("tcp", "udp", "icmp"):
                 raise ApiError(422, "invalid_input", "each rule needs protocol tcp, udp or icmp")
             port = rule.get("port")
-            if rule["protocol"] != "icmp" and not re.match(r"^\d{1,5}(-\d{1,5})?$", str(port or "")):
-                raise ApiError(422, "invalid_input", "tcp and udp rules need a port or a range like 1000-2000")
+            if rule["protocol"] != "icmp":
+                try:
+                    nft.port_expr(port)
+                except ValueError as e:
+                    raise ApiError(422, "invalid_input", "tcp and udp rules need a port or a range: %s" % e)
             try:
                 sources = [str(ipaddress.ip_network(s, strict=False)) for s in rule.get("sources") or []]
             except ValueError as e:
@@ -191,6 +198,35 @@ class FirewallsMixin:
                 "rules": self.check_rules(body.get("rules", current and current["rules"]) or []),
                 "apply_to": check_labels(body.get("apply_to", current and current["apply_to"]) or {})}
 
+    def applied_firewalls(self, srv):
+        """The firewalls that apply to server ``srv`` (it carries every label of their ``apply_to``), by id."""
+        return sorted((f for f in self.state["firewalls"].values()
+                       if f["apply_to"] and selected(srv["labels"], [(k, "eq", v) for k, v in f["apply_to"].items()])),
+                      key=lambda f: int(f["id"]))
+
+    def enforce_firewalls(self, servers=None):
+        """Root lab: (re)write the nftables ruleset of each server of ``servers`` (None: all) from its firewalls.
+
+        Servers whose namespace does not exist (yet) are skipped; without a lab network it does
+        nothing. Atomic and idempotent per server (one ``nft -f``). Returns the names written.
+        """
+        if not self.edges:
+            return []
+        with self.lock:
+            chosen = self.state["servers"].values() if servers is None else servers
+            todo = [(srv, self.applied_firewalls(srv)) for srv in chosen]
+            try:
+                return lab_firewall.Enforcer(self.edges.state_dir).enforce(todo)
+            except LabnetError as e:
+                raise ApiError(500, "unavailable", "the lab could not enforce its firewalls: %s" % e)
+
+    def firewall_ruleset(self, name):
+        """For debugging: server ``name``'s nftables ruleset as the kernel has it; None when it has no namespace."""
+        srv = self.server_by_name(name)
+        if not self.edges or srv is None:
+            return None
+        return lab_firewall.Enforcer(self.edges.state_dir).ruleset(srv)
+
     @route("GET", "/firewalls")
     def list_firewalls(self, request):
         return listing(request, "firewalls", filtered(request, self.state["firewalls"].values()))
@@ -204,6 +240,7 @@ class FirewallsMixin:
         fw = dict(self.firewall_body(request.json() or {}), id=str(self.next_id("firewall")), created=iso(time.time()))
         self.state["firewalls"][fw["id"]] = fw
         self.save()
+        self.enforce_firewalls()
         return 201, {"firewall": fw}
 
     @route("PUT", "/firewalls/{id}")
@@ -211,6 +248,7 @@ class FirewallsMixin:
         fw = self.find("firewalls", request.params["id"])
         fw.update(self.firewall_body(request.json() or {}, fw))
         self.save()
+        self.enforce_firewalls()
         return {"firewall": fw}
 
     @route("DELETE", "/firewalls/{id}")
@@ -218,6 +256,7 @@ class FirewallsMixin:
         self.find("firewalls", request.params["id"])
         del self.state["firewalls"][request.params["id"]]
         self.save()
+        self.enforce_firewalls()
         return 204, None
 
 
@@ -227,9 +266,7 @@ class ServersMixin:
     def show_server(self, srv):
         out = dict((k, v) for k, v in srv.items() if k not in ("user_data", "config", "boot_at", "delete_at"))
         out["has_user_data"] = srv.get("user_data") is not None
-        out["firewalls"] = sorted((f["id"] for f in self.state["firewalls"].values()
-                                   if f["apply_to"] and selected(srv["labels"], [(k, "eq", v) for k, v in
-                                                                                 f["apply_to"].items()])), key=int)
+        out["firewalls"] = [f["id"] for f in self.applied_firewalls(srv)]
         return out
 
     @route("GET", "/servers")
@@ -292,6 +329,8 @@ class ServersMixin:
         if "labels" in body:
             srv["labels"] = check_labels(body["labels"])
         self.save()
+        if "labels" in body:
+            self.enforce_firewalls([srv])  # the firewalls that apply may have changed
         return {"server": self.show_server(srv)}
 
     @route("DELETE", "/servers/{id}")
