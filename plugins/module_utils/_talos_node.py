@@ -15,13 +15,21 @@ Formats (talosctl v1.13.9, see tests/unit/fixtures/talosctl/v1.13.9/README.md):
 * ``version --json`` prints one protojson object per node.
 * A node that cannot be reached gives gRPC ``code = Unavailable`` (connection
   refused, no route, timeout) on stderr.
+* A node that does not trust the talosconfig (another cluster's CA, or a node
+  in maintenance mode, whose certificate is self-signed) fails the TLS
+  handshake: ``code = Unavailable desc = connection error: desc = "transport:
+  authentication handshake failed: tls: failed to verify certificate: x509:
+  certificate signed by unknown authority ..."``. That is ``tls``, never
+  ``unreachable``: asking again cannot help.
 """
 
 from __future__ import annotations
 
 import re
+import time
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import REDACTED, AutoextenderError, redact
+from ansible_collections.talos.autoextender.plugins.module_utils import _wait
 
 NO_CHANGES = "No changes."
 PATCH_SKIPPED = "Apply was skipped: no changes detected."
@@ -30,6 +38,15 @@ _DRY_RUN_RE = re.compile(r"Dry run summary:\n(?P<details>.*?) \(skipped in dry-r
 _UNREACHABLE_RE = re.compile(
     r"code = Unavailable|code = DeadlineExceeded|connection refused|no route to host|network is unreachable|"
     r"i/o timeout|context deadline exceeded|connect: connection reset|no such host", re.IGNORECASE)
+# Checked before _UNREACHABLE_RE: a failed handshake is reported as code = Unavailable too.
+_TLS_RE = re.compile(
+    r"authentication handshake failed|x509: |tls: (?:failed to verify|bad certificate|unknown certificate|"
+    r"certificate required|handshake failure)|certificate signed by unknown authority", re.IGNORECASE)
+# The reason shown: the x509 verdict (without Go's "(possibly because of ...)"), else the TLS alert.
+_TLS_REASON_RES = (re.compile(r"x509: [^\"(\\]*"), re.compile(r"tls: [^\"\\]*"))
+# failure.kind of the errors a node's API gives (documented in the modules' RETURN).
+UNREACHABLE = "unreachable"
+TLS = "tls"
 _SECRET_LINE_RE = re.compile(r"^(?P<lead>[ +\-]\s*(?:- )?[\w.-]*(?:token|secret|key|crt|cert|password)[\w.-]*:\s*)"
                              r"(?P<value>\S.*)$", re.IGNORECASE | re.MULTILINE)
 CONTROL_PLANE_TYPES = ("controlplane", "init")
@@ -65,22 +82,62 @@ def redact_diff(diff, secrets=()):
     return redact(diff, list(secrets))
 
 
+def node_failure(error):
+    """``"tls"``, ``"unreachable"`` or None: what a talosctl error says about the node's API."""
+    if not isinstance(error, AutoextenderError) or error.kind not in ("command", UNREACHABLE, TLS):
+        return None
+    text = str(error.details.get("stderr", "")) + " " + error.msg
+    if error.kind == TLS or _TLS_RE.search(text):
+        return TLS
+    if error.kind == UNREACHABLE or _UNREACHABLE_RE.search(text):
+        return UNREACHABLE
+    return None
+
+
 def is_unreachable(error):
-    """True when a talosctl error means the node (or endpoint) could not be reached."""
-    if not isinstance(error, AutoextenderError) or error.kind not in ("command", "unreachable"):
-        return False
-    return bool(_UNREACHABLE_RE.search(str(error.details.get("stderr", "")) + " " + error.msg))
+    """True when a talosctl error means the node (or endpoint) could not be reached (a TLS refusal is not)."""
+    return node_failure(error) == UNREACHABLE
 
 
-def as_unreachable(error, node):
-    """The same error, kind ``unreachable``, with a message that says which node."""
-    if not is_unreachable(error):
+def as_node_error(error, node):
+    """The same error as kind ``unreachable`` or ``tls``, in one line that says which node; others unchanged."""
+    failure = node_failure(error)
+    if failure is None or error.kind == failure:
         return error
     details = dict(error.details)
     details["node"] = node
-    first = next((line.strip() for line in str(details.get("stderr", "")).splitlines() if line.strip()), "")
-    return AutoextenderError("The Talos API of %s is unreachable: %s" % (node, first), kind="unreachable",
-                             details=details, partial=error.partial)
+    stderr = str(details.get("stderr", ""))
+    if failure == TLS:
+        found = [m.group(0) for m in (r.search(stderr) for r in _TLS_REASON_RES) if m]
+        reason = (found[0] if found else "handshake failed").strip().rstrip(".")
+        msg = ("The Talos API of %s does not trust this talosconfig (TLS: %s): it is another cluster's talosconfig, "
+               "or the node is in maintenance mode and needs insecure=true" % (node, reason))
+    else:
+        first = next((line.strip() for line in stderr.splitlines() if line.strip()), "")
+        msg = "The Talos API of %s is unreachable: %s" % (node, first)
+    return AutoextenderError(msg, kind=failure, details=details, partial=error.partial)
+
+
+def retry_unreachable(call, node, deadline, sleep=time.sleep):
+    """``call()``, again while the node is unreachable (rebooting) and ``deadline`` has time left.
+
+    A TLS refusal or any other error is raised at once, as ``as_node_error`` words it; an unreachable
+    node past the deadline fails with kind ``unreachable`` and says for how long it was tried.
+    """
+    tries = 0
+    for delay in _wait.backoff_delays(initial=1.0, maximum=5.0):
+        tries += 1
+        try:
+            return call()
+        except AutoextenderError as e:
+            error = as_node_error(e, node)
+            if error.kind != UNREACHABLE:
+                raise error
+            if deadline.expired():
+                if tries > 1:
+                    error.msg += " (tried %d times in %.0fs)" % (tries, deadline.timeout)
+                raise error
+        sleep(min(delay, deadline.remaining()))
 
 
 # -- resources (get -o json) -------------------------------------------------
@@ -166,6 +223,28 @@ def health_summary(members=None, peers=None):
         healthy = False
     summary["healthy"] = healthy
     return summary
+
+
+def peers_not_up(peers, labels, nodes=()):
+    """``{asked node: [labels not reported up]}`` for every asked node that lacks one of ``labels``.
+
+    ``nodes`` are the nodes asked (``--nodes``); each must see every label up. Without them, the nodes that
+    answered are taken, and any of them seeing a label up is enough.
+    """
+    up = {}
+    for peer in peers:
+        if peer["state"] == "up":
+            up.setdefault(peer["node"], set()).update(x for x in (peer["label"], peer["id"]) if x)
+    if not nodes:
+        seen = set().union(*up.values()) if up else set()
+        missing = sorted(label for label in labels if label not in seen)
+        return {"": missing} if missing else {}
+    out = {}
+    for node in nodes:
+        missing = sorted(label for label in labels if label not in up.get(node, ()))
+        if missing:
+            out[node] = missing
+    return out
 
 
 def find_member(members, node, hostname=None):

@@ -18,6 +18,8 @@ description:
     C(No changes.) (or, for patches, C(Apply was skipped)) means the config is already in place.
   - With O(insecure=true) the config goes to a node in maintenance mode (not configured yet) over the
     unauthenticated maintenance API, the way a new cloud VM receives its config without user data.
+    A node that is configured already refuses the maintenance client in the TLS handshake; the module then asks
+    it through the talosconfig, so a re-run reports no change.
   - With O(wait=true) the module then repeats the dry run through the talosconfig until the node reports the new
     config (a rebooting node is polled again), for O(mode) V(auto), V(no-reboot) and V(reboot).
 extends_documentation_fragment:
@@ -51,7 +53,9 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait, in total.
+    description:
+      - Seconds to wait, in total, for everything the task waits for; a node that does not answer
+        (rebooting: connection refused, unavailable) is asked again until then.
     type: int
     default: 600
 attributes:
@@ -65,8 +69,11 @@ attributes:
     support: full
     description: The node's dry run decides whether anything changes.
 notes:
-  - The node must be reachable on TCP 50000 from the host that runs the module. An unreachable node fails with
-    C(failure.kind=unreachable), and the cmd, rc and stderr of C(talosctl).
+  - The node must be reachable on TCP 50000 from the host that runs the module. A node still unreachable after
+    O(wait_timeout) fails with C(failure.kind=unreachable), and the cmd, rc and stderr of C(talosctl).
+  - A node that does not trust the talosconfig (another cluster's talosconfig; or a node in maintenance mode
+    asked without O(insecure)) fails the TLS handshake; that fails at once with C(failure.kind=tls) and a
+    one-line message, since asking again cannot help.
 seealso:
   - module: talos.autoextender.talos_machine_config
   - name: talosctl apply-config
@@ -126,6 +133,15 @@ talos_apply_config:
       type: list
       elements: str
       returned: success
+    maintenance:
+      description: Whether the node answered the maintenance API (O(insecure=true) and not configured yet).
+      type: bool
+      returned: success
+failure:
+  description: Why the task failed; C(kind) is V(unreachable), V(tls), V(timeout), V(command), V(parse) or V(validation).
+  returned: failure
+  type: dict
+  sample: {"kind": "tls", "node": "203.0.113.7", "rc": 1, "cmd": ["talosctl", "apply-config", "..."]}
 """
 
 import shutil
@@ -155,7 +171,7 @@ class AppliedConfig(CollectedSecrets, Resource):
             raise AutoextenderError("nodes must name exactly one node, got %d" % len(nodes), kind="validation")
         return nodes[0]
 
-    def applier(self, workdir):
+    def applier(self, workdir, deadline):
         p = self.params
         if p["insecure"] and not p["config"]:
             raise AutoextenderError("insecure=true needs config: patches need the node's authenticated API",
@@ -171,17 +187,19 @@ class AppliedConfig(CollectedSecrets, Resource):
                 f.write(text)
             patch_files.append(path)
         cli = TalosCLI.from_module(self.module, secrets=self.secrets(), runner=self.runner)
-        return Applier(cli, self.node(), p["mode"], p["config"], patch_files, p["insecure"])
+        return Applier(cli, self.node(), p["mode"], p["config"], patch_files, p["insecure"], deadline)
 
     def ensure(self):
         p = self.params
         workdir = tempfile.mkdtemp(prefix="talos-apply-")
+        deadline = Deadline(p["wait_timeout"])
         try:
-            applier = self.applier(workdir)
+            applier = self.applier(workdir, deadline)
             dry = applier.dry_run()
             self._diff = redact_diff(dry["diff"], self.secrets())
             state = {"node": applier.node, "mode": p["mode"], "applied": False, "mode_details": dry["mode_details"],
-                     "reboot": "with a reboot" in dry["mode_details"], "warnings": dry["warnings"]}
+                     "reboot": "with a reboot" in dry["mode_details"], "warnings": dry["warnings"],
+                     "maintenance": bool(applier.in_maintenance)}
             if not dry["changed"] or self.check_mode:
                 return dry["changed"], state
             done = applier.apply()
@@ -189,7 +207,7 @@ class AppliedConfig(CollectedSecrets, Resource):
                          reboot="with a reboot" in done["mode_details"])
             if p["wait"] and p["mode"] in WAITABLE_MODES:
                 try:
-                    applier.wait_applied(Deadline(p["wait_timeout"]))
+                    applier.wait_applied(deadline)
                 except AutoextenderError as e:
                     e.partial = state
                     raise

@@ -26,8 +26,26 @@ options:
     elements: str
     choices: [version, machine_type, members, kubespan_peers]
     default: [version, machine_type, members, kubespan_peers]
+  wait_for_peers:
+    description:
+      - KubeSpan peer labels (node names) that every node in O(nodes) must report V(up); the module reads the
+        peers again until they are, or fails with C(failure.kind=timeout) naming each peer that is not up and
+        its last state. Implies V(kubespan_peers) in O(gather).
+      - Empty (the default) waits for nothing.
+    type: list
+    elements: str
+    default: []
+  wait_timeout:
+    description:
+      - Seconds, in total, to ask again a node that does not answer (rebooting: connection refused,
+        unavailable) and to wait for O(wait_for_peers).
+    type: int
+    default: 30
 notes:
-  - An unreachable node fails with C(failure.kind=unreachable) and the cmd, rc and stderr of C(talosctl).
+  - A node still unreachable after O(wait_timeout) fails with C(failure.kind=unreachable) and the cmd, rc and
+    stderr of C(talosctl).
+  - A node that does not trust the talosconfig (another cluster's, or a node in maintenance mode) fails at once
+    with C(failure.kind=tls) and a one-line message.
 seealso:
   - module: talos.autoextender.talos_apply_config
 """
@@ -83,55 +101,44 @@ talos_info:
       returned: success
       sample: {"members": 3, "control_planes": 2, "workers": 1, "kubespan_peers": 2, "kubespan_peers_up": 2,
                "kubespan_peers_down": 0, "kubespan_peers_unknown": 0, "peers_down": [], "healthy": true}
+failure:
+  description: Why the task failed; C(kind) is V(unreachable), V(tls), V(timeout), V(command) or V(parse).
+  returned: failure
+  type: dict
+  sample: {"kind": "timeout", "peers_not_up": {"192.168.1.10": ["edge-hel1-1"]}, "timeout": 30}
 """
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
-from ansible_collections.talos.autoextender.plugins.module_utils._talos_node import (
-    as_unreachable,
-    health_summary,
-    parse_machine_types,
-    parse_members,
-    parse_peer_statuses,
-    parse_versions,
-)
+from ansible_collections.talos.autoextender.plugins.module_utils._talos_info import GATHER, gather, wait_for_peers
+from ansible_collections.talos.autoextender.plugins.module_utils._talos_node import health_summary
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import TalosCLI, talosctl_argument_spec
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
-
-GATHER = ("version", "machine_type", "members", "kubespan_peers")
-# what -> (args, parser, return key)
-READS = {
-    "version": (["version", "--json"], parse_versions, "versions"),
-    "machine_type": (["get", "machinetype", "--output=json"], parse_machine_types, "machine_types"),
-    "members": (["get", "members", "--output=json"], parse_members, "members"),
-    "kubespan_peers": (["get", "kubespanpeerstatuses", "--output=json"], parse_peer_statuses, "kubespan_peers"),
-}
-
-
-def gather(cli, what):
-    """``{return key: parsed}`` for each item of ``what``, plus the health summary."""
-    target = ",".join(cli.nodes) or "the talosconfig context's nodes"
-    info = {}
-    for item in what:
-        args, parser, key = READS[item]
-        try:
-            info[key] = parser(cli.run_json(args, connect=True, what="read %s from %s" % (item, target)))
-        except AutoextenderError as e:
-            raise as_unreachable(e, target)
-    info["health"] = health_summary(info.get("members"), info.get("kubespan_peers"))
-    return info
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
 def main(runner=None):
     module = ValidatedModule(
         argument_spec=talosctl_argument_spec(
             gather=dict(type="list", elements="str", choices=list(GATHER), default=list(GATHER)),
+            wait_for_peers=dict(type="list", elements="str", default=[]),
+            wait_timeout=dict(type="int", default=30),
         ),
         supports_check_mode=True,
     )
+    p = module.params
+    what = [g for g in GATHER if g in p["gather"] or (g == "kubespan_peers" and p["wait_for_peers"])]
+    deadline = Deadline(p["wait_timeout"])
+    cli = TalosCLI.from_module(module, runner=runner)
     try:
-        info = gather(TalosCLI.from_module(module, runner=runner), [g for g in GATHER if g in module.params["gather"]])
+        info = gather(cli, what, deadline)
+        if p["wait_for_peers"]:
+            info["kubespan_peers"] = wait_for_peers(cli, p["wait_for_peers"], deadline, info["kubespan_peers"])
+            info["health"] = health_summary(info.get("members"), info["kubespan_peers"])
     except AutoextenderError as e:
-        module.fail_json(msg=e.msg, failure=e.failure())
+        result = {"msg": e.msg, "failure": e.failure()}
+        if e.partial is not None:
+            result["talos_info"] = e.partial
+        module.fail_json(**result)
         return
     module.exit_json(changed=False, talos_info=info)
 

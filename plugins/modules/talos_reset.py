@@ -15,11 +15,15 @@ description:
   - Runs C(talosctl reset --graceful --reboot=false) on the one node in O(nodes); the node cordons and drains
     itself, wipes its disks, leaves discovery and powers off. The Kubernetes Node object must still be deleted.
   - Refuses a control-plane node (machine type C(controlplane) or C(init)) unless O(force=true).
-  - "Idempotent: a node that is already gone is not changed. A node is gone when it is not among the cluster
-    members that O(members_from) reports, or, when its Talos API is unreachable and it is not such a member,
-    if O(gone_if_unreachable=true)."
-  - A node that is still a member but unreachable fails clearly; a dead node cannot reset itself
-    (delete the VM and the Kubernetes Node instead).
+  - "Idempotent: a node that is already gone is not changed. RV(talos_reset.gone) says why it is gone:
+    V(not_a_member) (O(members_from) does not list it), V(maintenance) (its API answers only in maintenance mode:
+    it has no config) or V(unreachable) (its Talos API did not answer for O(wait_timeout) seconds, with
+    O(gone_if_unreachable=true))."
+  - A node that does not answer is asked again until O(wait_timeout) (it may be rebooting); only then does it
+    count as unreachable. A node that is still a member but unreachable fails clearly; a dead node cannot reset
+    itself (delete the VM and the Kubernetes Node instead).
+  - A node that refuses the talosconfig in the TLS handshake and does not answer the maintenance API either
+    fails with C(failure.kind=tls) (another cluster's node).
 extends_documentation_fragment:
   - talos.autoextender.talosctl
 options:
@@ -34,8 +38,8 @@ options:
     type: str
   gone_if_unreachable:
     description:
-      - Treat a node whose Talos API does not answer (connection refused, no route, timeout) as gone,
-        unless O(members_from) lists it as a member.
+      - Treat a node whose Talos API does not answer (connection refused, no route, timeout) for O(wait_timeout)
+        seconds as gone, unless O(members_from) lists it as a member.
       - With V(false), an unreachable node is an error.
     type: bool
     default: true
@@ -57,11 +61,11 @@ options:
     choices: [all, system-disk, user-disks]
     default: all
   wait:
-    description: Wait until the node is gone (not a member any more, or unreachable).
+    description: Wait until the node is gone (not a member any more, back in maintenance mode, or unreachable).
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait, in total.
+    description: Seconds to wait, in total (for a node that does not answer, and for the node to be gone).
     type: int
     default: 600
 attributes:
@@ -120,17 +124,36 @@ talos_reset:
       type: str
       returned: success
       sample: worker
+    gone:
+      description:
+        - Why the node counts as gone (before the reset, or after it when O(wait=true)), null while it is not.
+        - V(not_a_member), V(maintenance) or V(unreachable) (see the description).
+      type: str
+      returned: success
+      sample: unreachable
+    detail:
+      description: One line that says what was seen, for example how long the node did not answer.
+      type: str
+      returned: success
+      sample: "The Talos API of 203.0.113.7 is unreachable: ... (tried 9 times in 120s)"
+failure:
+  description: Why the task failed; C(kind) is V(unreachable), V(tls), V(timeout), V(refused), V(command) or V(validation).
+  returned: failure
+  type: dict
+  sample: {"kind": "unreachable", "node": "203.0.113.7", "rc": 1}
 """
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_node import (
     CONTROL_PLANE_TYPES,
-    as_unreachable,
+    TLS,
+    UNREACHABLE,
+    as_node_error,
     find_member,
-    is_unreachable,
     parse_machine_types,
     parse_members,
+    retry_unreachable,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import TalosCLI, talosctl_argument_spec
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import Hostname, ValidatedModule
@@ -155,45 +178,67 @@ class NodeMembership(Resource):
             cli.nodes = list(nodes)
         return cli
 
-    def member(self, node):
+    def member(self, node, deadline=None):
         """True/False from ``members_from``; None without it."""
         via = self.params["members_from"]
         if not via:
             return None
-        try:
-            items = self.cli([via]).run_json(["get", "members", "--output=json"], connect=True,
-                                             what="read the cluster members from %s" % via)
-        except AutoextenderError as e:
-            raise as_unreachable(e, via)
+
+        def read():
+            try:
+                return self.cli([via]).run_json(["get", "members", "--output=json"], connect=True,
+                                                what="read the cluster members from %s" % via)
+            except AutoextenderError as e:
+                raise as_node_error(e, via)
+        items = retry_unreachable(read, via, deadline) if deadline else read()
         return find_member(parse_members(items), node, self.params["hostname"]) is not None
 
     def machine_type(self, node):
-        items = self.cli([node]).run_json(["get", "machinetype", "--output=json"], connect=True,
-                                          what="read the machine type of %s" % node)
+        try:
+            items = self.cli([node]).run_json(["get", "machinetype", "--output=json"], connect=True,
+                                              what="read the machine type of %s" % node)
+        except AutoextenderError as e:
+            raise as_node_error(e, node)
         types = parse_machine_types(items)
         return types.get(node) or next(iter(types.values()), None)
 
+    def in_maintenance(self, node):
+        """True when the node answers the maintenance API (``version --insecure``): it has no config."""
+        try:
+            self.cli([node]).run(["version", "--insecure"], connect=True, what="ask %s for its version" % node)
+        except AutoextenderError:
+            return False
+        return True
+
     def fetch(self):
         node = self.node()
-        member = self.member(node)
-        self._gone = {"node": node, "state": "gone", "reachable": None, "member": member, "machine_type": None}
+        deadline = self._deadline
+        member = self.member(node, deadline)
+        self._gone = {"node": node, "state": "gone", "reachable": None, "member": member, "machine_type": None,
+                      "gone": None, "detail": None}
         if member is False:
+            self._gone.update(gone="not_a_member", detail="%s does not list %s among the cluster members"
+                              % (self.params["members_from"], node))
             return None
         try:
-            machine_type = self.machine_type(node)
+            machine_type = retry_unreachable(lambda: self.machine_type(node), node, deadline)
         except AutoextenderError as e:
-            if not is_unreachable(e):
+            if e.kind == TLS and self.in_maintenance(node):
+                self._gone.update(reachable=True, gone="maintenance",
+                                  detail="%s answers only in maintenance mode: it has no config" % node)
+                return None
+            if e.kind != UNREACHABLE:
                 raise
-            e = as_unreachable(e, node)
             if member:
                 e.msg += ("; the node is still a cluster member: a dead node cannot reset itself, delete the VM "
                           "and its Kubernetes Node instead")
                 raise e
             if not self.params["gone_if_unreachable"]:
                 raise e
-            self._gone["reachable"] = False
+            self._gone.update(reachable=False, gone="unreachable", detail=e.msg)
             return None
-        return {"node": node, "reachable": True, "member": member, "machine_type": machine_type}
+        return {"node": node, "reachable": True, "member": member, "machine_type": machine_type,
+                "gone": None, "detail": None}
 
     def delete(self, current):
         if current["machine_type"] in CONTROL_PLANE_TYPES and not self.params["force"]:
@@ -208,19 +253,31 @@ class NodeMembership(Resource):
         try:
             self.cli([current["node"]]).run(args, connect=True, what="reset %s" % current["node"])
         except AutoextenderError as e:
-            raise as_unreachable(e, current["node"])
+            raise as_node_error(e, current["node"])
 
     def gone(self, node):
-        """Done waiting: not a member any more (with members_from), else the node's API no longer answers."""
+        """``(reason, detail)`` once the node is gone, else None.
+
+        With members_from: not a member any more. Else the node's API refuses the talosconfig and answers in
+        maintenance mode (reset with reboot: not answering is the reboot), or does not answer at all
+        (reset without reboot: powered off).
+        """
         if self.params["members_from"]:
-            return not self.member(node)
+            if not self.member(node):
+                return "not_a_member", "%s no longer lists %s" % (self.params["members_from"], node)
+            return None
         try:
-            self.cli([node]).run_json(["get", "machinetype", "--output=json"], connect=True)
-        except AutoextenderError:
-            return True
-        return False
+            self.machine_type(node)
+        except AutoextenderError as e:
+            if e.kind == UNREACHABLE:
+                return None if self.params["reboot"] else ("unreachable", "powered off after the reset: " + e.msg)
+            if e.kind == TLS and self.in_maintenance(node):
+                return "maintenance", "%s answers only in maintenance mode: it has no config" % node
+            raise
+        return None
 
     def ensure(self):
+        self._deadline = Deadline(self.params["wait_timeout"])
         current = self.fetch()
         if current is None:
             return False, self._gone
@@ -228,9 +285,14 @@ class NodeMembership(Resource):
         after = dict(current, state="reset")
         if not self.check_mode and self.params["wait"]:
             node = current["node"]
+
+            def probe():
+                found = self.gone(node)
+                if found:
+                    after.update(gone=found[0], detail=found[1])
+                return bool(found), after
             try:
-                wait_for(lambda: (self.gone(node), after), Deadline(self.params["wait_timeout"]),
-                         "%s to leave the cluster" % node, initial=2.0, maximum=15.0)
+                wait_for(probe, self._deadline, "%s to leave the cluster" % node, initial=1.0, maximum=10.0)
             except AutoextenderError as e:
                 e.partial = after
                 raise

@@ -3,7 +3,11 @@ import pytest
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import REDACTED, AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_node import (
-    as_unreachable,
+    TLS,
+    as_node_error,
+    node_failure,
+    peers_not_up,
+    retry_unreachable,
     find_member,
     health_summary,
     is_unreachable,
@@ -15,6 +19,8 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talos_node imp
     redact_diff,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import parse_json_stream
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
+from tests.support.clock import FakeClock
 from tests.support.fixtures_talos import recorded
 
 
@@ -71,12 +77,12 @@ def test_recorded_unreachable_errors_are_classified():
         err = AutoextenderError("talosctl failed", kind="command",
                                 details={"cmd": ["talosctl"], "rc": 1, "stdout": "", "stderr": recorded(name + ".stderr")})
         assert is_unreachable(err)
-        out = as_unreachable(err, "127.0.0.1")
+        out = as_node_error(err, "127.0.0.1")
         assert out.kind == "unreachable" and out.details["node"] == "127.0.0.1"
         assert out.msg.startswith("The Talos API of 127.0.0.1 is unreachable: ")
         assert "connection refused" in out.msg and out.details["rc"] == 1
     other = AutoextenderError("x", kind="command", details={"stderr": "error: unknown flag --bogus"})
-    assert not is_unreachable(other) and as_unreachable(other, "n") is other
+    assert not is_unreachable(other) and as_node_error(other, "n") is other
 
 
 def test_members_from_the_recorded_json_stream():
@@ -114,3 +120,85 @@ def test_machine_type_and_version():
     versions = parse_versions(parse_json_stream(recorded("version_json.stdout")))
     assert versions == [{"node": "192.0.2.10", "tag": "v1.13.9", "sha": "5b8f0ad3", "go_version": "go1.26.8",
                          "os": "linux", "arch": "amd64", "platform": "metal", "rbac": True}]
+
+
+# -- failure kinds and retries (issue 13) ---------------------------------------------------------------------
+def command_error(stderr):
+    return AutoextenderError("talosctl get failed (rc=1): " + stderr.splitlines()[0], kind="command",
+                             details={"cmd": ["talosctl", "get"], "rc": 1, "stdout": "", "stderr": stderr})
+
+
+TLS_TEXTS = [
+    recorded("get_tls_unknown_authority.stderr"),
+    'rpc error: code = Unavailable desc = connection error: desc = "error reading server preface: remote error: '
+    'tls: certificate required"',
+    'rpc error: code = Unavailable desc = connection error: desc = "transport: authentication handshake failed: '
+    'remote error: tls: bad certificate"',
+]
+
+
+@pytest.mark.parametrize("stderr", TLS_TEXTS)
+def test_a_tls_refusal_is_its_own_kind_in_one_line(stderr):
+    err = command_error(stderr)
+    assert node_failure(err) == TLS and not is_unreachable(err)
+    out = as_node_error(err, "203.0.113.7")
+    assert out.kind == "tls" and out.details["node"] == "203.0.113.7" and "\n" not in out.msg
+    assert out.msg.startswith("The Talos API of 203.0.113.7 does not trust this talosconfig (TLS: ")
+    assert out.msg.endswith("it is another cluster's talosconfig, or the node is in maintenance mode and needs "
+                            "insecure=true")
+
+
+def test_the_tls_reason_is_the_x509_text():
+    out = as_node_error(command_error(recorded("get_tls_unknown_authority.stderr")), "n")
+    assert "(TLS: x509: certificate signed by unknown authority): it is another" in out.msg
+
+
+def test_retry_unreachable_asks_again_until_the_node_answers():
+    clock = FakeClock()
+    calls = []
+
+    def call():
+        calls.append(clock())
+        if len(calls) < 4:
+            raise command_error(recorded("get_unreachable.stderr"))
+        return "answer"
+    assert retry_unreachable(call, "n", Deadline(60, clock=clock), sleep=clock.sleep) == "answer"
+    assert len(calls) == 4 and 0 < calls[-1] < 60
+
+
+def test_retry_unreachable_gives_up_at_the_deadline_with_kind_unreachable():
+    clock = FakeClock()
+    calls = []
+
+    def call():
+        calls.append(clock())
+        raise command_error(recorded("get_unreachable.stderr"))
+    with pytest.raises(AutoextenderError) as exc:
+        retry_unreachable(call, "203.0.113.7", Deadline(20, clock=clock), sleep=clock.sleep)
+    assert exc.value.kind == "unreachable" and clock() == 20
+    assert exc.value.msg.endswith("(tried %d times in 20s)" % len(calls)) and len(calls) > 3
+
+
+@pytest.mark.parametrize("stderr,kind", [(TLS_TEXTS[0], "tls"), ("error: unknown flag: --bogus", "command")])
+def test_retry_unreachable_never_asks_again_on_other_errors(stderr, kind):
+    clock = FakeClock()
+    calls = []
+
+    def call():
+        calls.append(1)
+        raise command_error(stderr)
+    with pytest.raises(AutoextenderError) as exc:
+        retry_unreachable(call, "n", Deadline(60, clock=clock), sleep=clock.sleep)
+    assert exc.value.kind == kind and len(calls) == 1 and clock() == 0
+
+
+def test_peers_not_up_per_asked_node():
+    peers = [{"node": "h1", "id": "k1", "label": "e1", "state": "up"},
+             {"node": "h1", "id": "k2", "label": "e2", "state": "down"},
+             {"node": "h2", "id": "k1", "label": "e1", "state": "up"},
+             {"node": "h2", "id": "k2", "label": "e2", "state": "up"}]
+    assert peers_not_up(peers, ["e1", "e2"], ["h1", "h2"]) == {"h1": ["e2"]}
+    assert peers_not_up(peers, ["e1"], ["h1", "h2", "h3"]) == {"h3": ["e1"]}
+    assert peers_not_up(peers, ["e1", "e2"], []) == {}
+    assert peers_not_up(peers[:2], ["e2", "e3"], []) == {"": ["e2", "e3"]}
+    assert peers_not_up([], [], ["h1"]) == {}

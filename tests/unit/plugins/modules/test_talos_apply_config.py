@@ -59,7 +59,7 @@ def test_changes_apply_then_wait_until_the_node_reports_them(config, fake_talosc
     assert cmds[2:] == [["apply-config"] + base + ["--dry-run"] + conn] * 3
     state = result["talos_apply_config"]
     assert state == {"node": "203.0.113.7", "mode": "auto", "applied": True, "reboot": False, "warnings": [],
-                     "mode_details": "Applied configuration without a reboot"}
+                     "mode_details": "Applied configuration without a reboot", "maintenance": True}
     prepared = result["diff"]["prepared"]
     assert "+    nodeLabels:" in prepared and "mZnDleQtg1mEc2lENUAYTcqoVttAuZt17mkMk6vqg4Y=" not in prepared
 
@@ -103,7 +103,7 @@ def test_patches_go_through_talosctl_patch_machineconfig(fake_talosctl_bin):
 
 def test_unreachable_node_is_a_clear_error_without_secrets(config, fake_talosctl_bin):
     runner = ScriptedTalosctl([(r"^apply-config", UNREACHABLE)])
-    kind, result = run(runner, config=config, insecure=True)
+    kind, result = run(runner, config=config, insecure=True, wait_timeout=0)
     assert kind == "fail"
     failure = result["failure"]
     assert failure["kind"] == "unreachable" and failure["rc"] == 1 and failure["node"] == "203.0.113.7"
@@ -116,3 +116,44 @@ def test_bad_input(config, fake_talosctl_bin):
     assert "needs config" in run(ScriptedTalosctl(), patches=[{"a": 1}], insecure=True)[1]["msg"]
     result = run(ScriptedTalosctl([(r"--dry-run", (0, "", "something else\n"))]), config=config)[1]
     assert result["failure"]["kind"] == "parse"
+
+
+CERT_REQUIRED = (1, "", 'error applying new configuration: rpc error: code = Unavailable desc = connection error: '
+                 'desc = "error reading server preface: remote error: tls: certificate required"\n')
+UNKNOWN_CA = (1, "", "error applying new configuration: " + recorded("get_tls_unknown_authority.stderr"))
+
+
+def test_insecure_on_a_configured_node_asks_through_the_talosconfig(config, fake_talosctl_bin):
+    runner = ScriptedTalosctl([(r"--insecure", CERT_REQUIRED), (r"^apply-config .*--dry-run", NO_CHANGES)])
+    kind, result = run(runner, config=config, insecure=True)
+    assert kind == "exit" and result["changed"] is False
+    assert result["talos_apply_config"]["maintenance"] is False and result["talos_apply_config"]["applied"] is False
+    base = ["apply-config", "--file=%s" % config, "--mode=auto"]
+    conn = ["--talosconfig=/t/talosconfig", "--nodes=203.0.113.7"]
+    assert runner.commands() == [base + ["--insecure", "--dry-run"] + conn, base + ["--dry-run"] + conn]
+
+
+def test_insecure_on_a_configured_node_with_changes_applies_through_the_talosconfig(config, fake_talosctl_bin,
+                                                                                     monkeypatch):
+    monkeypatch.setattr(_wait, "backoff_delays", lambda *a, **k: iter(lambda: 0.0, None))
+    runner = ScriptedTalosctl([(r"--insecure", CERT_REQUIRED), (r"^apply-config .*--dry-run", [CHANGES, NO_CHANGES]),
+                               (r"^apply-config", (0, "", recorded("apply_auto.stderr")))])
+    kind, result = run(runner, config=config, insecure=True)
+    assert kind == "exit" and result["changed"] is True
+    assert not any("--insecure" in c for c in runner.commands()[1:])
+
+
+def test_another_clusters_node_fails_at_once_with_kind_tls(config, fake_talosctl_bin):
+    runner = ScriptedTalosctl([(r"--insecure", CERT_REQUIRED), (r"^apply-config", UNKNOWN_CA)])
+    kind, result = run(runner, config=config, insecure=True)
+    assert kind == "fail" and result["failure"]["kind"] == "tls" and len(runner.commands()) == 2
+    assert result["msg"] == ("The Talos API of 203.0.113.7 does not trust this talosconfig (TLS: x509: certificate "
+                             "signed by unknown authority): it is another cluster's talosconfig, or the node is in "
+                             "maintenance mode and needs insecure=true")
+
+
+def test_a_rebooting_node_is_asked_again_within_wait_timeout(config, fake_talosctl_bin, monkeypatch):
+    monkeypatch.setattr(_wait, "backoff_delays", lambda *a, **k: iter(lambda: 0.0, None))
+    runner = ScriptedTalosctl([(r"^apply-config .*--dry-run", [UNREACHABLE, UNREACHABLE, NO_CHANGES])])
+    kind, result = run(runner, config=config)
+    assert kind == "exit" and result["changed"] is False and len(runner.commands()) == 3
