@@ -11,6 +11,7 @@ Idempotent: a tool whose versioned binary exists in the cache is not rebuilt.
 Prints one line per tool: ``<name> <version> <path>`` or ``<name> FAILED``.
 """
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -40,6 +41,13 @@ TOOLS = {
             "-X github.com/siderolabs/talos/pkg/machinery/version.Tag=v1.13.9",
             "-X github.com/siderolabs/talos/pkg/machinery/version.SHA=3ebd10a7",
         ],
+    },
+    "talos-api-sim": {
+        # The lab's Talos node API: our own module (hack/talos-api-sim) on Talos'
+        # machinery; "version" is the machinery release it is built on. The cached
+        # binary's name carries a hash of the sources, so an edit rebuilds it.
+        "local": "talos-api-sim",
+        "version": "v1.14.1",
     },
     "kube-apiserver": {
         # The Kubernetes version Talos v1.13.9 installs by default.
@@ -125,7 +133,37 @@ def remove_tree(path):
     shutil.rmtree(path, onerror=make_writable)
 
 
+def source_hash(src):
+    """A short hash of a local module's go.mod, go.sum and Go files."""
+    digest = hashlib.sha256()
+    for entry in sorted(os.listdir(src)):
+        if entry.endswith(".go") or entry in ("go.mod", "go.sum"):
+            with open(os.path.join(src, entry), "rb") as f:
+                digest.update(entry.encode() + b"\0" + f.read())
+    return digest.hexdigest()[:10]
+
+
+def build_local(name, spec, cache, env, log):
+    """A tool of this repository (hack/<local>): its own go.mod and go.sum pin its graph."""
+    src = os.path.join(HACK, spec["local"])
+    dest = os.path.join(cache, "%s-%s-%s" % (name, spec["version"], source_hash(src)))
+    link = os.path.join(cache, name)
+    if not os.path.exists(dest):
+        try:
+            go(["build", "-trimpath", "-ldflags", "-s -w", "-o", dest + ".tmp", "."], src, env)
+            os.rename(dest + ".tmp", dest)
+        except subprocess.CalledProcessError as e:
+            log.write("== %s: %s\n%s\n%s\n" % (name, " ".join(e.cmd), e.stdout, e.stderr))
+            return None
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(os.path.basename(dest), link)
+    return dest
+
+
 def build(name, spec, cache, env, log):
+    if spec.get("local"):
+        return build_local(name, spec, cache, env, log)
     dest = os.path.join(cache, "%s-%s" % (name, spec["version"]))
     link = os.path.join(cache, name)
     if not os.path.exists(dest):
