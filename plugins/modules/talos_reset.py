@@ -270,7 +270,7 @@ class NodeMembership(Resource):
             self.machine_type(node)
         except AutoextenderError as e:
             if e.kind == UNREACHABLE:
-                return None if self.params["reboot"] else ("unreachable", "powered off after the reset: " + e.msg)
+                return None if self.params["reboot"] else ("unreachable", "its Talos API stopped answering (powered off): " + e.msg)
             if e.kind == TLS and self.in_maintenance(node):
                 return "maintenance", "%s answers only in maintenance mode: it has no config" % node
             raise

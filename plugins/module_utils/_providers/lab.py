@@ -330,13 +330,14 @@ class LabProvider(base.CloudProvider):
     def placement_catalog(self):
         """The lab's locations and server types; a type that names no ``architectures`` runs any.
 
-        Lab servers join from user data only: no Talos API answers on their addresses for a maintenance-mode join.
+        Lab servers join either way: each boots in maintenance mode with a Talos machine API on its address
+        (port 50000) that takes its config over ``apply-config``, or boots configured from its user data.
         """
         locations = self.request("GET", "/locations", "list lab locations")["locations"]
         types = self.request("GET", "/server_types", "list lab server types")["server_types"]
         return {"locations": dict((i["name"], {"user_data": True}) for i in locations),
                 "server_types": dict((i["name"], {"arch": i.get("architectures"), "locations": None}) for i in types),
-                "joins": ["user_data"]}
+                "joins": ["maintenance", "user_data"]}
 
     def name_problems(self, servers=(), firewalls=(), labels=None):
         problems = ["lab %s name %r must be 1 to 63 lower-case letters, digits, '.' or '-', starting and ending with a "

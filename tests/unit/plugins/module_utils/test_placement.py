@@ -78,15 +78,17 @@ def provider(lab):
 def test_lab_catalog_and_placement(lab):
     catalog = provider(lab).placement_catalog()
     assert sorted(catalog["locations"]) == ["loopback", "loopback-b"]
-    assert sorted(catalog["server_types"]) == ["lab-medium", "lab-small"] and catalog["joins"] == ["user_data"]
+    assert sorted(catalog["server_types"]) == ["lab-medium", "lab-small"] and catalog["joins"] == ["maintenance", "user_data"]
     provider(lab).check_placement("loopback", "lab-small", "arm64", "user_data")
+    provider(lab).check_placement("loopback", "lab-small", "arm64", "maintenance")
     with pytest.raises(AutoextenderError) as err:
         provider(lab).check_placement("mars", "lab-huge", "amd64", "user_data")
     assert err.value.kind == "validation" and err.value.details["problems"] == [
         "Unknown lab cloud location 'mars'; valid locations: loopback, loopback-b",
         "Unknown lab cloud server type 'lab-huge'; valid server types: lab-medium, lab-small"]
-    with pytest.raises(AutoextenderError, match="join 'maintenance' is not possible on the lab cloud"):
-        provider(lab).check_placement("loopback", "lab-small", None, "maintenance")
+    with pytest.raises(AutoextenderError, match="join 'pxe' is not possible on the lab cloud; it supports: "
+                                                "maintenance, user_data"):
+        provider(lab).check_placement("loopback", "lab-small", None, "pxe")
     assert [c[0] for c in lab.calls()] == ["GET"] * len(lab.calls())  # read-only
 
 

@@ -85,7 +85,7 @@ def test_a_rebooting_node_is_asked_again_then_reset(fake_talosctl_bin, monkeypat
     assert (kind, result["changed"]) == ("exit", True)
     state = result["talos_reset"]
     assert (state["state"], state["gone"], state["machine_type"]) == ("reset", "unreachable", "worker")
-    assert state["detail"].startswith("powered off after the reset: The Talos API of 203.0.113.7 is unreachable")
+    assert state["detail"].startswith("its Talos API stopped answering (powered off): The Talos API of 203.0.113.7 is unreachable")
     assert [c[0] for c in runner.commands()] == ["get", "get", "get", "reset", "get"]
 
 
