@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Run the lab cloud (tests/support/sim/lab.py, docs/lab.md) as a background process.
 
-    hack/lab_cloud.py start  --state-dir DIR [--kubeconfig FILE] [--talosctl PATH] [--labnet NETDIR]
+    hack/lab_cloud.py start  --state-dir DIR [--kubeconfig FILE] [--labnet NETDIR] [--home-config FILE]
+                             [--trustd SECRETS] [--talos-sim PATH] [--reboot-seconds S]
     hack/lab_cloud.py status --state-dir DIR
     hack/lab_cloud.py stop   --state-dir DIR
 
@@ -10,11 +11,15 @@ API URL, the token, the health port and the pid go to ``DIR/cloud.json``
 (mode 0600): point ``LAB_CLOUD_CONFIG`` at it and the lab provider and the
 edge_nodes inventory find the lab. The cloud's state (servers, images,
 firewalls) is kept in ``DIR/lab-state.json`` (0600: it holds user data), so a
-restart keeps it, and the token and health port stay the same; the Nodes of its running servers
-are registered again at each start (``register_again``). With ``--labnet``
-(the state directory of a running ``hack/labnet.py up``, root only) every server
-becomes an edge of that lab network: public IP 10.250.N.x, health on port 80
-(tests/support/sim/lab_edges.py).
+restart keeps it, and the token and health port stay the same. Every server is a
+Talos machine (one talos-api-sim, tests/support/sim/node_api.py) whose disk is
+``DIR/machines/<id>``: a restart boots the machines that ran again, and they
+register their Nodes again as kubelets do. With ``--labnet`` (the state directory
+of a running ``hack/labnet.py up``, root only) every server becomes an edge of
+that lab network: public IP 10.250.N.x, health on port 80
+(tests/support/sim/lab_edges.py). With ``--home-config`` (a controlplane config
+of the home cluster) one more machine plays the home cluster's node; its address
+is ``home_talos_api`` in cloud.json.
 ``start`` and ``status`` print one JSON line (without the token) last.
 """
 import argparse
@@ -82,36 +87,24 @@ def serve(args):
     from tests.support.sim.lab import LabCloud
 
     previous = read_config(args.state_dir) or {}
-    talosctl = args.talosctl or tools.which("talosctl")
-    if not talosctl:
-        raise SystemExit("lab_cloud: talosctl not found (run `make tools` or pass --talosctl)")
+    talos_sim = args.talos_sim or tools.which("talos-api-sim")
+    if not talos_sim:
+        raise SystemExit("lab_cloud: talos-api-sim not found (run `make tools` or pass --talos-sim)")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *dummy: stop.set())
     signal.signal(signal.SIGINT, lambda *dummy: stop.set())
     lab = LabCloud(token=previous.get("token") or "lab-" + secrets.token_hex(16), state_dir=args.state_dir,
-                   talosctl=talosctl, kubeconfig=args.kubeconfig, health_port=previous.get("health_port") or 0,
-                   labnet_dir=args.labnet)
+                   talos_sim=talos_sim, kubeconfig=args.kubeconfig, health_port=previous.get("health_port") or 0,
+                   labnet_dir=args.labnet, reboot_seconds=args.reboot_seconds, home_config=args.home_config,
+                   trustd=args.trustd)
     with lab:
-        register_again(lab)
         write_config(args.state_dir, {"url": lab.url, "token": lab.token, "pid": os.getpid(),
                                       "health_port": lab.health_port, "kubeconfig": args.kubeconfig,
-                                      "talosctl": talosctl, "state_dir": args.state_dir, "labnet": args.labnet})
+                                      "talos_sim": talos_sim, "state_dir": args.state_dir, "labnet": args.labnet,
+                                      "home_talos_api": lab.home_talos_api, "control_source": lab.control_source,
+                                      "loopback_block": str(lab.block.network) if lab.block else None})
         stop.wait()
     return 0
-
-
-def register_again(lab):
-    """What kubelets do when their machines come back: register the Nodes of the running, configured servers
-    again. After ``hack/lab.py up`` on a kept lab the Nodes are usually still there (and only refreshed);
-    a home cluster that lost them gets them back, so servers and Nodes agree again."""
-    from tests.support.sim.lab_node import node_spec
-
-    if not lab.registrar:
-        return
-    for srv in list(lab.state["servers"].values()):
-        if srv["status"] == "running" and srv["talos"].get("stage") == "configured" and srv.get("config"):
-            net = srv["public_net"]
-            lab.registrar.register(node_spec(srv["config"], srv["name"], net["ipv4"], net["ipv6"]))
 
 
 def start(args):
@@ -120,9 +113,9 @@ def start(args):
         print(json.dumps(public(config, args.state_dir)))
         return 0
     argv = [sys.executable, os.path.abspath(__file__), "serve", "--state-dir", args.state_dir]
-    for flag in ("kubeconfig", "talosctl", "labnet"):
+    for flag in ("kubeconfig", "talos_sim", "labnet", "home_config", "trustd", "reboot_seconds"):
         if getattr(args, flag):
-            argv += ["--" + flag, getattr(args, flag)]
+            argv += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
     with open(os.path.join(args.state_dir, "lab_cloud.log"), "ab") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, cwd=REPO)
@@ -168,11 +161,17 @@ def main(argv=None):
     parser.add_argument("action", choices=("start", "stop", "status", "serve"))
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--kubeconfig", help="register booted lab servers as Nodes in this cluster")
-    parser.add_argument("--talosctl", help="the talosctl that validates machine configs (default: found like the tests)")
+    parser.add_argument("--talos-sim", help="the lab machines' Talos API (default: found like the tests' tools)")
+    parser.add_argument("--home-config", help="a controlplane config: one more machine plays the home cluster's node")
+    parser.add_argument("--trustd", help="the home cluster's secrets bundle: signs its workers' API certificates")
+    parser.add_argument("--reboot-seconds", type=float, default=2.0,
+                        help="how long a machine's Talos API stays closed in a reboot (default 2)")
     parser.add_argument("--labnet", help="state dir of a running lab network: servers become its edges (root)")
     args = parser.parse_args(argv)
     args.state_dir = os.path.abspath(args.state_dir)
     args.labnet = os.path.abspath(args.labnet) if args.labnet else None
+    args.home_config = os.path.abspath(args.home_config) if args.home_config else None
+    args.trustd = os.path.abspath(args.trustd) if args.trustd else None
     os.makedirs(args.state_dir, mode=0o700, exist_ok=True)
     return {"start": start, "stop": stop, "status": status, "serve": serve}[args.action](args)
 

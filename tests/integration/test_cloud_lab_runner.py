@@ -21,7 +21,7 @@ def test_start_status_restart_stop(tmp_path, monkeypatch):
     from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import make_provider
     from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
     from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
-    require_tool("talosctl")
+    require_tool("talos-api-sim")
     state_dir = str(tmp_path / "cloud")
     try:
         rc, started = runner("start", "--state-dir", state_dir)
@@ -31,6 +31,7 @@ def test_start_status_restart_stop(tmp_path, monkeypatch):
         with open(config_path) as f:
             token = json.load(f)["token"]
         assert "token" not in started
+        assert started["control_source"] == "127.0.0.1/32" and started["home_talos_api"] is None
         assert runner("status", "--state-dir", state_dir)[1]["pid"] == started["pid"]
         assert runner("start", "--state-dir", state_dir)[1]["pid"] == started["pid"]  # already running
 

@@ -40,7 +40,7 @@ def server_named(lab, name):
 
 def test_a_lab_server_is_an_edge_of_the_lab_network(lab_network, kube_cluster, talosctl):
     with LabCloud(token="t", talosctl=tools.which("talosctl"), kubeconfig=kube_cluster.kubeconfig,
-                  labnet_dir=lab_network.state_dir) as lab:
+                  labnet_dir=lab_network.state_dir, trustd=talosctl.workdir + "/secrets.yaml") as lab:
         assert api(lab, "GET", "/info")["health_port"] == 80
         image = api(lab, "POST", "/images", json={"name": "talos", "source_url": "https://factory.example/x.raw.xz",
                                                   "talos_version": "v1.13.9", "arch": "amd64"})["image"]

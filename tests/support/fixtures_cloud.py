@@ -1,7 +1,10 @@
 """Fixtures of the cloud area: the lab cloud, and one view over every cloud simulator.
 
 ``lab_cloud`` is a fresh lab cloud (no kube-apiserver) per test; ``lab_cloud_kube``
-registers its nodes in the session's ``kube_cluster``. ``cloud`` is parametrized
+registers its nodes in the session's ``kube_cluster``. Every server the lab boots is
+a Talos machine (talos-api-sim on a loopback address of the lab's own block, port
+50000; reboots take ``REBOOT_SECONDS``); set ``lab.trustd`` to the secrets bundle of
+the configs you give it, so its workers get their mTLS certificates (as from trustd). ``cloud`` is parametrized
 over the providers whose simulators exist (lab always; hetzner and linode when
 their fixtures ``hetzner_sim`` / ``linode_sim`` are there) and gives tests one
 way to read the simulator's state, seed foreign resources and arm faults.
@@ -19,9 +22,14 @@ from tests.support.sim.lab import LabCloud
 TOKEN_ENV = {"lab": "LAB_CLOUD_TOKEN", "hetzner": "HCLOUD_TOKEN", "linode": "LINODE_TOKEN"}
 
 
+REBOOT_SECONDS = 1.0
+
+
 def _lab(**kw):
-    return LabCloud(token="lab-" + secrets.token_hex(12), talosctl=tools.which("talosctl"), boot_seconds=0.2,
-                    action_seconds=0.1, image_seconds=0.2, **kw)
+    from tests.conftest import require_tool
+    require_tool("talos-api-sim")
+    return LabCloud(token="lab-" + secrets.token_hex(12), talos_sim=tools.which("talos-api-sim"), boot_seconds=0.2,
+                    action_seconds=0.1, image_seconds=0.2, reboot_seconds=REBOOT_SECONDS, **kw)
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ KNOWN_MISSING = os.path.join(os.path.dirname(HERE), "KNOWN_MISSING_TOOLS")
 # name -> (executable, version argv, regexp whose group 1 is the version)
 TOOLS = {
     "talosctl": ("talosctl", ["version", "--client", "--short"], r"Talos (v[\w.\-]+)"),
+    # the lab's Talos machine API (hack/talos-api-sim), built by `make tools` from Talos' machinery module
+    "talos-api-sim": ("talos-api-sim", ["--version"], r"(v\d[\w.\-]*)"),
     "kube-apiserver": ("kube-apiserver", ["--version"], r"Kubernetes (v[\w.\-]+)"),
     "etcd": ("etcd", ["--version"], r"etcd Version: ([\w.\-]+)"),
     "helm": ("helm", ["version", "--short"], r"(v[\w.\-]+)"),

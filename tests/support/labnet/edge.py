@@ -43,12 +43,20 @@ class EdgeNode:
     def url(self):
         return "http://%s" % self.public_ip
 
-    def create(self, home, timeout=30.0):
-        """Build the namespace and the tunnel to ``home`` (a HomeNetwork), then start the proxy."""
+    def create(self, home, timeout=30.0, connect=True):
+        """Build the namespace; with ``connect``, also the tunnel to ``home`` (a HomeNetwork) and the proxy."""
         os.makedirs(self.workdir, mode=0o700, exist_ok=True)
         if not self.private_key:
             self.private_key, self.public_key = wireguard.genkey()
         netns.create(self.netns, self.veth, self.plan.bridge, "%s/%d" % (self.public_ip, self.plan.subnet.prefixlen))
+        if connect:
+            self.connect(home, timeout)
+
+    def connected(self):
+        return os.path.exists(wireguard.socket_path(self.ifname))
+
+    def connect(self, home, timeout=30.0):
+        """The WireGuard link to ``home`` and the proxy (a lab server: once its machine is configured)."""
         try:
             wireguard.start(self.netns, self.ifname, self.tunnel_ip, self.private_key, self.workdir, timeout)
             wireguard.set_peer(self.netns, self.ifname, home.public_key, home.tunnel_ip, home.endpoint)

@@ -179,8 +179,11 @@ class LabNetwork:
                               % (self.state_dir, self.state_dir))
         return self
 
-    def add_edge(self, name, public_ip=None, timeout=30.0):
-        """Create edge ``name`` (at ``public_ip``, or the next free address); returns the EdgeNode."""
+    def add_edge(self, name, public_ip=None, timeout=30.0, connect=True):
+        """Create edge ``name`` (at ``public_ip``, or the next free address); returns the EdgeNode.
+
+        Without ``connect`` only its namespace and address exist (a lab server before its config:
+        ``connect_edge`` adds the tunnel and the proxy later)."""
         with machine_lock():
             self.attach()
             if name in self.edges:
@@ -198,9 +201,25 @@ class LabNetwork:
                 edge = EdgeNode(self.plan, check_name(name), public_ip, self._dir("edges", name))
             except ValueError as exc:
                 raise LabnetError(str(exc))
-            edge.create(self.home, timeout)
+            edge.create(self.home, timeout, connect)
             self.edges[name] = edge
             self._save()
+        return edge
+
+    def connect_edge(self, name, timeout=30.0):
+        """Give edge ``name`` its tunnel to home and its proxy (a no-op when it has them)."""
+        with machine_lock():
+            self.attach()
+            edge = self.edge(name)
+            if not edge.connected():
+                try:
+                    edge.connect(self.home, timeout)
+                except BaseException:
+                    del self.edges[name]  # connect() removed the namespace
+                    self._save()
+                    raise
+            else:
+                edge.start_proxy(self.home, timeout)
         return edge
 
     def edge(self, name):

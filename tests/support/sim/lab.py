@@ -7,24 +7,31 @@ knobs of every simulator (``fail_next``, ``latency``). Its state can live in a
 JSON file (``state_dir``), so ``hack/lab_cloud.py`` can keep it running between
 playbook runs.
 
-A server boots from its user data, or from a config applied in maintenance
-mode (``POST /servers/{id}/actions/apply_config``): the lab validates it with
-the real ``talosctl validate --mode cloud``, registers the Node in a
-kube-apiserver when it has a kubeconfig, and serves ``/healthz`` on the
-server's public IP (127.0.10.N) and the lab's health port (see lab_node.py).
-A config that fails validation leaves the server in status ``error`` with the
-validation message.
+Every server is a Talos machine: at power-on the lab starts one ``talos-api-sim``
+for it (node_api.py), on the server's public IP (root with the lab network: in
+the server's namespace; else a loopback address of the lab's own 127.x.y.0/24
+block) and port 50000. With user data it boots configured (or ``error`` with the
+validation message); without, it waits in maintenance mode for
+``talosctl apply-config --insecure``. The server's ``talos`` stage, message and
+Node come from the machine's status.json; the machine registers its Node and
+keeps it Ready itself. Power off and delete stop the machine and mark its Node
+NotReady (the node lifecycle controller's job, which the lab has none of).
+Without the lab network the lab also serves ``/healthz`` on the server's address
+and the lab's health port (lab_node.py).
 """
 import ipaddress
 import json
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 from datetime import datetime, timezone
 
-from . import lab_firewall, lab_node
-from .lab_edges import HEALTH_PORT, LabEdges
+from . import lab_firewall, lab_node, node_api
+from .lab_edges import HEALTH_PORT, LabEdges, edge_name
+from .. import tools
 from ..labnet import LabnetError, nft
 from ..process import free_port
 from .base import ApiError, Simulator, paginate, route
@@ -35,6 +42,7 @@ ARCHES = ("amd64", "arm64")
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
 MAX_USER_DATA = 32768
 STATE_FILE = "lab-state.json"
+HOME_NAME = "lab-home"  # the home node's hostname (a KubeSpan peer label of every edge)
 
 
 def iso(epoch):
@@ -266,6 +274,8 @@ class ServersMixin:
     def show_server(self, srv):
         out = dict((k, v) for k, v in srv.items() if k not in ("user_data", "config", "boot_at", "delete_at"))
         out["has_user_data"] = srv.get("user_data") is not None
+        booted = srv.get("image") is not None and srv["public_net"]["ipv4"]
+        out["talos"] = dict(srv["talos"], api="%s:%d" % (srv["public_net"]["ipv4"], node_api.PORT) if booted else None)
         out["firewalls"] = [f["id"] for f in self.applied_firewalls(srv)]
         return out
 
@@ -310,7 +320,7 @@ class ServersMixin:
                "public_net": {"ipv4": self.new_address(number) if body.get("ipv4", True) else None,
                               "ipv6": "fd00:1ab::%x" % number if body.get("ipv6", False) else None},
                "talos": {"stage": "booting", "message": None, "node": None},
-               "user_data": user_data, "config": user_data, "boot_at": now + self.boot_seconds}
+               "user_data": user_data, "boot_at": now + self.boot_seconds}
         self.state["servers"][srv["id"]] = srv
         action = self.new_action("create_server", [{"id": srv["id"], "type": "server"}], self.boot_seconds)
         self.save()
@@ -337,30 +347,12 @@ class ServersMixin:
     def delete_server(self, request):
         srv = self.find("servers", request.params["id"])
         if srv["status"] != "deleting":
-            self.stop_machine(srv)
+            self.stop_machine(srv, keep_disk=False)
             srv["status"] = "deleting"
             srv["delete_at"] = time.time() + self.action_seconds
         action = self.new_action("delete_server", [{"id": srv["id"], "type": "server"}], self.action_seconds)
         self.save()
         return {"action": action}
-
-    @route("POST", "/servers/{id}/actions/apply_config")
-    def apply_config(self, request):
-        """Talos maintenance mode: the first config a server without user data receives."""
-        srv = self.find("servers", request.params["id"])
-        config = (request.json() or {}).get("config")
-        if not isinstance(config, str) or not config.strip():
-            raise ApiError(422, "invalid_input", "config must be a machine config (a YAML string)", field="config")
-        if srv["status"] != "running" or srv["talos"]["stage"] != "maintenance":
-            raise ApiError(409, "conflict", "server %s is not in maintenance mode (status %s, stage %s)"
-                           % (srv["name"], srv["status"], srv["talos"]["stage"]))
-        srv["config"] = config
-        srv["status"] = "starting"
-        srv["talos"] = {"stage": "booting", "message": None, "node": None}
-        srv["boot_at"] = time.time() + self.boot_seconds
-        action = self.new_action("apply_config", [{"id": srv["id"], "type": "server"}], self.boot_seconds)
-        self.save()
-        return 201, {"action": action}
 
     @route("POST", "/servers/{id}/actions/poweroff")
     def poweroff(self, request):
@@ -382,17 +374,30 @@ class ServersMixin:
 
 
 class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulator):
-    """``with LabCloud(token=..., talosctl=..., kubeconfig=...) as lab:`` -> ``lab.url``."""
+    """``with LabCloud(token=..., kubeconfig=...) as lab:`` -> ``lab.url``.
+
+    ``talos_sim``: the talos-api-sim binary (default: found like every tool); ``reboot_seconds``:
+    how long a machine's API stays closed in a reboot; ``home_config``: a controlplane config
+    the lab's home node boots from (one more machine, ``home_talos_api``); ``trustd``: the
+    home cluster's secrets bundle, which signs the API certificates of its workers (as
+    trustd does); ``talosctl`` is accepted for older callers (the machines validate configs
+    with Talos' own code now).
+    """
 
     name = "lab"
     base_path = "/v1"
 
     def __init__(self, token=None, state_dir=None, talosctl=None, kubeconfig=None, health_port=0,
-                 boot_seconds=0.3, action_seconds=0.2, image_seconds=0.3, labnet_dir=None):
+                 boot_seconds=0.3, action_seconds=0.2, image_seconds=0.3, labnet_dir=None, talos_sim=None,
+                 reboot_seconds=1.0, home_config=None, trustd=None):
         super().__init__(spec=None, token=token)
         self.state_dir = state_dir
         self.talosctl = talosctl
         self.kubeconfig = kubeconfig
+        self.talos_sim = talos_sim or tools.which("talos-api-sim")
+        self.reboot_seconds = reboot_seconds
+        self.home_config = home_config
+        self.trustd = trustd
         # With a lab network (root), servers are its edges and answer health probes on port 80.
         self.edges = LabEdges(labnet_dir) if labnet_dir else None
         self.health_port = HEALTH_PORT if self.edges else health_port
@@ -400,7 +405,13 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         self.action_seconds = action_seconds
         self.image_seconds = image_seconds
         self.health = {}  # server id -> HealthServer
+        self.machines = {}  # server id -> node_api.Machine, while its simulator is ours to watch
+        self.connected = set()  # server ids whose edge has its tunnel and proxy (root)
+        self.home = None  # the home node's Machine
+        self.block = None  # node_api.LoopbackBlock (no lab network)
         self.registrar = None
+        self.machines_dir = None
+        self._tmp = None
         self._stop = threading.Event()
         self.state = {"servers": {}, "images": {}, "firewalls": {}, "actions": {}, "ids": {}}
         path = self.state_path()
@@ -427,11 +438,24 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
                 json.dump(self.state, f)
             os.replace(tmp, path)
 
+    def loopback(self):
+        """The lab's loopback block (claimed once; a restarted lab takes its block again)."""
+        with self.lock:
+            if self.block is None:
+                self.block = node_api.LoopbackBlock.claim(self.state.get("loopback_block"))
+                self.state["loopback_block"] = self.block.number
+            return self.block
+
     def new_address(self, number):
-        """A new server's public IPv4: an edge address of the lab network, else 127.0.10.x."""
+        """A new server's public IPv4: an edge address of the lab network, else one of the lab's loopback block."""
         if self.edges:
             return self.edges.address(self.state["servers"].values())
-        return "127.0.%d.%d" % (10 + (number - 1) // 254, (number - 1) % 254 + 1)
+        block = self.loopback()
+        taken = set(s["public_net"]["ipv4"] for s in self.state["servers"].values())
+        for host in range(1, node_api.HOME_HOST):
+            if block.address(host) not in taken:
+                return block.address(host)
+        raise ApiError(422, "resource_limit_exceeded", "no free address left in the lab's block %s" % block.network)
 
     def next_id(self, kind):
         with self.lock:
@@ -451,7 +475,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
     @route("GET", "/info")
     def info(self, request):
         return {"name": "lab", "health_port": self.health_port, "locations": sorted(LOCATIONS),
-                "server_types": sorted(SERVER_TYPES), "user_data_limit": MAX_USER_DATA}
+                "server_types": sorted(SERVER_TYPES), "user_data_limit": MAX_USER_DATA,
+                "joins": ["maintenance", "user_data"], "talos_api_port": node_api.PORT}
 
     @route("GET", "/locations")
     def locations(self, request):
@@ -463,7 +488,7 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
 
     # -- the machines --------------------------------------------------------------------------------------
     def tick(self):
-        """Move time-driven state along; boots run outside the lock (talosctl takes a moment)."""
+        """Move time-driven state along; boots and edge set-ups run outside the lock (they take a moment)."""
         now = time.time()
         with self.lock:
             due = [s for s in self.state["servers"].values() if s["status"] == "starting" and s["boot_at"] <= now]
@@ -476,34 +501,103 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
                 self.save()
         for srv in due:
             self.boot(srv)
+        for srv_id in list(self.machines):
+            self.watch(srv_id)
 
-    def boot(self, srv):
-        config = srv.get("config")
-        talos = {"stage": "maintenance", "message": "waiting for a machine config (apply_config)", "node": None}
-        status = "running"
-        if config is not None:
-            ok, message = lab_node.validate(self.talosctl, config)
-            talos = {"stage": "configured" if ok else "error", "message": message, "node": None}
-            if not ok:
-                status = "error"
-            else:
-                spec = lab_node.node_spec(config, srv["name"], srv["public_net"]["ipv4"], srv["public_net"]["ipv6"])
-                talos["node"] = spec["name"]
-                try:
-                    if self.edges:
-                        self.edges.start(srv)  # the data path first: a Ready node serves at once
-                    if self.registrar:
-                        self.registrar.register(spec)
-                except Exception as e:  # noqa: BLE001 - any failure to join is the machine's error state
-                    status, talos = "error", {"stage": "error", "message": "joining the cluster failed: %s" % e,
-                                              "node": spec["name"]}
+    def machine(self, srv):
+        """The Machine of server ``srv`` (nothing starts here)."""
+        ipv4, ipv6 = srv["public_net"]["ipv4"], srv["public_net"]["ipv6"]
+        netns = wg = peers = None
+        addresses = [ipv4]
+        if self.edges:
+            netns, wg = self.edges.machine_net(srv)
+            peers = os.path.join(self.machines_dir, "edge-peers.json")
+            addresses.append(ipv6)  # lab_edges puts it on the namespace's uplink
+        return node_api.Machine(self.talos_sim, os.path.join(self.machines_dir, srv["id"]), addresses, srv["name"],
+                                netns=netns, kubeconfig=self.kubeconfig, reboot_seconds=self.reboot_seconds,
+                                wg_interface=wg, peers=peers, trustd=self.trustd,
+                                keep_fds=[self.block and self.block.fd])
+
+    def boot(self, srv, states=("starting",)):
+        """Power on: the server's address (root: its namespace and firewall), then its machine."""
+        try:
+            machine = self.machine(srv)
+            if self.edges:
+                self.edges.place(srv)
+                self.enforce_firewalls([srv])  # before the machine API listens: TCP 50000 as the cloud allows
+            with self.lock:
+                if self.state["servers"].get(srv["id"]) is not srv or srv["status"] not in states:
+                    return  # deleted or powered off while booting
+                machine.start(srv.get("user_data"))
+                self.machines[srv["id"]] = machine
+        except Exception as e:  # noqa: BLE001 - any failure to power on is the machine's error state
+            with self.lock:
+                srv["status"], srv["talos"] = "error", {"stage": "error", "node": None,
+                                                        "message": "the machine did not power on: %s" % e}
+                self.save()
+
+    def watch(self, srv_id):
+        """Follow one machine: its status.json, and whether its simulator still runs."""
+        machine = self.machines.get(srv_id)
+        srv = self.state["servers"].get(srv_id)
+        if machine is None or srv is None:
+            return
+        status, pid = machine.status() or {}, machine.pid()
+        stage = status.get("stage") or "booting"
+        if pid is None:
+            return self.machine_exited(srv, machine, stage)
+        talos = {"stage": stage, "message": status.get("message"), "node": status.get("node")}
+        if stage == "configured" and self.edges and srv_id not in self.connected and srv["status"] != "error":
+            try:
+                self.edges.start(srv)  # the data path once the config is in, as KubeSpan comes up
+                self.connected.add(srv_id)
+                self.write_home_peers()
+            except Exception as e:  # noqa: BLE001 - a data path that does not come up is the machine's error
+                talos = {"stage": "error", "node": talos["node"], "message": "its KubeSpan link failed: %s" % e}
         with self.lock:
-            if self.state["servers"].get(srv["id"]) is not srv or srv["status"] != "starting":
-                return  # deleted or powered off while booting
-            srv["status"], srv["talos"] = status, talos
-            if status == "running":
+            if self.machines.get(srv_id) is not machine or srv["status"] not in ("starting", "running"):
+                return
+            changed = talos != srv["talos"]
+            srv["talos"] = talos
+            if talos["stage"] == "error":
+                srv["status"] = "error"
+            elif talos["stage"] in ("maintenance", "configured") and srv["status"] == "starting":
+                srv["status"] = "running"
+            if srv["status"] == "running":
                 self.start_health(srv)
+            if changed:
+                self.save()
+
+    def machine_exited(self, srv, machine, stage):
+        """The simulator is gone: powered off by a reset (stage off), else killed or crashed (a hung machine)."""
+        with self.lock:
+            if self.machines.pop(srv["id"], None) is not machine:
+                return
+            node = srv["talos"].get("node")
+            if stage == "off":
+                srv["status"], srv["talos"] = "off", {"stage": "off", "message": "powered off by the machine",
+                                                      "node": node}
+            else:
+                srv["talos"] = {"stage": srv["talos"].get("stage"), "node": node,
+                                "message": "the machine stopped answering (talos-api-sim exited); %s: %s"
+                                % (machine.log, machine.tail())}
+                if srv["status"] == "starting":
+                    srv["status"] = "error"
             self.save()
+        self.machine_gone(srv)
+
+    def machine_gone(self, srv):
+        """What the rest of the world sees of a stopped machine: no health, no edge, its Node NotReady."""
+        server = self.health.pop(srv["id"], None)
+        if server:
+            server.stop()
+        if self.edges:
+            self.edges.stop(srv)
+        if self.edges and srv["id"] in self.connected:
+            self.connected.discard(srv["id"])
+            self.write_home_peers()
+        if self.registrar and srv["talos"].get("node"):
+            self.registrar.set_not_ready(srv["talos"]["node"])
 
     def start_health(self, srv):
         """Serve /healthz on the server's address: healthy once configured (503 in maintenance mode)."""
@@ -513,16 +607,58 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
             self.health[srv["id"]] = lab_node.HealthServer(srv["public_net"]["ipv4"], self.health_port, {}).start()
         server = self.health[srv["id"]]
         server.info = {"server": srv["name"], "node": srv["talos"]["node"], "stage": srv["talos"]["stage"]}
-        server.healthy = srv["talos"]["stage"] == "configured"
+        if server.stage != srv["talos"]["stage"]:
+            server.stage = srv["talos"]["stage"]
+            server.healthy = server.stage == "configured"
 
-    def stop_machine(self, srv):
-        server = self.health.pop(srv["id"], None)
-        if server:
-            server.stop()
+    def stop_machine(self, srv, keep_disk=True):
+        """Power off (SIGTERM the simulator; ``keep_disk=False``: delete, its disk goes too)."""
+        machine = self.machines.pop(srv["id"], None) or (self.machine(srv) if self.machines_dir else None)
+        if machine is not None:
+            machine.stop(keep_disk=keep_disk)
+        self.machine_gone(srv)
+
+    # -- the home node ----------------------------------------------------------------------------------------
+    def write_home_peers(self):
+        """The home node's KubeSpan peers (its stand-in for Talos discovery): one per connected edge."""
+        if not self.edges or not self.machines_dir:
+            return
+        names = dict((edge_name(s), s["talos"].get("node") or s["name"]) for s in self.state["servers"].values())
+        node_api.write_private(os.path.join(self.machines_dir, "home-peers.json"),
+                               json.dumps(self.edges.peers(names), indent=2))
+
+    def start_home(self):
+        """The lab's home node: a controlplane machine booted from ``home_config`` (no Node of its own)."""
+        with open(self.home_config) as f:
+            config = f.read()
         if self.edges:
-            self.edges.stop(srv)
-        if self.registrar and srv["talos"].get("node"):
-            self.registrar.set_not_ready(srv["talos"]["node"])
+            netns, wg, address, dummy, dummy = self.edges.home()
+            self.home = node_api.Machine(self.talos_sim, os.path.join(self.machines_dir, "home"), [address], HOME_NAME,
+                                         netns=netns, reboot_seconds=self.reboot_seconds, wg_interface=wg,
+                                         peers=os.path.join(self.machines_dir, "home-peers.json"))
+        else:
+            address = self.loopback().address(node_api.HOME_HOST)
+            self.home = node_api.Machine(self.talos_sim, os.path.join(self.machines_dir, "home"), [address], HOME_NAME,
+                                         reboot_seconds=self.reboot_seconds, keep_fds=[self.block.fd])
+        self.home.start(config)
+
+    @property
+    def home_talos_api(self):
+        """The home node's Talos API address (None without a home node)."""
+        return self.home.addresses[0] if self.home else None
+
+    @property
+    def control_source(self):
+        """The control node's address as lab servers see it (a firewall source)."""
+        return "%s/32" % (self.edges.control_address() if self.edges else "127.0.0.1")
+
+    def write_edge_peers(self):
+        """Every edge's KubeSpan peer: the home node."""
+        peers = []
+        if self.edges:
+            dummy, dummy, dummy, key, endpoint = self.edges.home()
+            peers = [{"publicKey": key, "label": HOME_NAME, "endpoint": endpoint}]
+        node_api.write_private(os.path.join(self.machines_dir, "edge-peers.json"), json.dumps(peers, indent=2))
 
     # -- test helpers (not part of the API) -------------------------------------------------------------------
     def server_by_name(self, name):
@@ -544,16 +680,20 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
             self.save()
             return srv
 
+    def kill_machine(self, name):
+        """Test helper: SIGKILL the machine of ``name`` (it hangs; the cloud still says ``running``)."""
+        machine = self.machines.get(self.server_by_name(name)["id"])
+        return machine.kill() if machine else None
+
     def seed_server(self, name, labels=None, status="running", location="loopback", server_type="lab-small"):
         """Add a server directly (foreign servers, big inventories); it never boots."""
         with self.lock:
             number = self.next_id("address")
             srv = {"id": str(self.next_id("server")), "name": name, "location": location, "server_type": server_type,
                    "image": None, "status": status, "labels": dict(labels or {}), "created": iso(time.time()),
-                   "public_net": {"ipv4": "127.0.%d.%d" % (10 + (number - 1) // 254, (number - 1) % 254 + 1),
-                                  "ipv6": None},
+                   "public_net": {"ipv4": self.new_address(number), "ipv6": None},
                    "talos": {"stage": "seeded", "message": None, "node": None},
-                   "user_data": None, "config": None, "boot_at": float("inf")}
+                   "user_data": None, "boot_at": float("inf")}
             self.state["servers"][srv["id"]] = srv
             self.save()
             return srv
@@ -568,21 +708,40 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
             self.registrar = lab_node.NodeRegistrar(self.kubeconfig)
         if not self.health_port:
             self.health_port = free_port()
+        if self.state_dir:
+            self.machines_dir = os.path.join(self.state_dir, "machines")
+        else:
+            self._tmp = self.machines_dir = tempfile.mkdtemp(prefix="lab-machines-")
+        os.makedirs(self.machines_dir, mode=0o700, exist_ok=True)
+        if not self.edges and any(s["image"] for s in self.state["servers"].values()):
+            self.loopback()  # a restart: the servers keep their addresses
+        self.write_edge_peers()
+        self.write_home_peers()
+        if self.home_config:
+            self.start_home()
         Simulator.__enter__(self)
-        for srv in self.state["servers"].values():
-            if srv["status"] == "running" and srv["talos"]["stage"] in ("configured", "maintenance"):
-                self.start_health(srv)
-            if self.edges and srv["status"] == "running" and srv["talos"]["stage"] == "configured" \
-                    and not self.edges.running(srv):
-                self.edges.start(srv)
+        # A restart of the lab (hack/lab_cloud.py): the machines that ran boot again, from their disks.
+        for srv in list(self.state["servers"].values()):
+            if srv["status"] == "running" and srv["image"] is not None:
+                self.boot(srv, states=("running",))
         self._stop.clear()
         threading.Thread(target=self._ticker, name="lab-ticker", daemon=True).start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
+        for srv_id, machine in list(self.machines.items()):
+            machine.stop(keep_disk=True)
+        self.machines.clear()
+        if self.home:
+            self.home.stop(keep_disk=True)
         for server in list(self.health.values()):
             server.stop()
         self.health.clear()
         self.save()
+        if self.block:
+            self.block.release()
+            self.block = None
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
         return Simulator.__exit__(self, *exc)

@@ -6,9 +6,12 @@ an edge of that network instead of a bare 127.0.10.x address:
 
 - its public IPv4 is a free edge address of the network (``10.250.N.I``),
   chosen when the server is created;
-- once it boots with a valid config, ``add_edge`` builds its namespace, its
-  WireGuard link to home and its nginx on ``<public IP>:80``, so its
-  ``/healthz`` (port 80) is answered by the home app through the tunnel;
+- at power-on, ``place`` builds its namespace with that address (its Talos
+  machine API, tests/support/sim/node_api.py, runs in it, in maintenance mode);
+- once its machine reports ``configured`` (as KubeSpan comes up after the
+  config), ``start`` adds its WireGuard link to home and its nginx on
+  ``<public IP>:80``, so its ``/healthz`` (port 80) is answered by the home app
+  through the tunnel;
 - power off and delete remove the edge (its address stops answering);
 - ``set_healthy(False)`` stops its proxy, ``True`` starts it again.
 
@@ -18,7 +21,9 @@ real edge (TCP 80, ``GET /healthz``) works against a lab server.
 import ipaddress
 
 from .. import labnet
+from ..labnet._run import run
 from ..labnet.addressing import FIRST_EDGE, LAST_EDGE, NAME_RE
+from ..labnet.netns import UPLINK
 
 HEALTH_PORT = 80
 
@@ -51,8 +56,8 @@ class LabEdges:
         """True when ``address`` is an edge address of this lab network."""
         return bool(address) and ipaddress.ip_address(address) in self.network().plan.subnet
 
-    def start(self, srv):
-        """Make the booted server ``srv`` an edge at its public IPv4 (again, if it was one)."""
+    def place(self, srv):
+        """The powered-on server ``srv``: its namespace at its public IPv4 (no tunnel yet); returns the EdgeNode."""
         net = self.network()
         name = edge_name(srv)
         edge = net.edges.get(name)
@@ -60,9 +65,38 @@ class LabEdges:
             net.remove_edge(name)
             edge = None
         if edge is None:
-            net.add_edge(name, srv["public_net"]["ipv4"])
-        else:
-            edge.start_proxy(net.home)
+            edge = net.add_edge(name, srv["public_net"]["ipv4"], connect=False)
+        if srv["public_net"]["ipv6"]:  # the server's IPv6 exists in its namespace only (never routed)
+            run(["ip", "-n", edge.netns, "address", "replace", "%s/64" % srv["public_net"]["ipv6"], "dev", UPLINK,
+                 "nodad"])
+        return edge
+
+    def machine_net(self, srv):
+        """(namespace, WireGuard link) of the server ``srv``'s edge, whether it exists yet or not."""
+        plan = self.network().plan
+        return plan.edge_netns(edge_name(srv)), plan.edge_wg(plan.index_of(srv["public_net"]["ipv4"]))
+
+    def start(self, srv):
+        """The configured server ``srv``: its tunnel to home and its proxy (its namespace too, if it has none)."""
+        self.place(srv)
+        return self.network().connect_edge(edge_name(srv))
+
+    def home(self):
+        """(home namespace, home WireGuard link, home uplink address, home public key, home endpoint)."""
+        net = self.network()
+        return net.home.netns, net.home.ifname, net.plan.home_uplink_ip(), net.home.public_key, net.home.endpoint
+
+    def control_address(self):
+        """The control node (this host) as lab servers see it: the bridge address."""
+        return self.network().plan.host_ip()
+
+    def peers(self, node_names):
+        """KubeSpan peers of the home node: ``[{publicKey, label, endpoint}]`` of the connected edges.
+
+        ``node_names``: edge name -> the Node name its machine registered."""
+        net = self.network()
+        return [{"publicKey": e.public_key, "label": node_names.get(name) or name, "endpoint": e.endpoint}
+                for name, e in sorted(net.edges.items()) if e.connected()]
 
     def stop(self, srv):
         """The machine is off or gone: remove its edge (a no-op when there is none)."""
