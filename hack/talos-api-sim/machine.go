@@ -263,14 +263,24 @@ func (m *machineState) serve(ctx context.Context, cfg config.Provider) (*event, 
 	bootCtx, stopBoot := context.WithCancel(ctx)
 	defer stopBoot()
 
-	go m.res.keepFresh(bootCtx, m)
-
-	if cfg == nil {
-		m.setStage(stageMaintenance, "waiting for a machine config (talosctl apply-config --insecure)")
-	} else {
+	stage, message := stageMaintenance, "waiting for a machine config (talosctl apply-config --insecure)"
+	if cfg != nil {
+		stage, message = stageConfigured, "booted from its machine config"
 		m.startKube(bootCtx)
-		m.setStage(stageConfigured, "booted from its machine config")
 	}
+
+	// The resources show the new stage before the lab hears of it.
+	m.mu.Lock()
+	m.stage = stage
+	m.mu.Unlock()
+
+	if err := m.res.sync(bootCtx, m); err != nil {
+		log.Printf("resources: %v", err)
+	}
+
+	m.setStage(stage, message)
+
+	go m.res.keepFresh(bootCtx, m)
 
 	var ev *event
 
