@@ -219,8 +219,8 @@ def fw_lab(lab_network):
             spawn(edge.netns, [sys.executable, "-c", LISTENER, edge.public_ip, str(API_PORT), name],
                   os.path.join(edge.workdir, "listener.log"))
         for edge in edges.values():
-            wait_for(lambda: probe_from_host(edge.public_ip, API_PORT).startswith("open"), 15,
-                                 "the listener of %s" % edge.name)
+            wait_for(lambda edge=edge: probe_from_host(edge.public_ip, API_PORT).startswith("open"), 15,
+                     "the listener of %s" % edge.name)
         with LabCloud(token="t", labnet_dir=lab_network.state_dir) as cloud:
             cloud.seed_server("fw-a", {"pool": "a", "role": "edge"})
             cloud.seed_server("fw-b", {"pool": "b", "role": "edge"})
