@@ -34,6 +34,14 @@ def wait_for(check, what, timeout=60):
     raise AssertionError("timed out waiting for " + what)
 
 
+def registered(kube_cluster, name):
+    """The Node ``name``, or None while there is none (404)."""
+    try:
+        return kube_cluster.get("/api/v1/nodes/" + name)
+    except OSError:
+        return None
+
+
 def server_named(lab, name):
     return next((s for s in api(lab, "GET", "/servers")["servers"] if s["name"] == name), None)
 
@@ -56,8 +64,9 @@ def test_a_lab_server_is_an_edge_of_the_lab_network(lab_network, kube_cluster, t
         assert server["talos"]["stage"] == "configured"
         edge = LabNetwork(lab_network.state_dir).attach().edge(NAME)
         assert edge.public_ip == address
-        # The Node is Ready with the edge's address, and the edge serves through the tunnel.
-        node = kube_cluster.get("/api/v1/nodes/" + NAME)
+        # The Node is Ready with the edge's address (the machine registers it, as a kubelet does: a moment
+        # after it booted), and the edge serves through the tunnel.
+        node = wait_for(lambda: registered(kube_cluster, NAME), "the machine to register its Node", 30)
         assert [a["address"] for a in node["status"]["addresses"] if a["type"] == "ExternalIP"] == [address]
         assert labnet.healthy(address)[0] is True
         answer = labnet.get(address, "/", headers={"Host": "hello.lab.test"}).json()

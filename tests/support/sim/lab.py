@@ -373,6 +373,18 @@ class ServersMixin:
         return 201, {"action": self.new_action("poweron", [{"id": srv["id"], "type": "server"}], self.boot_seconds)}
 
 
+def apiserver_port(kubeconfig):
+    """The port of the kube-apiserver a kubeconfig names (on 127.0.0.1: the test bed's)."""
+    import urllib.parse
+    import yaml
+    with open(kubeconfig) as f:
+        server = yaml.safe_load(f)["clusters"][0]["cluster"]["server"]
+    url = urllib.parse.urlsplit(server)
+    if url.hostname not in ("127.0.0.1", "localhost"):
+        raise ValueError("the lab relays a kube-apiserver on 127.0.0.1 only, not %s" % server)
+    return url.port or 443
+
+
 class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulator):
     """``with LabCloud(token=..., kubeconfig=...) as lab:`` -> ``lab.url``.
 
@@ -410,6 +422,7 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         self.home = None  # the home node's Machine
         self.block = None  # node_api.LoopbackBlock (no lab network)
         self.registrar = None
+        self.relay = None  # node_api.LoopbackRelay: the kube-apiserver inside the servers' namespaces (root)
         self.machines_dir = None
         self._tmp = None
         self._stop = threading.Event()
@@ -525,6 +538,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
             if self.edges:
                 self.edges.place(srv)
                 self.enforce_firewalls([srv])  # before the machine API listens: TCP 50000 as the cloud allows
+                if self.relay:
+                    self.relay.add(machine.netns)
             with self.lock:
                 if self.state["servers"].get(srv["id"]) is not srv or srv["status"] not in states:
                     return  # deleted or powered off while booting
@@ -592,6 +607,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         if server:
             server.stop()
         if self.edges:
+            if self.relay:
+                self.relay.remove(self.edges.machine_net(srv)[0])
             self.edges.stop(srv)
         if self.edges and srv["id"] in self.connected:
             self.connected.discard(srv["id"])
@@ -706,6 +723,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
     def __enter__(self):
         if self.kubeconfig:
             self.registrar = lab_node.NodeRegistrar(self.kubeconfig)
+            if self.edges:
+                self.relay = node_api.LoopbackRelay(apiserver_port(self.kubeconfig))
         if not self.health_port:
             self.health_port = free_port()
         if self.state_dir:
@@ -738,6 +757,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         for server in list(self.health.values()):
             server.stop()
         self.health.clear()
+        if self.relay:
+            self.relay.close()
         self.save()
         if self.block:
             self.block.release()

@@ -33,8 +33,10 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 PORT = 50000
@@ -248,3 +250,92 @@ class Machine:
 
     def tail(self):
         return log_tail(self.log)
+
+
+class LoopbackRelay:
+    """The host's ``127.0.0.1:port`` (the lab's kube-apiserver) inside network namespaces.
+
+    A machine in a server's namespace (root lab) registers its Node with a kubeconfig that
+    names ``https://127.0.0.1:PORT``, but 127.0.0.1 in its namespace is its own. ``add(netns)``
+    opens a listening socket on 127.0.0.1:PORT inside ``netns`` (from a thread that ``setns``
+    into it: a socket stays in the namespace it was made in) and relays each connection to the
+    host's 127.0.0.1:PORT. TLS passes through untouched, so the apiserver's certificate holds.
+    """
+
+    CLONE_NEWNET = 0x40000000
+
+    def __init__(self, port):
+        self.port = port
+        self.listeners = {}  # netns -> listening socket
+
+    def _listen_in(self, netns):
+        import ctypes
+        out = {}
+
+        def make():
+            libc = ctypes.CDLL(None, use_errno=True)
+            with open(os.path.join("/run/netns", netns)) as f:
+                if libc.setns(f.fileno(), self.CLONE_NEWNET) != 0:
+                    out["error"] = OSError(ctypes.get_errno(), "setns into %s" % netns)
+                    return
+            try:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(("127.0.0.1", self.port))
+                sock.listen(16)
+                out["sock"] = sock
+            except OSError as e:
+                out["error"] = e
+
+        worker = threading.Thread(target=make, name="relay-setns-" + netns)  # the thread dies in the namespace
+        worker.start()
+        worker.join()
+        if "error" in out:
+            raise out["error"]
+        return out["sock"]
+
+    def add(self, netns):
+        if netns in self.listeners:
+            return
+        sock = self.listeners[netns] = self._listen_in(netns)
+        threading.Thread(target=self._accept, args=(sock,), name="relay-" + netns, daemon=True).start()
+
+    def remove(self, netns):
+        sock = self.listeners.pop(netns, None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self):
+        for netns in list(self.listeners):
+            self.remove(netns)
+
+    def _accept(self, sock):
+        while True:
+            try:
+                conn, dummy = sock.accept()
+            except OSError:
+                return  # removed
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+            except OSError:
+                conn.close()
+                continue
+            upstream.settimeout(None)
+            for a, b in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)
