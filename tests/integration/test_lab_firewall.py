@@ -6,7 +6,8 @@ network, a lab cloud that knows them as servers, a plain TCP listener on each ed
 <public IP>:50000 and the edge's nginx on :80; every assertion is a real connection
 from the host (the control node, 10.250.N.1), from home (10.250.N.254) or from the
 other edge, made through the lab cloud's API (create, update, delete a firewall,
-change a server's labels).
+change a server's labels). The last test runs the join's firewall dance against a real
+lab machine (talos-api-sim in maintenance mode) and the real talosctl.
 """
 import os
 import socket
@@ -46,7 +47,12 @@ except socket.timeout:
 except ConnectionRefusedError:
     print("refused")
 else:
-    print("open " + conn.recv(200).decode().strip() if sys.argv[2] != "80" else "open")
+    conn.settimeout(0.5)
+    try:
+        said = conn.recv(200).decode() if sys.argv[2] != "80" else ""
+    except socket.timeout:
+        said = ""  # a server that waits for the client to speak first (TLS)
+    print(("open " + said).strip())
     conn.close()
 """
 
@@ -140,7 +146,12 @@ def probe_from_host(address, port, timeout=TIMEOUT):
     except ConnectionRefusedError:
         return "refused"
     with conn:
-        return "open " + conn.recv(200).decode().strip() if port != 80 else "open"
+        conn.settimeout(0.5)
+        try:
+            said = conn.recv(200).decode() if port != 80 else ""
+        except socket.timeout:
+            said = ""  # a server that waits for the client to speak first (TLS)
+        return ("open " + said).strip()
 
 
 def probe_from(namespace, address, port, timeout=TIMEOUT):
@@ -350,3 +361,42 @@ def test_the_real_nft_takes_every_kind_of_rule_atomically(lab):
         assert nft.ruleset(scratch) == ""
     finally:
         run(["ip", "netns", "delete", scratch], check=False)
+
+
+def test_the_talos_api_of_a_joining_server_is_open_to_the_control_node_only(lab_network, talosctl):
+    """The pool firewall's join dance, against a real lab machine (talos-api-sim) in maintenance mode."""
+    from tests.conftest import require_tool
+    require_datapath()
+    require_tool("talos-api-sim")
+    pool = [tcp(80, "0.0.0.0/0", "::/0"), tcp(443, "0.0.0.0/0", "::/0"),
+            {"protocol": "udp", "port": "51820", "sources": ["0.0.0.0/0", "::/0"], "description": "KubeSpan"}]
+    with LabCloud(token="t", labnet_dir=lab_network.state_dir) as cloud:
+        lab = Lab(lab_network, cloud, {})
+        fw = lab.firewall("fw-join-pool", pool, {"pool": "fw-join"})
+        image = lab.api("POST", "/images", json={"name": "talos", "source_url": "https://factory.example/x.raw.xz",
+                                                 "talos_version": "v1.13.9", "arch": "amd64"})["image"]
+        wait_for(lambda: lab.api("GET", "/images/" + image["id"])["image"]["status"] == "available", 30, "the image")
+        srv = lab.api("POST", "/servers", json={"name": "fw-join-1", "location": "loopback", "server_type": "lab-small",
+                                                "image": image["id"], "labels": {"pool": "fw-join"},
+                                                "ipv6": False})["server"]
+        try:
+            wait_for(lambda: lab.server("fw-join-1")["talos"]["stage"] == "maintenance", 60, "maintenance mode")
+            address = srv["public_net"]["ipv4"]
+            namespace = lab_network.plan.edge_netns("fw-join-1")
+            # before: the machine listens (seen from inside), but the cloud lets nobody in
+            assert probe_from(namespace, address, API_PORT) == "open"
+            assert probe_from_host(address, API_PORT) == "timeout"
+            assert probe_from(lab.home_ns, address, API_PORT) == "timeout"
+            # during: TCP 50000 open to the control node only; the real talosctl gets in from there
+            lab.api("PUT", "/firewalls/" + fw["id"], json={"rules": pool + [tcp(API_PORT, lab.host + "/32")]})
+            version = talosctl.run("version", "--insecure", "-n", address, "-e", address)
+            assert "Server:" in version.stdout, version.stdout
+            assert probe_from(lab.home_ns, address, API_PORT) == "timeout"
+            # after: closed again
+            lab.api("PUT", "/firewalls/" + fw["id"], json={"rules": pool})
+            assert probe_from_host(address, API_PORT) == "timeout"
+            assert talosctl.run("version", "--insecure", "-n", address, "-e", address, "--timeout", "3s",
+                                check=False).returncode != 0
+        finally:
+            lab.api("DELETE", "/servers/" + srv["id"])
+            lab.api("DELETE", "/firewalls/" + fw["id"])
