@@ -7,13 +7,17 @@ export ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-1}
 LAB_DIR=$(python3 -c 'import os,sys; print(os.path.abspath(sys.argv[1]))' "${LAB_DIR:-.lab}")
 export AUTOEXTENDER_LAB_DIR=$LAB_DIR
 
-echo "== 1/3 start the lab in $LAB_DIR (kube-apiserver, PowerDNS, lab cloud, data path when root)"
+echo "== 1/4 start the lab in $LAB_DIR (kube-apiserver, PowerDNS, lab cloud with its Talos machines, data path when root)"
 python3 hack/lab.py up --dir "$LAB_DIR"
 
-echo "== 2/3 provision on the lab (inventories/lab)"
+echo "== 2/4 provision on the lab (inventories/lab): servers boot in maintenance mode, get their configs"
+echo "   over the Talos API (talosctl apply-config --insecure), reboot and join as Nodes"
 ansible-playbook -i inventories/lab playbooks/provision.yml
 
-echo "== 3/3 status"
+echo "== 3/4 the lab's Talos machines: each server's Talos API, its stage and its Node"
+python3 hack/lab.py status --dir "$LAB_DIR"
+
+echo "== 4/4 status"
 ansible-playbook -i inventories/lab playbooks/status.yml
 
 read -r DNS_PORT DATAPATH < <(python3 -c '
@@ -46,7 +50,7 @@ TXT
 else
   cat <<TXT
 - The data path (edge proxy + WireGuard) runs only as root; here the lab servers
-  answer their health probe on 127.0.10.x (see docs/lab.md).
+  answer their health probe on loopback addresses of the lab's own block (see docs/lab.md).
 TXT
 fi
 cat <<TXT

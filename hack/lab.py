@@ -3,7 +3,7 @@
 
     hack/lab.py up     [--dir .lab]   etcd + kube-apiserver, PowerDNS with the lab zone,
                                       the lab cloud API, and (as root) the real data path
-    hack/lab.py status [--dir .lab]   which parts run and answer
+    hack/lab.py status [--dir .lab]   which parts run and answer, and each server's Talos API
     hack/lab.py down   [--dir .lab] [--purge]
     hack/lab.py kill-edge NAME [--dir .lab]   power one lab server off, as if its machine died
 
@@ -18,8 +18,14 @@ object of the "home cluster"), PowerDNS's database (the zone and its records)
 and the lab cloud's servers. So ``up`` after ``down``, after a crash (a part
 killed, ``kill -9``) or after a reboot brings back the same lab: it stops what
 is left, starts every part again on its data (new ports and throwaway
-credentials, a new lab.json), and the lab cloud's servers register their Nodes
-again, as kubelets do when they start. When the kept data cannot be started,
+credentials, a new lab.json), and the lab cloud's machines boot again from their
+disks and register their Nodes again, as kubelets do when they start.
+
+Every lab server is a Talos machine (one talos-api-sim, tests/support/sim/node_api.py),
+and one more machine plays the home cluster's node: a controlplane config of the lab's
+secrets bundle, so the lab's talosconfig gets in over mTLS. ``lab.json`` names its address
+(``home.talos_api``) and the control node's address as the servers see it
+(``control.source``, the source the firewalls let in to the Talos API). When the kept data cannot be started,
 ``up`` says so and refuses: ``down --purge`` then ``up`` starts an empty lab.
 """
 import argparse
@@ -55,8 +61,8 @@ def _write_private(path, data):
         json.dump(data, f, indent=2, sort_keys=True)
 
 
-def lab_processes(lab_dir, exclude=None):
-    """PIDs of processes whose command line mentions ``lab_dir`` (not ``exclude``)."""
+def lab_processes(lab_dir, exclude=()):
+    """PIDs of processes whose command line mentions ``lab_dir`` (and none of ``exclude``)."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
@@ -66,7 +72,7 @@ def lab_processes(lab_dir, exclude=None):
                 cmdline = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
         except OSError:
             continue
-        if lab_dir in cmdline and "hack/lab.py" not in cmdline and not (exclude and exclude in cmdline):
+        if lab_dir in cmdline and "hack/lab.py" not in cmdline and not any(e in cmdline for e in exclude):
             pids.append(int(entry))
     return pids
 
@@ -143,10 +149,19 @@ def up(lab_dir, zone):
     # With the data path, every lab server becomes one of its edges (tests/support/sim/lab_edges.py);
     # on kept data, the lab cloud registers the Nodes of its running servers again (hack/lab_cloud.py).
     labnet = ["--labnet", os.path.join(lab_dir, "net")] if state["datapath"].get("enabled") else []
+    home = ["--home-config", state["home"]["controlplane"], "--trustd", state["home"]["secrets"]] \
+        if state["home"].get("controlplane") else []
     state["cloud"] = _optional_part("lab_cloud.py", ["start", "--state-dir", os.path.join(lab_dir, "cloud"),
-                                                      "--kubeconfig", kube.kubeconfig] + labnet, lab_dir)
-    # The data path has its own status (hack/labnet.py status); count the servers only.
-    state["pids"] = lab_processes(lab_dir, exclude=os.path.join(lab_dir, "net") + os.sep)
+                                                      "--kubeconfig", kube.kubeconfig] + labnet + home, lab_dir)
+    if state["cloud"].get("home_talos_api"):
+        state["home"]["talos_api"] = state["cloud"]["home_talos_api"]
+        _optional_part("lab_home.py", ["endpoint", "--dir", lab_dir, "--address", state["home"]["talos_api"]],
+                       lab_dir)
+    state["control"] = {"source": state["cloud"].get("control_source") or "127.0.0.1/32"}
+    # The data path has its own status (hack/labnet.py status), the machines come and go with their
+    # servers (status lists them): count the servers only.
+    state["pids"] = lab_processes(lab_dir, exclude=(os.path.join(lab_dir, "net") + os.sep,
+                                                    os.path.join(lab_dir, "cloud", "machines") + os.sep))
     _write_private(os.path.join(lab_dir, STATE), state)
     return state
 
@@ -226,10 +241,48 @@ def status(lab_dir):
           % (state["powerdns"]["dns_port"], state["zone"], state["kube"]["kubeconfig"]))
     datapath = state.get("datapath") or {}
     print("  %-15s %s" % ("datapath", datapath.get("reason") or ("up" if datapath.get("enabled") else "off")))
+    for line in machines(state):
+        print(line)
     if len(running) == len(state.get("pids", [])) and not any(why for dummy, dummy, why in answers):
         return 0
     print("lab: not all of the lab runs; bring it back with: python3 hack/lab.py up --dir %s" % lab_dir)
     return 1
+
+
+def cloud_api(state, method, path):
+    with open(state["cloud"]["config"]) as f:
+        cloud = json.load(f)
+    request = urllib.request.Request(cloud["url"] + path, method=method,
+                                     headers={"Authorization": "Bearer " + cloud["token"]})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read() or b"null")
+
+
+def _stage(state_dir):
+    with contextlib.suppress(OSError, ValueError):
+        with open(os.path.join(state_dir, "status.json")) as f:
+            return json.load(f).get("stage") or "?"
+    return "not running"
+
+
+def machines(state):
+    """One line per Talos machine: the home node, then every lab server (its API address and stage)."""
+    lines = []
+    home = state.get("home") or {}
+    if home.get("talos_api"):
+        lines.append("  %-15s %s:50000  %s (the home cluster's node; talosconfig %s)"
+                     % ("home node", home["talos_api"], _stage(os.path.join(state["dir"], "cloud", "machines", "home")),
+                        home.get("talosconfig")))
+    try:
+        servers = cloud_api(state, "GET", "/servers?per_page=50")["servers"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return lines
+    for srv in servers:
+        talos = srv.get("talos") or {}
+        lines.append("  %-15s %s  %s, stage %s%s" % (
+            "server", talos.get("api") or srv["public_net"]["ipv4"] or "-", srv["name"] + " " + srv["status"],
+            talos.get("stage"), (", Node " + talos["node"]) if talos.get("node") else ""))
+    return lines
 
 
 def kill_edge(lab_dir, name):
@@ -239,14 +292,8 @@ def kill_edge(lab_dir, name):
     if not state:
         print("lab: not running (no %s)" % os.path.join(lab_dir, STATE))
         return 1
-    with open(state["cloud"]["config"]) as f:
-        cloud = json.load(f)
-
     def api(method, path):
-        request = urllib.request.Request(cloud["url"] + path, method=method,
-                                         headers={"Authorization": "Bearer " + cloud["token"]})
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return json.loads(answer.read() or b"null")
+        return cloud_api(state, method, path)
 
     servers = api("GET", "/servers?per_page=50&name=" + urllib.parse.quote(name))["servers"]
     if not servers:

@@ -2,12 +2,16 @@
 """The lab's "home cluster" side: what an existing Talos cluster already has (docs/workflows.md).
 
     hack/lab_home.py up --dir LAB_DIR --kubeconfig FILE [--talosctl PATH]
+    hack/lab_home.py endpoint --dir LAB_DIR --address IP [--talosctl PATH]
 
 - ``LAB_DIR/secrets.yaml`` (0600): the home cluster's secrets bundle, made once with
   ``talosctl gen secrets`` and kept (a real cluster has had one since its creation);
-- ``LAB_DIR/talosconfig`` (0600): a talosconfig for that bundle; its endpoint
-  (127.0.0.1:50000) answers nothing, so Talos API calls report "unreachable", as they
-  must in a lab without Talos nodes;
+- ``LAB_DIR/home-controlplane.yaml`` (0600): a controlplane config of that bundle, from
+  ``talosctl gen config --with-secrets``: the lab cloud boots the lab's home node from it
+  (a talos-api-sim, ``hack/lab_cloud.py --home-config``), so the home node's Talos API
+  trusts the cluster's machine CA;
+- ``LAB_DIR/talosconfig`` (0600): a talosconfig for that bundle; ``endpoint`` points its
+  endpoint and node at the home node's address once the lab cloud runs it;
 - the home app's Service ``default/hello`` (TCP 8080, no selector) and its
   EndpointSlice pointing at the home app of the lab data path (10.251.0.1:8080,
   tests/support/labnet): what the ``expose`` role publishes;
@@ -29,6 +33,7 @@ sys.path.insert(0, REPO)
 from tests.support.labnet.addressing import APP_PORT, HOME_INDEX, Plan  # noqa: E402
 
 NAMESPACE, SERVICE = "default", "hello"
+KUBESPAN_PATCH = {"machine": {"network": {"kubespan": {"enabled": True}}}}
 LABELS = {"app.kubernetes.io/name": SERVICE, "app.kubernetes.io/part-of": "autoextender-lab"}
 
 
@@ -41,9 +46,10 @@ def talosctl_path(given):
 
 
 def talos_files(lab_dir, talosctl):
-    """The secrets bundle and a talosconfig, made once."""
+    """The secrets bundle, the home node's controlplane config and a talosconfig, made once."""
     secrets = os.path.join(lab_dir, "secrets.yaml")
     talosconfig = os.path.join(lab_dir, "talosconfig")
+    controlplane = os.path.join(lab_dir, "home-controlplane.yaml")
     env = dict(os.environ, HOME=lab_dir)
     old = os.umask(0o077)
     try:
@@ -53,14 +59,27 @@ def talos_files(lab_dir, talosctl):
             subprocess.run([talosctl, "gen", "config", "lab", "https://127.0.0.1:6443", "--with-secrets", secrets,
                             "--output-types", "talosconfig", "-o", talosconfig], check=True, capture_output=True,
                            env=env)
-            for what in ("endpoint", "node"):  # the "home control plane": nothing listens there
-                subprocess.run([talosctl, "--talosconfig", talosconfig, "config", what, "127.0.0.1"], check=True,
-                               capture_output=True, env=env)
+            point_talosconfig(talosconfig, "127.0.0.1", talosctl)  # until the home node runs
+        if not os.path.exists(controlplane):
+            # KubeSpan on, as on every node of a cluster that extends to edges: the home node's
+            # kubespanpeerstatuses then come from its WireGuard link to the edges.
+            subprocess.run([talosctl, "gen", "config", "lab", "https://127.0.0.1:6443", "--with-secrets", secrets,
+                            "--output-types", "controlplane", "--with-docs=false", "--with-examples=false",
+                            "--config-patch", json.dumps(KUBESPAN_PATCH), "-o", controlplane], check=True,
+                           capture_output=True, env=env)
     finally:
         os.umask(old)
-    for path in (secrets, talosconfig):
+    for path in (secrets, talosconfig, controlplane):
         os.chmod(path, 0o600)
-    return secrets, talosconfig
+    return secrets, talosconfig, controlplane
+
+
+def point_talosconfig(talosconfig, address, talosctl):
+    """Endpoint and node of the talosconfig: the home node's Talos API."""
+    env = dict(os.environ, HOME=os.path.dirname(talosconfig))
+    for what in ("endpoint", "node"):
+        subprocess.run([talosctl, "--talosconfig", talosconfig, "config", what, address], check=True,
+                       capture_output=True, env=env)
 
 
 def local_crds():
@@ -116,15 +135,25 @@ def home_service(kubeconfig):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("up",))
+    parser.add_argument("action", choices=("up", "endpoint"))
     parser.add_argument("--dir", required=True)
-    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--kubeconfig", help="with up: the home cluster's kubeconfig")
+    parser.add_argument("--address", help="with endpoint: the home node's Talos API address")
     parser.add_argument("--talosctl")
     args = parser.parse_args(argv)
     lab_dir = os.path.abspath(args.dir)
-    secrets, talosconfig = talos_files(lab_dir, talosctl_path(args.talosctl))
+    if args.action == "endpoint":
+        if not args.address:
+            parser.error("endpoint needs --address")
+        talosconfig = os.path.join(lab_dir, "talosconfig")
+        point_talosconfig(talosconfig, args.address, talosctl_path(args.talosctl))
+        print(json.dumps({"talosconfig": talosconfig, "endpoint": args.address}))
+        return 0
+    if not args.kubeconfig:
+        parser.error("up needs --kubeconfig")
+    secrets, talosconfig, controlplane = talos_files(lab_dir, talosctl_path(args.talosctl))
     app = home_service(args.kubeconfig)
-    print(json.dumps({"enabled": True, "secrets": secrets, "talosconfig": talosconfig,
+    print(json.dumps({"enabled": True, "secrets": secrets, "talosconfig": talosconfig, "controlplane": controlplane,
                       "service": "%s/%s" % (NAMESPACE, SERVICE), "app": app, "crds": local_crds()}))
     return 0
 

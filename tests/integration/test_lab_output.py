@@ -8,6 +8,8 @@ playbooks run as the docs print them, with ansible-playbook's normal output:
 - status.yml, twice: the second run reports ``changed=0``; its DNS probe says it is a read-only check;
 - no ``CryptographyDeprecationWarning`` in any run;
 - ``ansible-inventory -i inventories/lab/edge_nodes.yml --graph`` lists the lab's servers by pool;
+- the pools join in maintenance mode (the default): ``hack/lab.py status`` then shows every
+  server's Talos API configured, with its Node, and the home node;
 - docs/failover.md on the lab: ``hack/lab.py kill-edge`` then failover.yml takes the address out of DNS.
 """
 import json
@@ -37,7 +39,7 @@ def edge_set(lab):
 @pytest.fixture(scope="module")
 def lab_runs(tmp_path_factory):
     """``{name: CompletedProcess}`` of the documented commands, in order, on one private lab."""
-    for tool in ("talosctl", "kube-apiserver", "etcd", "pdns"):
+    for tool in ("talosctl", "talos-api-sim", "kube-apiserver", "etcd", "pdns"):
         require_tool(tool)
     lab_dir = str(tmp_path_factory.mktemp("h7lab") / "lab")
     env = dict(os.environ, AUTOEXTENDER_LAB_DIR=lab_dir, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
@@ -58,6 +60,7 @@ def lab_runs(tmp_path_factory):
         play = [os.path.join(BIN, "ansible-playbook"), "-i", "inventories/lab"]
         runs = {"provision": run(play + ["playbooks/provision.yml"])}
         assert runs["provision"].returncode == 0, runs["provision"].stdout[-4000:] + runs["provision"].stderr
+        runs["lab status"] = run(hack + ["status", "--dir", lab_dir])
         runs["status 1"] = run(play + ["playbooks/status.yml"])
         runs["status 2"] = run(play + ["playbooks/status.yml"])
         runs["inventory"] = run([os.path.join(BIN, "ansible-inventory"), "-i", "inventories/lab/edge_nodes.yml",
@@ -81,6 +84,15 @@ def test_the_node_wait_prints_state_changes_not_retries(lab_runs):
     assert "FAILED - RETRYING" not in out and "Unknown error" not in out
     for name in ("lab-lab-a-1", "lab-lab-a-2", "lab-standby-1"):
         assert re.search(r'"\d+s: %s: (registered, )?Ready"' % name, out), name
+
+
+def test_every_server_joined_through_its_talos_api(lab_runs):
+    status = lab_runs[0]["lab status"]
+    assert status.returncode == 0, status.stdout + status.stderr
+    for name in ("lab-lab-a-1", "lab-lab-a-2", "lab-standby-1"):
+        assert re.search(r"server\s+[\d.]+:50000  %s running, stage configured, Node %s" % (name, name), status.stdout), \
+            status.stdout
+    assert re.search(r"home node\s+[\d.]+:50000  configured", status.stdout), status.stdout
 
 
 def test_the_standby_pool_is_provisioned_but_not_published(lab_runs):

@@ -2,9 +2,10 @@
 against the dead lab fails within seconds with "the lab is not running: ...".
 
 The lab is the one of ``hack/lab.py`` (real etcd + kube-apiserver, real PowerDNS, the lab cloud
-and, as root, the real data path), in a folder of the test's own. A lab server joins from its
-user data (the real talosctl validates it) and an edge record set points at it: what a
-provision leaves behind.
+with its Talos machines and, as root, the real data path), in a folder of the test's own. A lab
+server joins from its user data (a worker config of the lab's secrets bundle; its machine
+registers the Node) and an edge record set points at it: what a provision leaves behind. After
+``kill -9`` the machine boots again from its disk and registers its Node again.
 """
 import json
 import os
@@ -98,7 +99,7 @@ class Lab:
 
 @pytest.fixture
 def lab(tmp_path, talosctl):
-    require_tool("etcd", "kube-apiserver", "pdns", "talosctl")
+    require_tool("etcd", "kube-apiserver", "pdns", "talosctl", "talos-api-sim")
     path = str(tmp_path / "lab")
     up = sh("python3 hack/lab.py up --dir " + path, new_shell())
     try:
@@ -115,7 +116,8 @@ def test_a_lab_killed_with_kill_9_comes_back_with_up(lab, talosctl):
     wait_for(lambda: lab.cloud("GET", "/images/" + image["id"])["image"]["status"] == "available", "the image")
     lab.cloud("POST", "/servers", json={"name": NAME, "location": "loopback", "server_type": "lab-small",
                                         "image": image["id"], "ipv6": False,
-                                        "user_data": worker_config(talosctl, hostname=NAME)})
+                                        "user_data": worker_config(talosctl, hostname=NAME,
+                                                                   secrets=os.path.join(lab.dir, "secrets.yaml"))})
     server = wait_for(lambda: (lab.server(NAME) or {}).get("status") == "running" and lab.server(NAME),
                       "the boot", 120)
     address = server["public_net"]["ipv4"]
@@ -145,7 +147,8 @@ def test_a_lab_killed_with_kill_9_comes_back_with_up(lab, talosctl):
     assert "again on its kept data" in up.stdout
     assert lab.state["kube"]["url"] != before["kube"]["url"] or lab.state["pids"] != before["pids"]
     assert lab.server(NAME)["status"] == "running"
-    assert lab.node_ready(NAME) == ["True"]
+    wait_for(lambda: lab.server(NAME)["talos"]["stage"] == "configured", "the machine to boot from its disk", 60)
+    wait_for(lambda: lab.node_ready(NAME) == ["True"], "the Node", 60)
     assert lab.edge_set() == [address]
     if lab.state["datapath"].get("enabled"):  # as root: the server is an edge of the lab network again
         assert wait_for(lambda: labnet.healthy(address)[0], "the edge to serve", 60)
@@ -160,7 +163,7 @@ def test_a_lab_killed_with_kill_9_comes_back_with_up(lab, talosctl):
     subprocess.run(["rm", "-rf", os.path.join(lab.dir, "kube", "etcd")], check=True)
     up = sh("python3 hack/lab.py up --dir " + lab.dir, new_shell())
     assert up.returncode == 0, up.stdout + up.stderr
-    assert lab.node_ready(NAME) == ["True"]
+    wait_for(lambda: lab.node_ready(NAME) == ["True"], "the machine to register its Node again", 60)
     assert lab.kube("/api/v1/nodes/" + NAME)["metadata"]["labels"]["kubernetes.io/hostname"] == NAME
 
 
