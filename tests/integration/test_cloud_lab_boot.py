@@ -216,3 +216,26 @@ def test_loopback_blocks_of_labs_never_collide(tmp_path):
     finally:
         first.release()
         second.release()
+
+
+def test_the_home_node_lets_in_only_a_talosconfig_of_its_cluster(tmp_path, talosctl):
+    """The lab's home node (``home_config``, non-root: on the lab's own loopback block): mTLS as a node does."""
+    from tests.support.fixtures_cloud import _lab
+    out = str(tmp_path / "home")
+    os.makedirs(out)
+    for name in ("home", "other"):
+        talosctl.run("gen", "secrets", "--output-file", os.path.join(out, name + "-secrets.yaml"))
+        talosctl.run("gen", "config", name, "https://127.0.0.1:6443", "--with-secrets",
+                     os.path.join(out, name + "-secrets.yaml"), "--output-types", "controlplane,talosconfig",
+                     "--with-docs=false", "--with-examples=false", "--output", os.path.join(out, name))
+    with _lab(home_config=os.path.join(out, "home", "controlplane.yaml")) as lab:
+        address = lab.home_talos_api
+        assert address == lab.block.address(node_api.HOME_HOST)
+        wait_for(lambda: (lab.home.status() or {}).get("stage") == "configured", "the home node to boot", 30)
+        ok = talosctl.run("--talosconfig", os.path.join(out, "home", "talosconfig"), "-n", address, "-e", address,
+                          "version")
+        assert "NODE:        %s" % address in ok.stdout and "Tag:" in ok.stdout, ok.stdout
+        refused = talosctl.run("--talosconfig", os.path.join(out, "other", "talosconfig"), "-n", address, "-e",
+                               address, "version", check=False)
+        assert refused.returncode != 0 and "certificate" in refused.stderr, refused.stderr
+    assert not api_answers(address)
