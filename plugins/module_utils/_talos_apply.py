@@ -19,17 +19,23 @@ task's one deadline.
 from __future__ import annotations
 
 import os
+import re
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_node import (
     TLS,
+    TRANSIENT,
     UNREACHABLE,
     as_node_error,
+    as_rejected_config,
     parse_apply_output,
     retry_unreachable,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import wait_for
 
+# A connection made, then dropped in the handshake (not "Error while dialing"): how a configured node often
+# turns away a client without a certificate.
+_DROPPED_RE = re.compile(r"^(?!.*while dialing).*(?:write: broken pipe|connection reset by peer)", re.MULTILINE)
 MODES = ("auto", "no-reboot", "reboot", "staged", "try")
 # Modes after which the running config is the new one (staged waits for a reboot; try reverts).
 WAITABLE_MODES = ("auto", "no-reboot", "reboot")
@@ -70,7 +76,7 @@ class Applier:
         try:
             dummy, out, err = self.cli.run(args, positional=positional, connect=True, what=what)
         except AutoextenderError as e:
-            raise as_node_error(e, self.node)
+            raise as_node_error(as_rejected_config(e, self.node), self.node)
         return parse_apply_output(err)
 
     def _run(self, dry_run, insecure):
@@ -78,18 +84,43 @@ class Applier:
             return self._call(dry_run, insecure)
         return retry_unreachable(lambda: self._call(dry_run, insecure), self.node, self.deadline)
 
-    def dry_run(self, insecure=None):
-        """The node's dry-run answer; an ``insecure`` node that refuses the maintenance client is asked again
-        through the talosconfig (it is configured already)."""
-        insecure = self.insecure if insecure is None else insecure
+    def _either(self):
+        """The dry run over the maintenance API, else through the talosconfig: whichever the node takes.
+
+        A configured node drops the maintenance client in the handshake, as ``tls: certificate required`` or,
+        as often, as a broken pipe (which reads as unreachable); the talosconfig then decides. Neither client
+        trusted: another cluster's node (``tls``). Nothing answering: unreachable, asked again by the caller.
+        """
         try:
-            result = self._run(True, insecure)
-            if insecure:
-                self.in_maintenance = True
+            result = self._call(True, True)
+            self.in_maintenance = True
+            return result
         except AutoextenderError as e:
-            if not (insecure and e.kind == TLS):
+            if e.kind not in (TLS, UNREACHABLE):
                 raise
+            first = e
+            dropped = e.kind == UNREACHABLE and _DROPPED_RE.search(str(e.details.get("stderr", "")))
+        try:
+            result = self._call(True, False)
             self.in_maintenance = False
+            return result
+        except AutoextenderError as e:
+            if e.kind == TLS and (first.kind == TLS or dropped):
+                raise
+            if e.kind not in (TLS, UNREACHABLE):
+                raise
+            raise first if first.kind == UNREACHABLE else e if e.kind == UNREACHABLE else AutoextenderError(
+                "The Talos API of %s refused both the maintenance client and the talosconfig for now: %s"
+                % (self.node, e.msg), kind=UNREACHABLE, details=e.details)
+
+    def dry_run(self, insecure=None):
+        """The node's dry-run answer. With ``insecure``: over whichever API the node takes (``_either``)."""
+        insecure = self.insecure if insecure is None else insecure
+        if insecure and self.deadline is not None:
+            result = retry_unreachable(self._either, self.node, self.deadline)
+        elif insecure:
+            result = self._either()
+        else:
             result = self._run(True, False)
         if result["changed"] is None:
             raise AutoextenderError("Could not tell from talosctl's dry-run answer whether %s would change" % self.node,
@@ -102,10 +133,11 @@ class Applier:
 
     def wait_applied(self, deadline):
         """Poll the dry run through the talosconfig (a configured node has no maintenance API) until the node
-        reports no changes. An unreachable node (rebooting) is polled again, and so is a TLS refusal right after
-        a maintenance-mode apply (the node still serves its self-signed maintenance certificate until it reboots).
+        reports no changes. A node that is about to reboot or unreachable (rebooting) is polled again, and so is
+        a TLS refusal right after a maintenance-mode apply (the node still serves its self-signed maintenance
+        certificate until it reboots).
         """
-        tolerated = (UNREACHABLE, TLS) if self.insecure else (UNREACHABLE,)
+        tolerated = TRANSIENT + ((TLS,) if self.insecure else ())
         last = {}
 
         def probe():

@@ -47,6 +47,14 @@ _TLS_REASON_RES = (re.compile(r"x509: [^\"(\\]*"), re.compile(r"tls: [^\"\\]*"))
 # failure.kind of the errors a node's API gives (documented in the modules' RETURN).
 UNREACHABLE = "unreachable"
 TLS = "tls"
+# Between an apply (or reset) that reboots and the reboot itself, a node still answers, with FailedPrecondition.
+REBOOTING = "rebooting"
+_REBOOTING_RE = re.compile(r"code = FailedPrecondition desc = .*node is rebooting")
+# Kinds a caller asks again within its deadline: the node is (about to be) away for a reboot.
+TRANSIENT = (UNREACHABLE, REBOOTING)
+INVALID_CONFIG = "invalid_config"
+_INVALID_RE = re.compile(r"code = InvalidArgument desc = (?P<desc>.*)\Z", re.DOTALL)
+_OCCURRED_RE = re.compile(r"\s*\d+ errors? occurred:\s*$")
 _SECRET_LINE_RE = re.compile(r"^(?P<lead>[ +\-]\s*(?:- )?[\w.-]*(?:token|secret|key|crt|cert|password)[\w.-]*:\s*)"
                              r"(?P<value>\S.*)$", re.IGNORECASE | re.MULTILINE)
 CONTROL_PLANE_TYPES = ("controlplane", "init")
@@ -83,12 +91,14 @@ def redact_diff(diff, secrets=()):
 
 
 def node_failure(error):
-    """``"tls"``, ``"unreachable"`` or None: what a talosctl error says about the node's API."""
-    if not isinstance(error, AutoextenderError) or error.kind not in ("command", UNREACHABLE, TLS):
+    """``"tls"``, ``"unreachable"``, ``"rebooting"`` or None: what a talosctl error says about the node's API."""
+    if not isinstance(error, AutoextenderError) or error.kind not in ("command", UNREACHABLE, TLS, REBOOTING):
         return None
     text = str(error.details.get("stderr", "")) + " " + error.msg
     if error.kind == TLS or _TLS_RE.search(text):
         return TLS
+    if error.kind == REBOOTING or _REBOOTING_RE.search(text):
+        return REBOOTING
     if error.kind == UNREACHABLE or _UNREACHABLE_RE.search(text):
         return UNREACHABLE
     return None
@@ -107,7 +117,9 @@ def as_node_error(error, node):
     details = dict(error.details)
     details["node"] = node
     stderr = str(details.get("stderr", ""))
-    if failure == TLS:
+    if failure == REBOOTING:
+        msg = "The Talos node %s is about to reboot (it took a config or a reset already)" % node
+    elif failure == TLS:
         found = [m.group(0) for m in (r.search(stderr) for r in _TLS_REASON_RES) if m]
         reason = (found[0] if found else "handshake failed").strip().rstrip(".")
         msg = ("The Talos API of %s does not trust this talosconfig (TLS: %s): it is another cluster's talosconfig, "
@@ -118,8 +130,39 @@ def as_node_error(error, node):
     return AutoextenderError(msg, kind=failure, details=details, partial=error.partial)
 
 
+def rejection_reason(stderr):
+    """The node's InvalidArgument answer in one line (machinery's validation errors, ``; `` between them), or None.
+
+    ``1 error occurred:\n\t* v1alpha1.Config: 1 error occurred:\n\t* invalid controlplane endpoint: ...`` ->
+    ``v1alpha1.Config: invalid controlplane endpoint: ...``.
+    """
+    m = _INVALID_RE.search((stderr or "").strip())
+    if not m:
+        return None
+    lines = [line.strip() for line in m.group("desc").splitlines() if line.strip()]
+    bullets = [_OCCURRED_RE.sub("", line[1:].strip()) for line in lines if line.startswith("*")]
+    if not bullets:
+        return _OCCURRED_RE.sub("", " ".join(lines)) or "invalid argument"
+    out = bullets[0]
+    for item in bullets[1:]:
+        out += (" " if out.endswith(":") else "; ") + item
+    return out.rstrip(":")
+
+
+def as_rejected_config(error, node):
+    """A talosctl error whose node answered InvalidArgument, as kind ``invalid_config`` in one line; others unchanged."""
+    if not isinstance(error, AutoextenderError) or error.kind != "command":
+        return error
+    reason = rejection_reason(str(error.details.get("stderr", "")))
+    if reason is None:
+        return error
+    details = dict(error.details, node=node, reason=reason)
+    return AutoextenderError("The Talos node %s rejected the config: %s" % (node, reason), kind=INVALID_CONFIG,
+                             details=details, partial=error.partial)
+
+
 def retry_unreachable(call, node, deadline, sleep=time.sleep):
-    """``call()``, again while the node is unreachable (rebooting) and ``deadline`` has time left.
+    """``call()``, again while the node is unreachable or about to reboot and ``deadline`` has time left.
 
     A TLS refusal or any other error is raised at once, as ``as_node_error`` words it; an unreachable
     node past the deadline fails with kind ``unreachable`` and says for how long it was tried.
@@ -131,7 +174,7 @@ def retry_unreachable(call, node, deadline, sleep=time.sleep):
             return call()
         except AutoextenderError as e:
             error = as_node_error(e, node)
-            if error.kind != UNREACHABLE:
+            if error.kind not in TRANSIENT:
                 raise error
             if deadline.expired():
                 if tries > 1:

@@ -138,7 +138,9 @@ talos_apply_config:
       type: bool
       returned: success
 failure:
-  description: Why the task failed; C(kind) is V(unreachable), V(tls), V(timeout), V(command), V(parse) or V(validation).
+  description:
+    - Why the task failed; C(kind) is V(unreachable), V(tls), V(invalid_config) (the node rejected the config; the
+      message names the fields, from the node's validation), V(timeout), V(command), V(parse) or V(validation).
   returned: failure
   type: dict
   sample: {"kind": "tls", "node": "203.0.113.7", "rc": 1, "cmd": ["talosctl", "apply-config", "..."]}

@@ -147,6 +147,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._errors import 
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_node import (
     CONTROL_PLANE_TYPES,
+    REBOOTING,
     TLS,
     UNREACHABLE,
     as_node_error,
@@ -269,6 +270,8 @@ class NodeMembership(Resource):
         try:
             self.machine_type(node)
         except AutoextenderError as e:
+            if e.kind == REBOOTING:
+                return None
             if e.kind == UNREACHABLE:
                 return None if self.params["reboot"] else ("unreachable", "its Talos API stopped answering (powered off): " + e.msg)
             if e.kind == TLS and self.in_maintenance(node):

@@ -5,6 +5,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._errors import 
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_node import (
     TLS,
     as_node_error,
+    as_rejected_config,
     node_failure,
     peers_not_up,
     retry_unreachable,
@@ -17,6 +18,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talos_node imp
     parse_peer_statuses,
     parse_versions,
     redact_diff,
+    rejection_reason,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import parse_json_stream
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
@@ -202,3 +204,34 @@ def test_peers_not_up_per_asked_node():
     assert peers_not_up(peers, ["e1", "e2"], []) == {}
     assert peers_not_up(peers[:2], ["e2", "e3"], []) == {"": ["e2", "e3"]}
     assert peers_not_up([], [], ["h1"]) == {}
+
+
+def test_a_rejected_config_names_the_field_in_one_line():
+    stderr = ("error applying new configuration: rpc error: code = InvalidArgument desc = 1 error occurred:\n"
+              "\t* v1alpha1.Config: 1 error occurred:\n\t* invalid controlplane endpoint: hostname must not be blank"
+              "\n\n\n\n")
+    assert rejection_reason(stderr) == "v1alpha1.Config: invalid controlplane endpoint: hostname must not be blank"
+    out = as_rejected_config(command_error(stderr), "203.0.113.7")
+    assert out.kind == "invalid_config" and out.msg == (
+        "The Talos node 203.0.113.7 rejected the config: v1alpha1.Config: invalid controlplane endpoint: "
+        "hostname must not be blank")
+    two = ("rpc error: code = InvalidArgument desc = 2 errors occurred:\n\t* machine.type: bad\n"
+           "\t* cluster.network: worse\n")
+    assert rejection_reason(two) == "machine.type: bad; cluster.network: worse"
+    assert rejection_reason("rpc error: code = InvalidArgument desc = no v1alpha1 config") == "no v1alpha1 config"
+    assert rejection_reason(recorded("get_unreachable.stderr")) is None
+
+
+def test_a_node_about_to_reboot_is_asked_again():
+    stderr = ("error applying new configuration: rpc error: code = FailedPrecondition desc = configuration was already "
+              "applied and node is rebooting, cannot apply more configuration changes until next reboot\n")
+    assert node_failure(command_error(stderr)) == "rebooting"
+    clock = FakeClock()
+    replies = [command_error(stderr), command_error(recorded("get_unreachable.stderr")), "answer"]
+
+    def call():
+        reply = replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+    assert retry_unreachable(call, "n", Deadline(60, clock=clock), sleep=clock.sleep) == "answer"

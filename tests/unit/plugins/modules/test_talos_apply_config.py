@@ -157,3 +157,21 @@ def test_a_rebooting_node_is_asked_again_within_wait_timeout(config, fake_talosc
     runner = ScriptedTalosctl([(r"^apply-config .*--dry-run", [UNREACHABLE, UNREACHABLE, NO_CHANGES])])
     kind, result = run(runner, config=config)
     assert kind == "exit" and result["changed"] is False and len(runner.commands()) == 3
+
+
+def test_a_broken_pipe_from_a_configured_node_is_not_mistaken_for_a_reboot(config, fake_talosctl_bin):
+    # a configured node drops a client without a certificate mid-handshake; the talosconfig then decides
+    broken = (1, "", "error applying new configuration: rpc error: code = Unavailable desc = write tcp "
+                     "127.0.0.1:41910->203.0.113.7:50000: write: broken pipe\n")
+    runner = ScriptedTalosctl([(r"--insecure", broken), (r"^apply-config .*--dry-run", NO_CHANGES)])
+    kind, result = run(runner, config=config, insecure=True)
+    assert kind == "exit" and result["changed"] is False and len(runner.commands()) == 2
+    assert result["talos_apply_config"]["maintenance"] is False
+
+
+def test_another_clusters_node_that_drops_the_maintenance_client_fails_at_once(config, fake_talosctl_bin):
+    broken = (1, "", "error applying new configuration: rpc error: code = Unavailable desc = write tcp "
+                     "127.0.0.1:41910->203.0.113.7:50000: write: broken pipe\n")
+    runner = ScriptedTalosctl([(r"--insecure", broken), (r"^apply-config", UNKNOWN_CA)])
+    kind, result = run(runner, config=config, insecure=True)
+    assert kind == "fail" and result["failure"]["kind"] == "tls" and len(runner.commands()) == 2
