@@ -55,7 +55,7 @@ options:
   wait_timeout:
     description:
       - Seconds to wait, in total, for everything the task waits for; a node that does not answer
-        (rebooting: connection refused, unavailable) is asked again until then.
+        (rebooting, so connection refused or unavailable) is asked again until then.
     type: int
     default: 600
 attributes:

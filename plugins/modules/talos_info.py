@@ -37,7 +37,7 @@ options:
     default: []
   wait_timeout:
     description:
-      - Seconds, in total, to ask again a node that does not answer (rebooting: connection refused,
+      - Seconds, in total, to ask again a node that does not answer (rebooting, so connection refused or
         unavailable) and to wait for O(wait_for_peers).
     type: int
     default: 30
