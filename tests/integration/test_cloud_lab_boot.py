@@ -195,8 +195,9 @@ def test_loopback_blocks_of_labs_never_collide(tmp_path):
     second = node_api.LoopbackBlock.claim()
     try:
         assert not first.network.overlaps(second.network)
-        assert not any(ipaddress.ip_address(a) in n for n in (first.network, second.network)
-                       for a in ("127.0.0.1", "127.0.1.1"))
+        assert all(ipaddress.ip_address(a) not in n for n in (first.network, second.network)
+                   for a in ("127.0.0.1", "127.0.1.1", "127.0.10.1"))
+        assert node_api.block_network(node_api.BLOCKS - 1) == ipaddress.ip_network("127.255.240.0/20")
         # Another process (another pytest-xdist worker) sees both claimed.
         probe = ("import sys; sys.path.insert(0, %r); from tests.support.sim.node_api import LoopbackBlock; "
                  "print(LoopbackBlock.claim().network)" % REPO)
@@ -230,7 +231,7 @@ def test_the_home_node_lets_in_only_a_talosconfig_of_its_cluster(tmp_path, talos
                      "--with-docs=false", "--with-examples=false", "--output", os.path.join(out, name))
     with _lab(home_config=os.path.join(out, "home", "controlplane.yaml")) as lab:
         address = lab.home_talos_api
-        assert address == lab.block.address(node_api.HOME_HOST)
+        assert address == lab.block.home_address()
         wait_for(lambda: (lab.home.status() or {}).get("stage") == "configured", "the home node to boot", 30)
         ok = talosctl.run("--talosconfig", os.path.join(out, "home", "talosconfig"), "-n", address, "-e", address,
                           "version")

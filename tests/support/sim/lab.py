@@ -465,7 +465,7 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
             return self.edges.address(self.state["servers"].values())
         block = self.loopback()
         taken = set(s["public_net"]["ipv4"] for s in self.state["servers"].values())
-        for host in range(1, node_api.HOME_HOST):
+        for host in range(1, block.servers + 1):
             if block.address(host) not in taken:
                 return block.address(host)
         raise ApiError(422, "resource_limit_exceeded", "no free address left in the lab's block %s" % block.network)
@@ -520,6 +520,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
     def machine(self, srv):
         """The Machine of server ``srv`` (nothing starts here)."""
         ipv4, ipv6 = srv["public_net"]["ipv4"], srv["public_net"]["ipv6"]
+        if not ipv4:
+            raise ValueError("a lab machine needs a public IPv4 address for its Talos API (created with ipv4: false)")
         netns = wg = peers = None
         addresses = [ipv4]
         if self.edges:
@@ -607,7 +609,7 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         if server:
             server.stop()
         if self.edges:
-            if self.relay:
+            if self.relay and srv["public_net"]["ipv4"]:
                 self.relay.remove(self.edges.machine_net(srv)[0])
             self.edges.stop(srv)
         if self.edges and srv["id"] in self.connected:
@@ -630,7 +632,9 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
 
     def stop_machine(self, srv, keep_disk=True):
         """Power off (SIGTERM the simulator; ``keep_disk=False``: delete, its disk goes too)."""
-        machine = self.machines.pop(srv["id"], None) or (self.machine(srv) if self.machines_dir else None)
+        machine = self.machines.pop(srv["id"], None)
+        if machine is None and self.machines_dir and srv["public_net"]["ipv4"]:
+            machine = self.machine(srv)  # one a crashed lab left running, or just its disk
         if machine is not None:
             machine.stop(keep_disk=keep_disk)
         self.machine_gone(srv)
@@ -654,7 +658,7 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
                                          netns=netns, reboot_seconds=self.reboot_seconds, wg_interface=wg,
                                          peers=os.path.join(self.machines_dir, "home-peers.json"))
         else:
-            address = self.loopback().address(node_api.HOME_HOST)
+            address = self.loopback().home_address()
             self.home = node_api.Machine(self.talos_sim, os.path.join(self.machines_dir, "home"), [address], HOME_NAME,
                                          reboot_seconds=self.reboot_seconds, keep_fds=[self.block.fd])
         self.home.start(config)

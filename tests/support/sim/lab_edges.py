@@ -2,7 +2,7 @@
 
 When the lab cloud is given the state directory of a running lab network
 (``hack/labnet.py up``, ``tests/support/labnet``), every server it creates is
-an edge of that network instead of a bare 127.0.10.x address:
+an edge of that network instead of a loopback address of the lab's block:
 
 - its public IPv4 is a free edge address of the network (``10.250.N.I``),
   chosen when the server is created;

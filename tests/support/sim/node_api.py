@@ -16,10 +16,12 @@ its Node and keeps it Ready itself. This module only starts, watches and stops i
   the server's WireGuard link;
 - without it, it listens on a loopback address of the lab's own block
   (``LoopbackBlock``): the port is always 50000 (talosctl's), so every lab cloud
-  claims a /24 of 127.0.0.0/8 of its own.
+  claims a /20 of 127.0.0.0/8 of its own.
 
-Loopback blocks: block ``n`` is ``127.(n // 240).(10 + n % 240).0/24`` (block 0 is
-127.0.10.0/24; 127.0.0.x and 127.0.1.x are never used). A lab claims the first block
+Loopback blocks: block ``n`` (0 .. 3839) is ``127.(16 + n // 16).(16 * (n % 16)).0/20``,
+from 127.16.0.0/20 on (127.0-15.x.x, with 127.0.0.1 and Debian's 127.0.1.1, are never
+used); servers get its addresses from .1 on (4093 of them), the lab's home node the last
+one. A lab claims the first block
 whose lock file (``/run/lock/autoextender-lab-loopback-<n>.lock``, else in the temp
 dir) it can ``flock``; the lock goes to every simulator it starts (an inherited file
 descriptor), so the block stays claimed while anything still listens on it, and the
@@ -40,8 +42,7 @@ import threading
 import time
 
 PORT = 50000
-BLOCKS = 4096  # 127.0.10.0/24 .. 127.17.15.0/24
-HOME_HOST = 254  # the lab's home node in a loopback block; servers get .1 .. .253
+BLOCKS = 240 * 16
 
 
 def lock_dir():
@@ -49,11 +50,11 @@ def lock_dir():
 
 
 def block_network(number):
-    return ipaddress.ip_network("127.%d.%d.0/24" % (number // 240, 10 + number % 240))
+    return ipaddress.ip_network("127.%d.%d.0/20" % (16 + number // 16, 16 * (number % 16)))
 
 
 class LoopbackBlock:
-    """A /24 of loopback addresses held by a ``flock`` (see the module docstring)."""
+    """A /20 of loopback addresses held by a ``flock`` (see the module docstring)."""
 
     def __init__(self, number, fd):
         self.number = number
@@ -78,9 +79,20 @@ class LoopbackBlock:
             return cls(number, fd)
         raise RuntimeError("no free loopback block left (%d labs run on this machine)" % BLOCKS)
 
+    @property
+    def servers(self):
+        """How many server addresses the block has (hosts 1 .. servers)."""
+        return self.network.num_addresses - 3
+
     def address(self, host):
-        """Host ``host`` (1..254) of the block."""
+        """Server address number ``host`` (1 .. servers) of the block."""
+        if not 1 <= host <= self.servers:
+            raise ValueError("host %d outside 1..%d of %s" % (host, self.servers, self.network))
         return str(self.network.network_address + host)
+
+    def home_address(self):
+        """The lab's home node: the block's last address."""
+        return str(self.network.broadcast_address - 1)
 
     def release(self):
         if self.fd is not None:
