@@ -90,8 +90,8 @@ def test_every_server_joined_through_its_talos_api(lab_runs):
     status = lab_runs[0]["lab status"]
     assert status.returncode == 0, status.stdout + status.stderr
     for name in ("lab-lab-a-1", "lab-lab-a-2", "lab-standby-1"):
-        assert re.search(r"server\s+[\d.]+:50000  %s running, stage configured, Node %s" % (name, name), status.stdout), \
-            status.stdout
+        line = r"server\s+[\d.]+:50000  %s running, stage configured, Node %s" % (name, name)
+        assert re.search(line, status.stdout), status.stdout
     assert re.search(r"home node\s+[\d.]+:50000  configured", status.stdout), status.stdout
 
 

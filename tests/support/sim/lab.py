@@ -275,7 +275,8 @@ class ServersMixin:
         out = dict((k, v) for k, v in srv.items() if k not in ("user_data", "config", "boot_at", "delete_at"))
         out["has_user_data"] = srv.get("user_data") is not None
         booted = srv.get("image") is not None and srv["public_net"]["ipv4"]
-        out["talos"] = dict(srv["talos"], api="%s:%d" % (srv["public_net"]["ipv4"], node_api.PORT) if booted else None)
+        out["talos"] = dict(srv["talos"],
+                            api="%s:%d" % (srv["public_net"]["ipv4"], node_api.PORT) if booted else None)
         out["firewalls"] = [f["id"] for f in self.applied_firewalls(srv)]
         return out
 
