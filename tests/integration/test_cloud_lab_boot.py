@@ -183,6 +183,8 @@ def test_a_killed_machine_makes_its_node_not_ready_and_the_cloud_still_says_runn
     wait_for(lambda: ready(kube_cluster, "lab-edge-k-1") == "True", "the Node to be Ready")
     assert lab_cloud_kube.kill_machine("edge-k-1")
     wait_for(lambda: ready(kube_cluster, "lab-edge-k-1") == "Unknown", "the Node to be NotReady", 10)
+    wait_for(lambda: "stopped answering" in (lab_cloud_kube.server_by_name("edge-k-1")["talos"]["message"] or ""),
+             "the lab to notice", 10)
     srv = lab_cloud_kube.server_by_name("edge-k-1")
     assert srv["status"] == "running"  # a hung machine: the cloud does not know
     assert "stopped answering" in srv["talos"]["message"] and "server.log" in srv["talos"]["message"]
@@ -239,4 +241,22 @@ def test_the_home_node_lets_in_only_a_talosconfig_of_its_cluster(tmp_path, talos
         refused = talosctl.run("--talosconfig", os.path.join(out, "other", "talosconfig"), "-n", address, "-e",
                                address, "version", check=False)
         assert refused.returncode != 0 and "certificate" in refused.stderr, refused.stderr
+    assert not api_answers(address)
+
+
+def test_a_reset_without_reboot_powers_the_server_off(lab_cloud_kube, kube_cluster, talosctl):
+    """``talosctl reset --reboot=false`` over mTLS: the machine powers off, the cloud says ``off``, the Node NotReady."""
+    config = worker_config(talosctl, "lab-edge-r-1")
+    lab_cloud_kube.trustd = os.path.join(talosctl.workdir, "secrets.yaml")
+    talosctl.run("gen", "config", "home", "https://127.0.0.1:6443", "--with-secrets", "secrets.yaml",
+                 "--output-types", "talosconfig", "--output", "talosconfig", "--force")
+    proc, res = create(lab_cloud_kube, "edge-r-1", config)
+    assert proc.returncode == 0, failure_summary(proc)
+    address = res["Apply"]["cloud_server"]["public_ipv4"]
+    wait_for(lambda: ready(kube_cluster, "lab-edge-r-1") == "True", "the Node to be Ready")
+    talosctl.run("--talosconfig", "talosconfig", "-n", address, "-e", address, "reset", "--graceful=false",
+                 "--reboot=false", "--wait=false")
+    wait_for(lambda: lab_cloud_kube.server_by_name("edge-r-1")["status"] == "off", "the server to be off", 30)
+    assert lab_cloud_kube.server_by_name("edge-r-1")["talos"]["stage"] == "off"
+    assert ready(kube_cluster, "lab-edge-r-1") == "Unknown"
     assert not api_answers(address)

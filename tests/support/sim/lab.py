@@ -591,6 +591,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         with self.lock:
             if self.machines.pop(srv["id"], None) is not machine:
                 return
+        self.machine_gone(srv)  # first: once the cloud says so, the Node is NotReady already
+        with self.lock:
             node = srv["talos"].get("node")
             if stage == "off":
                 srv["status"], srv["talos"] = "off", {"stage": "off", "message": "powered off by the machine",
@@ -602,7 +604,6 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
                 if srv["status"] == "starting":
                     srv["status"] = "error"
             self.save()
-        self.machine_gone(srv)
 
     def machine_gone(self, srv):
         """What the rest of the world sees of a stopped machine: no health, no edge, its Node NotReady."""
