@@ -34,7 +34,12 @@ options:
       - Without it, a node is gone when its Talos API is unreachable (see O(gone_if_unreachable)).
     type: str
   hostname:
-    description: The node's hostname (member id), to find it among the members when O(nodes) holds an address the members do not list.
+    description:
+      - The node's hostname (member id), to find it among the members when O(nodes) holds an address the members do
+        not list.
+      - Also a guard, checked before the reset; the node that answers must report this node name
+        (C(talosctl get nodename)), else the module refuses with C(failure.kind=conflict) (an address now used by
+        another machine, or an endpoint that answers for itself instead of proxying to the node).
     type: str
   gone_if_unreachable:
     description:
@@ -137,7 +142,9 @@ talos_reset:
       returned: success
       sample: "The Talos API of 203.0.113.7 is unreachable: ... (tried 9 times in 120s)"
 failure:
-  description: Why the task failed; C(kind) is V(unreachable), V(tls), V(timeout), V(refused), V(command) or V(validation).
+  description:
+    - Why the task failed; C(kind) is V(unreachable), V(tls), V(timeout), V(refused), V(conflict) (the node answers
+      under another name than O(hostname)), V(command) or V(validation).
   returned: failure
   type: dict
   sample: {"kind": "unreachable", "node": "203.0.113.7", "rc": 1}
@@ -203,6 +210,22 @@ class NodeMembership(Resource):
         types = parse_machine_types(items)
         return types.get(node) or next(iter(types.values()), None)
 
+    def check_identity(self, node):
+        """Refuse to reset a machine that is not ``hostname`` (reused address, endpoint not proxying)."""
+        expected = self.params["hostname"]
+        if not expected:
+            return
+        try:
+            items = self.cli([node]).run_json(["get", "nodename", "--output=json"], connect=True,
+                                              what="read the node name of %s" % node)
+        except AutoextenderError as e:
+            raise as_node_error(e, node)
+        names = [(item.get("spec") or {}).get("nodename") for item in items if isinstance(item, dict)]
+        if names and expected not in names:
+            raise AutoextenderError("%s answers as node %s, not %s: refusing to reset it (the address belongs to another "
+                                    "machine, or the Talos endpoint answered for itself)" % (node, names[0], expected),
+                                    kind="conflict", details={"node": node, "nodename": names[0], "hostname": expected})
+
     def in_maintenance(self, node):
         """True when the node answers the maintenance API (``version --insecure``): it has no config."""
         try:
@@ -238,6 +261,7 @@ class NodeMembership(Resource):
                 raise e
             self._gone.update(reachable=False, gone="unreachable", detail=e.msg)
             return None
+        self.check_identity(node)
         return {"node": node, "reachable": True, "member": member, "machine_type": machine_type,
                 "gone": None, "detail": None}
 

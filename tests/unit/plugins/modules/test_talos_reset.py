@@ -136,3 +136,19 @@ def test_check_mode_predicts_without_resetting(fake_talosctl_bin):
 
 def test_nodes_must_be_exactly_one(fake_talosctl_bin):
     assert "exactly one node" in run(ScriptedTalosctl(), nodes=[])[1]["msg"]
+
+
+def nodename(name):
+    return (0, '{\n    "metadata": {"id": "nodename", "namespace": "k8s"},\n    "node": "203.0.113.7",\n'
+               '    "spec": {"hostnameVersion": "1", "nodename": "%s", "skipNodeRegistration": false}\n}\n' % name, "")
+
+
+def test_a_node_that_answers_under_another_name_is_never_reset(fake_talosctl_bin):
+    runner = ScriptedTalosctl([(r"^get machinetype", WORKER), (r"^get nodename", nodename("home-cp-1"))])
+    kind, result = run(runner, hostname="edge-hel1-1")
+    assert kind == "fail" and result["failure"]["kind"] == "conflict"
+    assert result["msg"].startswith("203.0.113.7 answers as node home-cp-1, not edge-hel1-1: refusing to reset it")
+    assert not any(c[0] == "reset" for c in runner.commands())
+    runner = ScriptedTalosctl([(r"^get machinetype", WORKER), (r"^get nodename", nodename("edge-hel1-1"))])
+    kind, result = run(runner, hostname="edge-hel1-1", check_mode=True)
+    assert (kind, result["changed"]) == ("exit", True)
