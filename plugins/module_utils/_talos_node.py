@@ -179,6 +179,8 @@ def retry_unreachable(call, node, deadline, sleep=time.sleep):
             if deadline.expired():
                 if tries > 1:
                     error.msg += " (tried %d times in %.0fs)" % (tries, deadline.timeout)
+                elif deadline.timeout > 0:
+                    error.msg += " (no answer within %.0fs)" % deadline.timeout
                 raise error
         sleep(min(delay, deadline.remaining()))
 
