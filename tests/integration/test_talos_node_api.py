@@ -199,7 +199,7 @@ def apply(name, config, **options):
                                                                          **options)}
 
 
-def talos(bed, *args, check=True, config=None):
+def talos(bed, *args, check=True):
     """The real talosctl against the bed's node, to read the outside world the modules left."""
     return bed["talosctl"].run(*args, check=check)
 
