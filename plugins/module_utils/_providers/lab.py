@@ -346,12 +346,3 @@ class LabProvider(base.CloudProvider):
         problems += ["lab label %s=%s must have a key of 1 to 255 and a value of at most 255 characters" % (k, v)
                      for k, v in sorted((labels or {}).items()) if not (0 < len(k) <= 255 and len(str(v)) <= 255)]
         return problems
-
-    # -- lab only ---------------------------------------------------------------------------------------------
-    def apply_config(self, current, config, deadline):
-        """Give a server in maintenance mode its machine config (``talosctl apply-config --insecure`` in the lab)."""
-        what = "apply the machine config to lab server %s" % current["name"]
-        data = self.request("POST", "/servers/%s/actions/apply_config" % current["id"], what, deadline,
-                            body={"config": config}, idempotent=False)
-        self._wait_action(data["action"], what, deadline)
-        return self.wait_server(current, deadline)
