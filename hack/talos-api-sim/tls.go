@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
@@ -160,10 +161,18 @@ func newGRPCServer(m *machineState, creds credentials.TransportCredentials) *grp
 				return nil, err
 			}
 
+			if err := m.onlyMe(ctx); err != nil {
+				return nil, err
+			}
+
 			return recoverUnary(ctx, req, info, h)
 		}),
 		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 			if err := m.authorize(ss.Context(), info.FullMethod); err != nil {
+				return err
+			}
+
+			if err := m.onlyMe(ss.Context()); err != nil {
 				return err
 			}
 
@@ -216,4 +225,27 @@ func (m *machineState) issuingCA(cfg config.Provider) (*x509.PEMEncodedCertifica
 	}
 
 	return bundle.Certs.OS, nil
+}
+
+// onlyMe refuses a call addressed to another node. A node's apid would forward it
+// to that node; the lab's machines do not proxy, so they say so instead of
+// answering for a node they are not.
+func (m *machineState) onlyMe(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+
+	m.mu.Lock()
+	me := append([]string{m.opts.hostname, m.nodeNameLocked()}, m.opts.listen...)
+	m.mu.Unlock()
+
+	for _, key := range []string{"nodes", "node"} {
+		for _, target := range md.Get(key) {
+			if target != "" && !slices.Contains(me, target) {
+				return status.Errorf(codes.Unimplemented,
+					"this lab machine (%s) does not proxy to other nodes as apid does: %s must be the endpoint itself",
+					strings.Join(m.opts.listen, ", "), target)
+			}
+		}
+	}
+
+	return nil
 }

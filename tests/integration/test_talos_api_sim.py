@@ -291,3 +291,14 @@ def test_a_worker_of_another_cluster_gets_no_certificate_from_trustd(boot, clust
     node = boot("sim-stranger", user_data=other)
     node.wait_stage("error")
     assert "trustd refused" in node.machine.status()["message"]
+
+
+def test_a_call_for_another_node_is_refused_not_answered_as_itself(boot, cluster):
+    node = boot("sim-proxy", user_data=worker_config(cluster))
+    node.wait_stage("configured")
+    other = node.address.rsplit(".", 1)[0] + ".200"
+    proc = cluster.run("--talosconfig", "talosconfig", "-n", other, "-e", node.address, "get", "machinetype",
+                       check=False)
+    assert proc.returncode != 0
+    assert "does not proxy to other nodes" in proc.stderr and other in proc.stderr
+    assert node.secure("get", "machinetype", check=True).returncode == 0  # itself by address: answered
