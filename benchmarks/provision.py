@@ -39,6 +39,8 @@ from tests.support.kube import start_cluster  # noqa: E402
 from tests.support.pdns import start_powerdns  # noqa: E402
 from tests.support.sim.lab import LabCloud  # noqa: E402
 
+import lab_home  # noqa: E402 - hack/ (on the path through _venv): the home cluster's files
+
 
 def write_private(path, data):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -55,16 +57,26 @@ def start_lab(lab_dir, stack, latency):
     pdns.create_zone("lab.test.")
     home = subprocess.run([sys.executable, os.path.join(REPO, "hack", "lab_home.py"), "up", "--dir", lab_dir,
                            "--kubeconfig", kube.kubeconfig], capture_output=True, text=True, check=True)
-    lab = stack.enter_context(LabCloud(token="lab-" + secrets.token_hex(16), talosctl=tools.which("talosctl"), kubeconfig=kube.kubeconfig))
+    home = json.loads(home.stdout.strip().splitlines()[-1])
+    # Every server is a Talos machine; the home node boots from the home cluster's controlplane
+    # config, and its secrets bundle signs the workers' API certificates (trustd), as hack/lab_cloud.py does.
+    lab = stack.enter_context(LabCloud(token="lab-" + secrets.token_hex(16), kubeconfig=kube.kubeconfig,
+                                       state_dir=os.path.join(lab_dir, "cloud"),
+                                       talos_sim=tools.which("talos-api-sim"), home_config=home["controlplane"],
+                                       trustd=home["secrets"]))
     lab.latency = latency
+    home["talos_api"] = lab.home_talos_api
+    lab_home.point_talosconfig(home["talosconfig"], home["talos_api"], lab_home.talosctl_path(None))
     cloud_json = os.path.join(lab_dir, "cloud", "cloud.json")
-    write_private(cloud_json, {"url": lab.url, "token": lab.token, "health_port": lab.health_port})
+    write_private(cloud_json, {"url": lab.url, "token": lab.token, "health_port": lab.health_port,
+                               "state_dir": lab.state_dir})
     write_private(os.path.join(lab_dir, "lab.json"), {
         "dir": lab_dir, "zone": "lab.test.",
         "kube": {"url": kube.url, "kubeconfig": kube.kubeconfig, "ca": kube.ca_path},
         "powerdns": {"api_url": pdns.api_url, "api_key": pdns.api_key, "server": pdns.host, "dns_port": pdns.dns_port},
-        "home": json.loads(home.stdout.strip().splitlines()[-1]),
+        "home": home,
         "cloud": {"enabled": True, "url": lab.url, "config": cloud_json, "health_port": lab.health_port},
+        "control": {"source": lab.control_source},
         "datapath": {"enabled": False, "reason": "left out of the benchmark"},
     })
     return lab
@@ -73,7 +85,7 @@ def start_lab(lab_dir, stack, latency):
 def provision(lab_dir, count):
     """Run provision once; return (seconds, changed count)."""
     pools = [{"name": "bench", "provider": "lab", "location": "loopback", "server_type": "lab-small",
-              "count": count, "active": True, "join": "user_data"}]
+              "count": count, "active": True, "join": "maintenance"}]
     env = dict(os.environ, AUTOEXTENDER_LAB_DIR=lab_dir, ANSIBLE_NOCOLOR="1",
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".cache", "collections"))
     argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "inventories/lab",
