@@ -30,6 +30,10 @@ type kubeNode struct {
 	api    *kubeAPI
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// registered: a kubelet registers its Node once per start; a Node deleted
+	// afterwards (a decommission) stays deleted until the machine boots again.
+	registered bool
 }
 
 // Annotations a node keeps of the labels and taints it put on its Node from the
@@ -62,7 +66,7 @@ func (m *machineState) startKube(ctx context.Context) {
 		defer close(k.done)
 
 		for {
-			if err := m.heartbeat(ctx, api); err != nil && ctx.Err() == nil {
+			if err := m.heartbeat(ctx, k); err != nil && ctx.Err() == nil {
 				log.Printf("kubelet: %v", err)
 			}
 
@@ -108,7 +112,9 @@ func (m *machineState) cordon() {
 
 // heartbeat registers the Node when it is missing, brings its labels and taints in
 // line with the config, renews its Lease and posts Ready.
-func (m *machineState) heartbeat(ctx context.Context, api *kubeAPI) error {
+func (m *machineState) heartbeat(ctx context.Context, k *kubeNode) error {
+	api := k.api
+
 	m.mu.Lock()
 	cfg, node := m.running, m.nodeNameLocked()
 	m.mu.Unlock()
@@ -139,6 +145,12 @@ func (m *machineState) heartbeat(ctx context.Context, api *kubeAPI) error {
 	err := api.do(ctx, http.MethodGet, "/api/v1/nodes/"+node, "", nil, &current)
 
 	var notFound *kubeError
+	if errors.As(err, &notFound) && notFound.code == http.StatusNotFound && k.registered {
+		log.Printf("kubelet: Node %s was deleted; it is registered again on the next boot", node)
+
+		return nil
+	}
+
 	if errors.As(err, &notFound) && notFound.code == http.StatusNotFound {
 		body := map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{
 			"name": node,
@@ -155,6 +167,8 @@ func (m *machineState) heartbeat(ctx context.Context, api *kubeAPI) error {
 	} else if err != nil {
 		return err
 	}
+
+	k.registered = true
 
 	if err := api.do(ctx, http.MethodPatch, "/api/v1/nodes/"+node, "application/merge-patch+json",
 		nodePatch(current.Metadata.Labels, current.Metadata.Annotations, current.Spec.Taints, labels, taints), nil); err != nil {

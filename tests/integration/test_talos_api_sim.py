@@ -302,3 +302,21 @@ def test_a_call_for_another_node_is_refused_not_answered_as_itself(boot, cluster
     assert proc.returncode != 0
     assert "does not proxy to other nodes" in proc.stderr and other in proc.stderr
     assert node.secure("get", "machinetype", check=True).returncode == 0  # itself by address: answered
+
+
+def test_a_deleted_node_stays_deleted_until_the_machine_boots_again(boot, cluster, kube_cluster):
+    """As a kubelet: it registers its Node once per start (a decommission deletes it for good)."""
+    from kubernetes import client, config
+    core = client.CoreV1Api(config.new_client_from_config(config_file=kube_cluster.kubeconfig))
+    node = boot("sim-deleted", user_data=worker_config(cluster), kube=True)
+    node.wait_stage("configured")
+    wait_for("Node sim-deleted", lambda: _node(core, "sim-deleted"))
+    core.delete_node("sim-deleted")
+    time.sleep(7)  # more than a heartbeat (5 s)
+    assert _node(core, "sim-deleted") is None
+    node.secure("reboot", "--wait=false", check=True)
+    try:
+        wait_for("Node sim-deleted after the reboot", lambda: _node(core, "sim-deleted"), timeout=20)
+    finally:
+        node.machine.stop()
+        core.delete_node("sim-deleted")
