@@ -175,8 +175,8 @@ def test_maintenance_mode_then_talosctl_apply_config(lab_cloud_kube, kube_cluste
     assert not api_answers(address)
 
 
-def test_a_killed_machine_makes_its_node_not_ready_and_the_cloud_still_says_running(lab_cloud_kube, kube_cluster,
-                                                                                   talosctl):
+def test_a_killed_machine_makes_its_node_not_ready_and_the_cloud_still_says_running(
+        lab_cloud_kube, kube_cluster, talosctl):
     lab_cloud_kube.trustd = os.path.join(talosctl.workdir, "secrets.yaml")
     proc, res = create(lab_cloud_kube, "edge-k-1", worker_config(talosctl, "lab-edge-k-1"))
     assert proc.returncode == 0, failure_summary(proc)

@@ -133,8 +133,8 @@ def test_insecure_on_a_configured_node_asks_through_the_talosconfig(config, fake
     assert runner.commands() == [base + ["--insecure", "--dry-run"] + conn, base + ["--dry-run"] + conn]
 
 
-def test_insecure_on_a_configured_node_with_changes_applies_through_the_talosconfig(config, fake_talosctl_bin,
-                                                                                     monkeypatch):
+def test_insecure_on_a_configured_node_with_changes_applies_through_the_talosconfig(
+        config, fake_talosctl_bin, monkeypatch):
     monkeypatch.setattr(_wait, "backoff_delays", lambda *a, **k: iter(lambda: 0.0, None))
     runner = ScriptedTalosctl([(r"--insecure", CERT_REQUIRED), (r"^apply-config .*--dry-run", [CHANGES, NO_CHANGES]),
                                (r"^apply-config", (0, "", recorded("apply_auto.stderr")))])
