@@ -180,8 +180,8 @@ def tolerate(task):
 
 
 def apply(name, config, **options):
-    return {"name": name, "talos.autoextender.talos_apply_config": dict({"config": config, "wait_timeout": 60},
-                                                                         **options)}
+    module_args = dict({"config": config, "wait_timeout": 60}, **options)
+    return {"name": name, "talos.autoextender.talos_apply_config": module_args}
 
 
 def talos(bed, *args, check=True):
