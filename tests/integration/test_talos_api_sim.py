@@ -14,19 +14,13 @@ import pytest
 import yaml
 
 from tests.conftest import require_tool
+from tests.support.labnet import _run
 from tests.support.sim.node_api import PORT, LoopbackBlock, Machine
 from tests.support.tools import which
 
 
-def wait_for(what, check, timeout=20.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-        time.sleep(interval)
+def wait_for(what, check, timeout=20.0):
+    return _run.wait_for(check, timeout, what)
 
 
 class Node:
@@ -237,7 +231,7 @@ def test_apply_modes_dry_run_staged_try_and_reboot(boot, cluster):
     assert "automatically reverted back in 2s" in tried.stdout + tried.stderr
     assert "No changes." in node.out("apply-config", "--file", "try.yaml", "--dry-run", check=True)
     wait_for("the try to be rolled back", lambda: "No changes." in node.out(
-        "apply-config", "--file", "env.yaml", "--dry-run", check=True), timeout=10, interval=0.5)
+        "apply-config", "--file", "env.yaml", "--dry-run", check=True), timeout=10)
 
 
 def test_reset_with_reboot_returns_to_maintenance_and_without_powers_off(boot, cluster):

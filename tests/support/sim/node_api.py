@@ -41,6 +41,8 @@ import tempfile
 import threading
 import time
 
+from ..labnet import _run
+
 PORT = 50000
 BLOCKS = 240 * 16
 
@@ -102,17 +104,8 @@ class LoopbackBlock:
 
 def alive(pid):
     """True while ``pid`` runs (a zombie child of ours counts as gone; it is reaped)."""
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ", 1)[1][:1] != "Z"
-    except (OSError, IndexError):
-        return False
+    _run.reap(pid)
+    return _run.alive(pid)
 
 
 def _cmdline(pid):
