@@ -11,13 +11,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 from tests.support.fixtures_cloud import LabBed, failure_summary, make_image, play
+from tests.support.labnet import _run
 from tests.support.sim import node_api
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -58,13 +58,7 @@ def health(address, port):
 
 
 def wait_for(check, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out after %ds waiting for %s" % (timeout, what))
+    return _run.wait_for(check, timeout, what)
 
 
 def ready(kube_cluster, name):

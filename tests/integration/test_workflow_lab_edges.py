@@ -3,13 +3,12 @@
 The lab cloud (tests/support/sim/lab.py) with ``labnet_dir`` set, the real lab network
 (netns, nginx, wireguard-go) and the real talosctl validating the config at boot.
 """
-import time
 
 import requests
 
 from tests.integration.test_cloud_lab_boot import worker_config
 from tests.support import labnet, tools
-from tests.support.labnet import LabNetwork
+from tests.support.labnet import LabNetwork, _run
 from tests.support.sim.lab import LabCloud
 
 
@@ -25,13 +24,7 @@ def api(lab, method, path, **kw):
 
 
 def wait_for(check, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for " + what)
+    return _run.wait_for(check, timeout, what)
 
 
 def registered(kube_cluster, name):
