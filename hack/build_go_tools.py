@@ -49,11 +49,20 @@ TOOLS = {
         "local": "talos-api-sim",
         "version": "v1.14.1",
     },
-    "kube-apiserver": {
-        # The Kubernetes version Talos v1.13.9 installs by default.
+    "kubernetes": {
+        # The Kubernetes version Talos v1.13.9 installs by default. One `go build`
+        # links the control plane binaries the lab runs, and the tools on the same
+        # k8s.io module graph (kwok, the cert-manager controller) join it: their
+        # shared packages compile once.
         "module": "k8s.io/kubernetes",
         "version": "v1.36.3",
-        "package": "k8s.io/kubernetes/cmd/kube-apiserver",
+        "binaries": {
+            "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
+            "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+            "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
+            "kwok": "sigs.k8s.io/kwok/cmd/kwok",
+        },
+        "requires": ["sigs.k8s.io/kwok v0.8.0"],
         # ./staging/src/k8s.io/* are published as k8s.io/* v0.<minor>.<patch>.
         "local_version": "v0.36.3",
         "ldflags": [
@@ -62,6 +71,21 @@ TOOLS = {
             "-X k8s.io/component-base/version.gitMinor=36",
             "-X k8s.io/component-base/version.gitTreeState=clean",
         ],
+    },
+    "traefik": {
+        # The newest Traefik whose whole graph the module proxy serves: 3.7.x needs
+        # github.com/traefik/traefik/dynamic/ext, which it refuses; v3.6.26 is refused.
+        "module": "github.com/traefik/traefik/v3",
+        "version": "v3.6.25",
+        "package": "github.com/traefik/traefik/v3/cmd/traefik",
+        "ldflags": ["-X github.com/traefik/traefik/v3/pkg/version.Version=v3.6.25"],
+    },
+    "pebble": {
+        # Let's Encrypt's ACME test server: the lab's certificate authority.
+        "module": "github.com/letsencrypt/pebble/v2",
+        "version": "v2.10.3",
+        "package": "github.com/letsencrypt/pebble/v2/cmd/pebble",
+        "ldflags": ["-X main.version=v2.10.3"],
     },
     "helm": {
         "module": "helm.sh/helm/v4",
@@ -113,6 +137,8 @@ def wrapper_gomod(upstream, spec):
                                            m.group(1), m.group(1), spec["local_version"])
         out.append(line)
     out.append("\nrequire %s %s\n" % (spec["module"], spec["version"]))
+    for extra in spec.get("requires", []):
+        out.append("require %s\n" % extra)
     return "\n".join(out)
 
 
@@ -161,11 +187,37 @@ def build_local(name, spec, cache, env, log):
     return dest
 
 
+def binaries(spec):
+    """{binary name: package} the spec builds (one binary unless it names several).
+
+    A local package (hack/<dir>, a main of this repository over the group's
+    modules) is copied into the wrapper module as ``wrapper/<binary name>``.
+    """
+    out = dict(spec.get("binaries") or {None: spec["package"]})
+    out.update(("%s" % name, "wrapper/%s" % name) for name in spec.get("local_packages", {}))
+    return out
+
+
+def group_key(spec):
+    """The cache name's suffix of a group build: a hash of what it links, so adding a binary relinks."""
+    text = json.dumps([spec["version"], spec.get("requires", []), sorted(binaries(spec).items()),
+                       spec.get("ldflags", []),
+                       [source_hash(os.path.join(HACK, d)) for _, d in sorted(spec.get("local_packages", {}).items())]])
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def link(cache, name, target):
+    path = os.path.join(cache, name)
+    if os.path.lexists(path):
+        os.unlink(path)
+    os.symlink(target, path)
+
+
 def build(name, spec, cache, env, log):
     if spec.get("local"):
         return build_local(name, spec, cache, env, log)
-    dest = os.path.join(cache, "%s-%s" % (name, spec["version"]))
-    link = os.path.join(cache, name)
+    group = "binaries" in spec
+    dest = os.path.join(cache, "%s-%s" % (name, spec["version"]) + ("-" + group_key(spec) if group else ""))
     if not os.path.exists(dest):
         work = tempfile.mkdtemp(prefix="wrap-%s-" % name)
         try:
@@ -195,17 +247,26 @@ def build(name, spec, cache, env, log):
                 f.write("%s %s %s\n%s %s/go.mod %s\n" % (
                     spec["module"], spec["version"], info["Sum"],
                     spec["module"], spec["version"], info["GoModSum"]))
+            for binary, rel in spec.get("local_packages", {}).items():
+                shutil.copytree(os.path.join(HACK, rel), os.path.join(work, binary),
+                                ignore=shutil.ignore_patterns("*.md", "*_test.go"))
+            out = dest + ".tmp"
+            if group:  # `go build -o DIR/` writes one binary per main package, named after its path
+                os.makedirs(out, exist_ok=True)
+                out += "/"
             go(["build", "-trimpath", "-ldflags", " ".join(["-s", "-w"] + spec.get("ldflags", [])),
-                "-o", dest + ".tmp", spec["package"]], work, env)
+                "-o", out] + sorted(binaries(spec).values()), work, env)
             os.rename(dest + ".tmp", dest)
         except subprocess.CalledProcessError as e:
             log.write("== %s: %s\n%s\n%s\n" % (name, " ".join(e.cmd), e.stdout, e.stderr))
             return None
         finally:
             remove_tree(work)
-    if os.path.lexists(link):
-        os.unlink(link)
-    os.symlink(os.path.basename(dest), link)
+    if not group:
+        link(cache, name, os.path.basename(dest))
+        return dest
+    for binary, package in binaries(spec).items():
+        link(cache, binary, os.path.join(os.path.basename(dest), package.rsplit("/", 1)[-1]))
     return dest
 
 

@@ -83,14 +83,14 @@ def point_talosconfig(talosconfig, address, talosctl):
 
 
 def local_crds():
-    """The folder the lab inventory takes the CRD files from: traefik/ and external-dns/ (v0.21.0)."""
+    """The folder the lab inventory takes the CRD files from: traefik/ (v3.6.24, the same files as v3.6.25) and external-dns/ (v0.21.0)."""
     specs = os.environ.get("AUTOEXTENDER_SPECS") or os.path.join(os.path.dirname(REPO), "shared", "specs")
     crds = os.path.join(specs, "crds")
     if not os.path.isdir(os.path.join(crds, "traefik")):
         return None
     out = os.path.join(REPO, ".cache", "lab-crds")
     os.makedirs(out, exist_ok=True)
-    for name, src in (("traefik", os.path.join(crds, "traefik")),
+    for name, src in (("traefik", os.path.join(crds, "traefik", "v3.6.24")),
                       ("external-dns", os.path.join(crds, "external-dns", "v0.21.0"))):
         link = os.path.join(out, name)
         if os.path.isdir(src) and os.path.realpath(link) != os.path.realpath(src):

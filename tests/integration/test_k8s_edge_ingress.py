@@ -25,7 +25,7 @@ def ingress(kube, kube_cluster, tmp_path):
         "edge_ingress_namespace": "ae-edge-" + sfx,
         "edge_ingress_class": "edge-" + sfx,
         "edge_ingress_priority_class": "ae-edge-" + sfx,
-        "edge_ingress_manifests_dir": spec_path("crds", "traefik"),
+        "edge_ingress_manifests_dir": spec_path("crds", "traefik", "v3.6.24"),
         "edge_ingress_cache_dir": str(tmp_path / "cache"),
         "edge_ingress_wait": False,
         "autoextender_pools": [{"name": "hel1-a", "active": True}, {"name": "fr-par-b", "active": False},
@@ -125,7 +125,7 @@ def test_gateway_api_crds_and_class_are_accepted(kube, ingress, tmp_path):
     # pinned checksums of the role defaults must match them.
     local = tmp_path / "manifests"
     local.mkdir()
-    shutil.copy(spec_path("crds", "traefik", "kubernetes-crd-definition-v1.yml"), local)
+    shutil.copy(spec_path("crds", "traefik", "v3.6.24", "kubernetes-crd-definition-v1.yml"), local)
     for path in glob.glob(os.path.join(spec_path("crds", "gateway-api"), "gateway.networking.k8s.io_*.yaml")):
         shutil.copy(path, local)
     proc = ingress(edge_ingress_gateway_api=True, edge_ingress_manifests_dir=str(local))

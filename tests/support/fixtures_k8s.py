@@ -21,7 +21,7 @@ def kube(kube_cluster):
     looks after the edge_ingress and cert_manager roles ran.
     """
     client = Kube(kube_cluster.kubeconfig)
-    client.apply_files(os.path.join(spec_path("crds", "traefik"), "kubernetes-crd-definition-v1.yml"))
+    client.apply_files(os.path.join(spec_path("crds", "traefik", "v3.6.24"), "kubernetes-crd-definition-v1.yml"))
     client.apply_files(os.path.join(spec_path("crds", "cert-manager"), "*.yaml"))
     client.apply_files(os.path.join(spec_path("crds", "external-dns", "v0.21.0"), "*.yaml"))
     return client

@@ -18,6 +18,16 @@ TOOLS = {
     # the lab's Talos machine API (hack/talos-api-sim), built by `make tools` from Talos' machinery module
     "talos-api-sim": ("talos-api-sim", ["--version"], r"(v\d[\w.\-]*)"),
     "kube-apiserver": ("kube-apiserver", ["--version"], r"Kubernetes (v[\w.\-]+)"),
+    # the lab's control loop, linked in the same `go build` as kube-apiserver
+    "kube-controller-manager": ("kube-controller-manager", ["--version"], r"Kubernetes (v[\w.\-]+)"),
+    "kube-scheduler": ("kube-scheduler", ["--version"], r"Kubernetes (v[\w.\-]+)"),
+    # pods' lifecycle on the lab's Nodes (no kubelet runs there)
+    "kwok": ("kwok", ["--version"], r"kwok version (v?[\w.\-]+)"),
+    # the edge ingress, one process per lab edge behind its DaemonSet pod
+    "traefik": ("traefik", ["version"], r"Version:\s+(v?[\w.\-]+)"),
+    # certificates: the real cert-manager controller (hack/gotools/cert-manager-controller) and an ACME server
+    "cert-manager": ("cert-manager-controller", ["--version"], r"(v\d[\w.\-]*)"),
+    "pebble": ("pebble", ["-version"], r"Pebble version: (v?[\w.\-]+)"),
     "etcd": ("etcd", ["--version"], r"etcd Version: ([\w.\-]+)"),
     "helm": ("helm", ["version", "--short"], r"(v[\w.\-]+)"),
     "external-dns": ("external-dns", ["--version"], r"(v?\d[\w.\-]*)"),
