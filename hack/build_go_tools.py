@@ -62,7 +62,8 @@ TOOLS = {
             "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
             "kwok": "sigs.k8s.io/kwok/cmd/kwok",
         },
-        "requires": ["sigs.k8s.io/kwok v0.8.0"],
+        "requires": ["sigs.k8s.io/kwok v0.8.0", "github.com/cert-manager/cert-manager v1.21.1"],
+        "local_packages": {"cert-manager-controller": "gotools/cert-manager-controller"},
         # ./staging/src/k8s.io/* are published as k8s.io/* v0.<minor>.<patch>.
         "local_version": "v0.36.3",
         "ldflags": [
