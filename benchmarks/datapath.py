@@ -2,7 +2,7 @@
 
     sudo python3 benchmarks/datapath.py [--duration 5] [--concurrency 8]
 
-Builds its own lab data path (tests/support/labnet: host -> edge nginx -> wireguard-go
+Builds its own lab data path (tests/support/labnet: host -> edge Traefik -> wireguard-go
 -> home app), runs HTTP clients on the host against the edge's public IP, first with
 keep-alive connections, then with a new TCP connection per request, prints the figures
 and the WireGuard bytes the home peer counted, and always tears the lab down.
@@ -96,7 +96,7 @@ def main(argv=None):
             edge = lab.add_edge("bench")
             for dummy in range(20):  # warm up: handshake done, upstream keep-alive pool filled
                 labnet.get(edge.public_ip, "/warmup")
-            print("datapath: host -> %s (nginx in %s) -> wireguard-go MTU 1420 -> %s (home app); "
+            print("datapath: host -> %s (Traefik in %s) -> wireguard-go MTU 1420 -> %s (home app); "
                   "%d clients, %.0fs per run, %d CPUs"
                   % (edge.public_ip, edge.netns, lab.home.upstream, args.concurrency, args.duration, os.cpu_count()))
             failed = sum(run(lab, edge, mode, args.duration, args.concurrency) for mode in ("keep-alive", "new-conn"))

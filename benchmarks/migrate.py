@@ -7,7 +7,7 @@ then runs playbooks/migrate.yml lab-a -> lab-b while clients send requests at a 
 total rate. Each client resolves edge.lab.test through the lab's PowerDNS, keeps the
 answer for its TTL (as a caching resolver does), and sends each request to a random
 address of the answer. As root the requests go through the real data path (the edge's
-nginx, WireGuard, the home app: `GET /` with Host hello.lab.test); without root, to
+Traefik, WireGuard, the home app: `GET /` with Host hello.lab.test); without root, to
 the lab servers' health endpoints. Prints the failed requests (goal: 0), latency
 percentiles, the DNS answers the clients saw and the migration's wall time.
 """
@@ -80,7 +80,7 @@ def main():
     args = parser.parse_args()
     pools = [pool("lab-a", "loopback", args.count, True), pool("lab-b", "loopback-b", args.count, False)]
     with BenchLab(keep=args.keep) as lab:
-        path = "real (root: edge nginx + WireGuard + home app)" if lab.datapath else "off (lab health endpoints)"
+        path = "real (root: edge Traefik + WireGuard + home app)" if lab.datapath else "off (lab health endpoints)"
         print("lab in %s; data path: %s" % (lab.dir, path))
         print("provision lab-a (%d nodes): %.1f s" % (args.count, lab.must("provision", {"autoextender_pools": pools[:1]})))
         results, seen, stop = [], collections.OrderedDict(), threading.Event()

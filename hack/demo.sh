@@ -44,7 +44,7 @@ cat <<TXT
 TXT
 if [ "$DATAPATH" = yes ] && [ -n "$EDGE_IP" ]; then
   cat <<TXT
-- A request through an edge (nginx -> WireGuard -> the home app):
+- A request through an edge (Traefik -> WireGuard -> the home app):
     curl -s -H 'Host: hello.lab.test' http://$EDGE_IP/
 TXT
 else

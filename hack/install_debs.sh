@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages of the real servers the tests start, if missing.
 set -euo pipefail
-pkgs=(pdns-server pdns-backend-sqlite3 bind9 bind9-dnsutils etcd-server wireguard-tools wireguard-go iproute2 nftables sqlite3 openssh-server openssh-client nginx-light shellcheck)
+pkgs=(pdns-server pdns-backend-sqlite3 bind9 bind9-dnsutils etcd-server wireguard-tools wireguard-go iproute2 nftables sqlite3 openssh-server openssh-client shellcheck)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -122,7 +122,7 @@ def parse(argv):
     parser.add_argument("--state-dir", default=os.path.join(REPO, ".lab", "net"))
     parser.add_argument("--edge", action="append", metavar="NAME[=IP]", help="with up: also create this edge")
     parser.add_argument("--public-ip", help="with add-edge: the edge's address in the lab range")
-    parser.add_argument("--how", choices=("proxy", "link"), default="proxy", help="with kill: stop nginx or cut the link")
+    parser.add_argument("--how", choices=("proxy", "link"), default="proxy", help="with kill: stop Traefik or cut the link")
     parser.add_argument("--json", action="store_true", help="with status: JSON output")
     parser.add_argument("--all", action="store_true", help="with down: remove every ae- namespace and link")
     args = parser.parse_intermixed_args(argv)

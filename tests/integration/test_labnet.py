@@ -1,7 +1,7 @@
-"""The lab's real data path: host -> edge public IP -> nginx -> WireGuard (wireguard-go) -> home app.
+"""The lab's real data path: host -> edge public IP -> Traefik -> WireGuard (wireguard-go) -> home app.
 
-The first tests check the pure parts (address plan, ``wg show dump`` parser, the nginx
-config against the real ``nginx -t``) and run anywhere. The rest need root and the
+The first tests check the pure parts (address plan, ``wg show dump`` parser) and run
+anywhere. The rest need root and the
 tools (tests/support/fixtures_labnet.py) and assert on the outside world: HTTP answers
 from the home app, WireGuard transfer counters and handshakes, namespaces, links and
 processes that exist or not.
@@ -18,9 +18,8 @@ import time
 
 import pytest
 
-from tests.support import labnet, tools
-from tests.support.fixtures_labnet import require_datapath_tool
-from tests.support.labnet import netns, proxy, wireguard
+from tests.support import labnet
+from tests.support.labnet import netns, traefik, wireguard
 from tests.support.labnet._run import alive, run
 from tests.support.labnet.addressing import LAST_EDGE, Plan, check_name, overlaps_host_route
 
@@ -86,19 +85,6 @@ def test_slot_refused_when_a_host_route_overlaps(routes, overlap):
     assert overlaps_host_route(ipaddress.ip_network("10.250.3.0/24"), routes) is overlap
 
 
-def test_edge_proxy_config_passes_real_nginx_check(tmp_path):
-    require_datapath_tool("nginx")
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(proxy.render("edge-a", "127.0.0.1", "10.251.0.1:8080", str(tmp_path)))
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (tmp_path / "tmp" / sub).mkdir(parents=True)
-    out = subprocess.run([tools.which("nginx"), "-t", "-p", str(tmp_path) + "/", "-e", str(tmp_path / "error.log"),
-                          "-c", str(conf)], capture_output=True, text=True, check=False)
-    assert out.returncode == 0, out.stderr
-    text = conf.read_text()
-    assert "X-Forwarded-For $proxy_add_x_forwarded_for" in text and "location = /healthz" in text
-
-
 # -- the real data path (root)
 
 def _get(edge, path="/", headers=None):
@@ -133,10 +119,13 @@ def test_get_through_each_edge_reaches_the_home_app_over_the_tunnel(lab_network,
         answer = _get(edge, "/hello")
         body = answer.json()
         assert body["identity"] == "home" and body["path"] == "/hello"
-        # the app saw the request come from the edge's tunnel address: it crossed WireGuard
-        assert body["peer"] == edge.tunnel_ip and body["edge"] == edge.name
-        assert answer.headers["x-edge-node"] == edge.name
+        # the app saw the request come from this edge's tunnel address: it crossed this edge's WireGuard link
+        assert body["peer"] == edge.tunnel_ip
         assert ipaddress.ip_address(edge.public_ip) in lab_network.plan.subnet
+        # the edge's proxy is the real Traefik, one process, with its ping answering inside the namespace
+        state = edge.state()
+        assert state["traefik_pids"] == [state["proxy_pid"]]
+        assert netns.http_get(edge.netns, "127.0.0.1", traefik.PING_PORT, "/ping") == (200, "OK")
 
 
 def test_the_home_app_is_reachable_only_through_the_tunnel(lab_network, edges):
@@ -190,8 +179,10 @@ def test_x_forwarded_for_carries_the_client_address(lab_network, edges):
         conn.close()
     assert client_ip == lab_network.plan.host_ip()
     assert body["x_forwarded_for"] == client_ip and body["x_real_ip"] == client_ip
-    chained = _get(edge, "/xff", headers={"X-Forwarded-For": "203.0.113.7"}).json()
-    assert chained["x_forwarded_for"] == "203.0.113.7, %s" % client_ip
+    # Traefik trusts no client's forwarded headers (as the edge_ingress role, unless told): a
+    # client cannot make the app believe it comes from elsewhere
+    spoofed = _get(edge, "/xff", headers={"X-Forwarded-For": "203.0.113.7", "X-Real-IP": "203.0.113.7"}).json()
+    assert spoofed["x_forwarded_for"] == client_ip and spoofed["x_real_ip"] == client_ip
 
 
 def test_two_edges_serve_at_once(lab_network, edges):
@@ -201,7 +192,7 @@ def test_two_edges_serve_at_once(lab_network, edges):
     def client(edge):
         for dummy in range(25):
             try:
-                results.append((edge.name, _get(edge, "/both").json()["edge"]))
+                results.append((edge.tunnel_ip, _get(edge, "/both").json()["peer"]))
             except (OSError, AssertionError) as exc:
                 errors.append("%s: %s" % (edge.name, exc))
 
@@ -227,8 +218,10 @@ def test_killing_an_edge_fails_its_probe_while_the_other_serves(lab_network, edg
         ok, detail = labnet.healthy(dead.public_ip, timeout=2)
         assert not ok, detail
         assert labnet.healthy(alive.public_ip)[0]
-        assert _get(alive, "/still-here").json()["edge"] == alive.name
+        assert _get(alive, "/still-here").json()["peer"] == alive.tunnel_ip
         assert dead.state()["proxy_pid" if how == "proxy" else "link_up"] in (None, False)
+        if how == "proxy":
+            assert dead.state()["traefik_pids"] == []
     finally:
         dead.link_up()
         dead.start_proxy(lab_network.home)
@@ -250,7 +243,7 @@ def test_teardown_leaves_no_namespace_link_socket_or_process(lab_network, tmp_pa
         assert lab.plan.slot != lab_network.plan.slot
         _get(edge, "/")
         pids = _lab_processes(lab)
-        assert len(pids) >= 5  # home: wireguard-go + app; edge: wireguard-go + nginx master + worker
+        assert len(pids) >= 4  # home: wireguard-go + app; edge: wireguard-go + traefik
     finally:
         lab.down()
     assert lab.leftovers() == []

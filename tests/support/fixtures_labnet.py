@@ -9,9 +9,8 @@ import pytest
 
 from tests.support import tools
 
-DATAPATH_TOOLS = ("ip", "wg", "wireguard-go", "nginx", "nft")
-PACKAGES = {"ip": "iproute2", "wg": "wireguard-tools", "wireguard-go": "wireguard-go", "nginx": "nginx-light",
-            "nft": "nftables"}
+DATAPATH_TOOLS = ("ip", "wg", "wireguard-go", "traefik", "nft")
+PACKAGES = {"ip": "iproute2", "wg": "wireguard-tools", "wireguard-go": "wireguard-go", "nft": "nftables"}
 
 
 def require_datapath_tool(name):

@@ -35,7 +35,6 @@ TOOLS = {
     "bind": ("named", ["-v"], r"BIND ([\w.\-]+)"),
     "wireguard-go": ("wireguard-go", ["--version"], r"wireguard-go (v[\w.\-]+)"),
     "sshd": ("sshd", ["-V"], r"OpenSSH_([\w.\-]+)"),
-    "nginx": ("nginx", ["-v"], r"nginx/([\w.\-]+)"),
     "wg": ("wg", ["--version"], r"wireguard-tools (v[\w.\-]+)"),
 }
 

@@ -1,7 +1,8 @@
 """The lab's real data path (DESIGN.md section 5, root only).
 
     client (host) -> edge "public IP" (10.250.N.I, a veth into the edge's namespace)
-                  -> nginx on :80 in the edge namespace (sets X-Forwarded-For)
+                  -> Traefik on :80 in the edge namespace (a DaemonSet pod's, lab_pods.py;
+                     or, without a cluster, its own with a file provider; sets X-Forwarded-For)
                   -> WireGuard (wireguard-go, userspace, MTU 1420, keepalive 25)
                   -> home namespace -> test app on 10.251.0.1:8080 (tunnel only)
 

@@ -7,7 +7,7 @@ import time
 
 from ..tools import search_path
 
-TOOLS = ("ip", "wg", "wireguard-go", "nginx", "nft")
+TOOLS = ("ip", "wg", "wireguard-go", "traefik", "nft")
 
 
 class LabnetError(RuntimeError):
@@ -122,6 +122,9 @@ def log_tail(path, size=2000):
 
 
 def write_private(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write ``path`` (0600) atomically: a reader (the lab cloud attaching to the state) never sees half of it."""
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    os.replace(tmp, path)

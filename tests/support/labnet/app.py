@@ -5,9 +5,9 @@ Run inside the home namespace, bound to the tunnel address only:
     python3 app.py --listen 10.251.0.1:8080 --identity home
 
 Every answer is JSON: ``identity``, ``count`` (requests served so far, /healthz not
-counted), ``path``, ``peer`` (the TCP peer: the edge's tunnel address when the request
-came through WireGuard), ``x_forwarded_for``, ``x_real_ip`` and ``edge`` (the
-``X-Edge-Node`` header the edge proxy adds). ``/healthz`` answers ``ok``.
+counted), ``path``, ``host``, ``peer`` (the TCP peer: the tunnel address of the edge the
+request came through, 10.251.0.I for the edge at 10.250.N.I), ``x_forwarded_for`` and
+``x_real_ip``. ``/healthz`` answers ``ok``.
 Stdlib only, so it runs with any python3.
 """
 import argparse
@@ -58,7 +58,6 @@ def make_handler(identity, counter):
                 "host": self.headers.get("Host"),
                 "x_forwarded_for": self.headers.get("X-Forwarded-For"),
                 "x_real_ip": self.headers.get("X-Real-IP"),
-                "edge": self.headers.get("X-Edge-Node"),
             }
             self._send(json.dumps(body, sort_keys=True).encode() + b"\n", "application/json")
 

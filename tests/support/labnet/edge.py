@@ -1,8 +1,8 @@
-"""An edge node: a namespace on the lab bridge at its "public IP", a WireGuard peer of home, nginx on :80."""
+"""An edge node: a namespace on the lab bridge at its "public IP", a WireGuard peer of home, Traefik on :80."""
 import os
 
-from . import netns, proxy, wireguard
-from ._run import run, stop_pids
+from . import netns, traefik, wireguard
+from ._run import run
 from .addressing import WG_PORT
 
 
@@ -44,7 +44,7 @@ class EdgeNode:
         return "http://%s" % self.public_ip
 
     def create(self, home, timeout=30.0, connect=True):
-        """Build the namespace; with ``connect``, also the tunnel to ``home`` (a HomeNetwork) and the proxy."""
+        """Build the namespace; with ``connect``, also the tunnel to ``home`` (a HomeNetwork) and its own proxy."""
         os.makedirs(self.workdir, mode=0o700, exist_ok=True)
         if not self.private_key:
             self.private_key, self.public_key = wireguard.genkey()
@@ -55,28 +55,32 @@ class EdgeNode:
     def connected(self):
         return os.path.exists(wireguard.socket_path(self.ifname))
 
-    def connect(self, home, timeout=30.0):
-        """The WireGuard link to ``home`` and the proxy (a lab server: once its machine is configured)."""
+    def connect(self, home, timeout=30.0, proxy=True):
+        """The WireGuard link to ``home`` and, with ``proxy``, the edge's own Traefik (a file provider).
+
+        A lab server with a cluster connects without: its Traefik is its DaemonSet pod's
+        (tests/support/sim/lab_pods.py)."""
         try:
             wireguard.start(self.netns, self.ifname, self.tunnel_ip, self.private_key, self.workdir, timeout)
             wireguard.set_peer(self.netns, self.ifname, home.public_key, home.tunnel_ip, home.endpoint)
             home.add_peer(self.public_key, self.tunnel_ip, self.endpoint)
-            self.start_proxy(home, timeout)
+            if proxy:
+                self.start_proxy(home, timeout)
         except BaseException:
             self.destroy(home)
             raise
 
     # -- failure injection (the failover benchmark and tests use these)
-    def start_proxy(self, home, timeout=15.0):
-        if proxy.running_pid(self.workdir) is None:
-            proxy.start(self.netns, self.name, self.public_ip, home.upstream, self.workdir, timeout)
+    def start_proxy(self, home, timeout=30.0):
+        traefik.start_file_proxy(self.netns, self.name, self.public_ip, home.upstream, self.workdir, timeout)
 
     def stop_proxy(self):
-        """Stop nginx: its master, then any worker left (one that outlived a KILLed master keeps :80 open)."""
-        pid = proxy.running_pid(self.workdir)
-        if pid is not None:
-            stop_pids([pid])
-        stop_pids([p for p in netns.pids(self.netns) if proxy.is_nginx(p)])
+        """Stop the edge's own Traefik (SIGTERM: it closes its listeners, then finishes what is in flight)."""
+        self._own_proxy().stop()
+
+    def _own_proxy(self):
+        """The edge's own Traefik as found on disk (its pid file), to watch or stop it."""
+        return traefik.Traefik(self.netns, os.path.join(self.workdir, "traefik"), [])
 
     def link_down(self):
         netns.set_link(self.veth, up=False)
@@ -91,7 +95,8 @@ class EdgeNode:
     def state(self):
         return {
             "netns": netns.exists(self.netns),
-            "proxy_pid": proxy.running_pid(self.workdir),
+            "proxy_pid": self._own_proxy().pid(),
+            "traefik_pids": traefik.pids_in(self.netns) if netns.exists(self.netns) else [],
             "link_up": self._link_up(),
         }
 

@@ -2,17 +2,22 @@
 
 A namespace is created with loopback up and an uplink ``ae-uplink`` (the inner end of a
 veth pair whose host end is a port of the lab bridge). Removing a namespace first stops
-every process in it (``ip netns pids``), which also stops wireguard-go and nginx of a
+every process in it (``ip netns pids``), which also stops wireguard-go and Traefik of a
 run that crashed; deleting the namespace deletes both veth ends.
 """
+import ctypes
+import http.client
 import json
 import os
+import socket
+import threading
 
 from ._run import LabnetError, run, stop_pids, wait_for
 from .addressing import PREFIX
 from .wireguard import remove_sockets
 
 UPLINK = "ae-uplink"
+CLONE_NEWNET = 0x40000000
 
 
 def list_netns(prefix=PREFIX):
@@ -104,3 +109,43 @@ def sweep(prefix=PREFIX):
     wait_for(lambda: not list_links(prefix), 10, "the kernel to remove the links %s*" % prefix)
     removed.extend("socket " + s for s in remove_sockets(prefix))
     return removed
+
+
+def connect(netns, host, port, timeout):
+    """A TCP connection to ``host:port`` made from inside ``netns``: what a process there would open.
+
+    The socket is made by a thread that joins the namespace (``setns`` changes the calling
+    thread only) and keeps that namespace for its life, so any thread can use it; the
+    namespace's loopback and local addresses are reached without crossing its firewall."""
+    out = {}
+
+    def make():
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            with open(os.path.join("/run/netns", netns)) as f:
+                if libc.setns(f.fileno(), CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), "setns into %s" % netns)
+            out["sock"] = socket.create_connection((host, port), timeout=timeout)
+        except OSError as e:
+            out["error"] = e
+
+    worker = threading.Thread(target=make, name="setns-" + netns)  # the thread ends inside the namespace
+    worker.start()
+    worker.join()
+    if "error" in out:
+        raise out["error"]
+    return out["sock"]
+
+
+def http_get(netns, host, port, path, timeout=1.0):
+    """``(status, body)`` of ``GET path`` on ``host:port`` from inside ``netns``; OSError when it cannot connect."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn.sock = connect(netns, host, port, timeout)
+    try:
+        conn.request("GET", path)
+        answer = conn.getresponse()
+        return answer.status, answer.read().decode("utf-8", "replace")
+    except http.client.HTTPException as e:
+        raise OSError("%s:%d%s: %s" % (host, port, path, e.__class__.__name__))
+    finally:
+        conn.close()

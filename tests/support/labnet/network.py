@@ -183,7 +183,7 @@ class LabNetwork:
         """Create edge ``name`` (at ``public_ip``, or the next free address); returns the EdgeNode.
 
         Without ``connect`` only its namespace and address exist (a lab server before its config:
-        ``connect_edge`` adds the tunnel and the proxy later)."""
+        ``connect_edge`` adds the tunnel, and the proxy, later)."""
         with machine_lock():
             self.attach()
             if name in self.edges:
@@ -206,19 +206,19 @@ class LabNetwork:
             self._save()
         return edge
 
-    def connect_edge(self, name, timeout=30.0):
-        """Give edge ``name`` its tunnel to home and its proxy (a no-op when it has them)."""
+    def connect_edge(self, name, timeout=30.0, proxy=True):
+        """Give edge ``name`` its tunnel to home and, with ``proxy``, its own Traefik (a no-op when it has them)."""
         with machine_lock():
             self.attach()
             edge = self.edge(name)
             if not edge.connected():
                 try:
-                    edge.connect(self.home, timeout)
+                    edge.connect(self.home, timeout, proxy)
                 except BaseException:
                     del self.edges[name]  # connect() removed the namespace
                     self._save()
                     raise
-            else:
+            elif proxy:
                 edge.start_proxy(self.home, timeout)
         return edge
 
