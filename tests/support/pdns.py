@@ -35,6 +35,18 @@ class PowerDNS:
     def create_zone(self, zone, nameserver="ns1.example.net."):
         return self.api("POST", "/zones", {"name": zone, "kind": "Native", "nameservers": [nameserver]})
 
+    def require_tsig(self, zone, key_name, algorithm="hmac-sha256"):
+        """RFC 2136 updates of ``zone`` only when signed with TSIG key ``key_name`` (made once, kept
+        in the database); returns its base64 secret. Unsigned updates are refused from then on."""
+        keys = {k["name"].rstrip("."): k["id"] for k in self.api("GET", "/tsigkeys")}
+        if key_name.rstrip(".") in keys:
+            key = self.api("GET", "/tsigkeys/" + keys[key_name.rstrip(".")])
+        else:
+            key = self.api("POST", "/tsigkeys", {"name": key_name.rstrip("."), "algorithm": algorithm})
+        self.api("PUT", "/zones/%s/metadata/TSIG-ALLOW-DNSUPDATE" % zone,
+                 {"kind": "TSIG-ALLOW-DNSUPDATE", "metadata": [key_name.rstrip(".")]})
+        return key["key"]
+
 
 def _schema():
     for pattern in SCHEMA_GLOBS:

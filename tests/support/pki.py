@@ -1,6 +1,7 @@
-"""A throwaway CA and certificates for the loopback kube-apiserver."""
+"""Throwaway CAs and certificates for the loopback servers (kube-apiserver, Pebble)."""
 import datetime
 import ipaddress
+import os
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -70,4 +71,22 @@ def make_pki(directory):
         with open(path, "wb") as f:
             f.write(data)
         paths[name] = path
+    return paths
+
+
+def make_serving_pki(directory, name, sans):
+    """A CA of its own and one serving certificate for ``sans``; paths of ca.crt, <name>.crt, <name>.key."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = _name("autoextender-test-%s-ca" % name)
+    ca = _sign(ca_name, ca_key, ca_name, ca_key, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _sign(_name(name), key, ca_name, ca_key, sans=sans)
+    files = {"ca.crt": ca.public_bytes(serialization.Encoding.PEM),
+             name + ".crt": cert.public_bytes(serialization.Encoding.PEM), name + ".key": _pem_key(key)}
+    paths = {}
+    for file_name, data in files.items():
+        paths[file_name] = os.path.join(directory, file_name)
+        fd = os.open(paths[file_name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
     return paths
