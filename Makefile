@@ -30,7 +30,7 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt
 debs: ## Debian packages of the real servers (pdns, bind, etcd, wireguard)
 	@hack/install_debs.sh
 
-gotools: ## talosctl, the lab's Talos node API (talos-api-sim), kube-apiserver, helm, external-dns built from Go modules
+gotools: ## talosctl, talos-api-sim, kube-apiserver + kube-controller-manager + kube-scheduler + kwok (one build), traefik, pebble, helm, external-dns from Go modules
 	@python3 hack/build_go_tools.py --cache $(TOOLS_BIN)
 
 collection-link:
