@@ -73,7 +73,7 @@ def _workdir(prefix, stack):
 
 @pytest.fixture(scope="session")
 def kube_cluster(servers_stack):
-    require_tool("etcd", "kube-apiserver")
+    require_tool("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
     from tests.support.kube import start_cluster
     return start_cluster(_workdir("kube", servers_stack), servers_stack)
 

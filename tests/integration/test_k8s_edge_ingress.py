@@ -1,4 +1,4 @@
-"""The edge_ingress role against the real kube-apiserver with the real Traefik and Gateway API CRDs."""
+"""The edge_ingress role against the real control plane with the real Traefik and Gateway API CRDs."""
 import glob
 import os
 import shutil
@@ -8,8 +8,9 @@ import pytest
 
 from tests.conftest import spec_path
 from tests.support.ansible import run_playbook
+from tests.support.fixtures_k8s import edge_pool
 from tests.support.fixtures_k8s import role_results as task_results
-from tests.support.k8s_objects import EDGE_TAINT
+from tests.support.k8s_objects import EDGE_TAINT, wait_for
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "playbooks", "k8s_edge_ingress.yml")
 FOLLOW = os.path.join(os.path.dirname(__file__), "playbooks", "k8s_edge_ingress_follow.yml")
@@ -157,26 +158,31 @@ def test_bad_entrypoints_fail_before_anything_is_applied(kube, ingress):
     assert kube.get("v1", "Namespace", ingress.vars["edge_ingress_namespace"]) is None
 
 
-def test_wait_follows_the_daemonset_rollout(kube, ingress):
+def test_wait_follows_the_daemonset_rollout(kube, ingress, talos_edge_nodes):
+    """The wait reads what the DaemonSet controller reports of the pods kwok runs on two edge nodes."""
     ns = ingress.vars["edge_ingress_namespace"]
-    assert ingress().returncode == 0
-    apps = kube.dyn.resources.get(api_version="apps/v1", kind="DaemonSet")
-    gen = kube.get("apps/v1", "DaemonSet", "traefik-edge", ns)["metadata"]["generation"]
-
-    def status(ready):
-        # What the DaemonSet controller reports for two edge nodes.
-        apps.status.patch(name="traefik-edge", namespace=ns, content_type="application/merge-patch+json", body={
-            "status": {"observedGeneration": gen, "desiredNumberScheduled": 2, "currentNumberScheduled": 2,
-                       "updatedNumberScheduled": 2, "numberReady": ready, "numberAvailable": ready,
-                       "numberMisscheduled": 0}})
-
-    status(ready=1)
-    proc = ingress(edge_ingress_wait=True, edge_ingress_wait_timeout=5)
+    pool = edge_pool("wait-" + ns[-6:])
+    names = [pool["name"] + "-1", pool["name"] + "-2"]
+    talos_edge_nodes(pool, names)
+    # Pods the lab runs itself: Ready only once the lab's probe says so (tests/support/kwok/pods.yaml).
+    extra = {"autoextender_pools": [{"name": pool["name"], "active": True}],
+             "edge_ingress_pod_annotations": {"lab.autoextender.io/run": "process"}, "edge_ingress_wait": True}
+    proc = ingress(edge_ingress_wait_timeout=5, **extra)
     assert proc.returncode != 0
     assert "Wait until every edge node runs the updated, ready ingress" in proc.stdout
-    status(ready=2)
-    proc = ingress(edge_ingress_wait=True, edge_ingress_wait_timeout=5)
+    def started():
+        pods = [p for p in kube.pods(ns) if p.status.phase == "Running"]
+        return pods if len(pods) == 2 else None
+
+    pods = wait_for(started, 90, "two Traefik pods running")
+    assert sorted(p.spec.node_name for p in pods) == names
+    for pod in pods:  # the probe passes
+        kube.core.patch_namespaced_pod(pod.metadata.name, ns,
+                                       {"metadata": {"annotations": {"lab.autoextender.io/ready": "true"}}})
+    proc = ingress(edge_ingress_wait_timeout=90, **extra)
     assert proc.returncode == 0, proc.stdout[-3000:]
+    status = kube.get("apps/v1", "DaemonSet", "traefik-edge", ns)["status"]
+    assert (status["desiredNumberScheduled"], status["numberReady"], status["numberAvailable"]) == (2, 2, 2)
 
 
 def selected_pools(kube, ns):

@@ -4,6 +4,7 @@ import uuid
 
 from tests.support.ansible import run_playbook
 from tests.support.fixtures_k8s import edge_pool
+from tests.support.k8s_objects import EDGE_TAINT
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "playbooks", "k8s_edge_nodes.yml")
 
@@ -77,9 +78,14 @@ def test_decommission_drains_through_budgets_then_deletes(kube, kube_cluster, k8
     pool = unique_pool()
     names = [pool["name"] + "-1", pool["name"] + "-2"]
     talos_edge_nodes(pool, names)
-    kube.bind_pod(k8s_namespace, "web-0", names[0], {"app": "web"})
-    kube.bind_pod(k8s_namespace, "web-1", names[1], {"app": "web"})
-    kube.budget(k8s_namespace, "web", {"app": "web"}, min_available=2, healthy=2, disruptions_allowed=0)
+    # One "web" pod on each node of the pool (the scheduler spreads them), a budget that allows none to go.
+    web = {"app": "web"}
+    kube.deployment(k8s_namespace, "web", web, replicas=2,
+                    nodeSelector={"autoextender.io/pool": pool["name"]}, tolerations=[dict(EDGE_TAINT, operator="Equal")],
+                    affinity={"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                        {"labelSelector": {"matchLabels": web}, "topologyKey": "kubernetes.io/hostname"}]}})
+    assert sorted(p.spec.node_name for p in kube.running_pods(k8s_namespace, web, 2)) == names
+    kube.budget(k8s_namespace, "web", web, min_available=2, disruptions_allowed=0)
 
     # A node outside the pool is refused before anything changes.
     proc = run(kube_cluster, "decommission", pool, edge_nodes_names=["some-home-node"])
@@ -91,8 +97,10 @@ def test_decommission_drains_through_budgets_then_deletes(kube, kube_cluster, k8
     assert "PodDisruptionBudget %s/web minAvailable=2, disruptionsAllowed=0" % k8s_namespace in proc.stdout
     assert all(kube.get("v1", "Node", n) is not None for n in names)
 
+    # The owner relaxes the budget; the disruption controller allows both pods to go.
+    kube.policy.patch_namespaced_pod_disruption_budget("web", k8s_namespace, {"spec": {"minAvailable": 0}})
+    kube.wait_budget(k8s_namespace, "web", 2)
     # Check mode predicts, changes nothing.
-    kube.policy.patch_namespaced_pod_disruption_budget_status("web", k8s_namespace, {"status": {"disruptionsAllowed": 2}})
     proc = run(kube_cluster, "decommission", pool, check=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert all(kube.get("v1", "Node", n) is not None for n in names)
@@ -101,7 +109,8 @@ def test_decommission_drains_through_budgets_then_deletes(kube, kube_cluster, k8
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert sorted(facts(proc)["deleted"]) == names
     assert all(kube.get("v1", "Node", n) is None for n in names)
-    assert kube.pod_names(k8s_namespace) == []
+    # The evicted pods are gone; their replacements wait for a node of the pool.
+    assert all(p.spec.node_name is None for p in kube.pods(k8s_namespace))
 
     proc = run(kube_cluster, "decommission", pool)
     assert proc.returncode == 0 and facts(proc)["deleted"] == []

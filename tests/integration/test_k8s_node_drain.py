@@ -1,4 +1,8 @@
-"""k8s_node_drain against the real kube-apiserver: eviction API, PodDisruptionBudgets, Node deletion."""
+"""k8s_node_drain against the real control plane: eviction API, PodDisruptionBudgets, Node deletion.
+
+The pods are the controllers' (Deployments, a DaemonSet, placed by kube-scheduler, run by kwok),
+the budgets' status the disruption controller's.
+"""
 import json
 import os
 import uuid
@@ -7,6 +11,7 @@ import pytest
 
 from tests.support.ansible import run_playbook, task_results
 from tests.support.fixtures_k8s import edge_pool
+from tests.support.k8s_objects import EDGE_TAINT
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "playbooks", "k8s_node_drain.yml")
 
@@ -30,32 +35,55 @@ def node(kube, name):
     return found and found["spec"].get("unschedulable", False)
 
 
-def test_drain_respects_an_allowing_budget_and_is_idempotent(kube, kube_cluster, k8s_namespace, edge_node):
+@pytest.fixture
+def home_node(kube):
+    """An untainted Node of the home cluster, for the pods that are not on the edge node."""
+    name = "home-drain-" + uuid.uuid4().hex[:6]
+    kube.register_node(name, {}, [])
+    yield name
+    kube.delete_node(name)
+
+
+def names(pods):
+    return sorted(p.metadata.name for p in pods)
+
+
+def test_drain_respects_an_allowing_budget_and_is_idempotent(kube, kube_cluster, k8s_namespace, edge_node, home_node):
     ns = k8s_namespace
-    kube.bind_pod(ns, "web-0", edge_node, {"app": "web"})
-    kube.bind_pod(ns, "proxy-x1", edge_node, {"app": "proxy"}, owner="DaemonSet")
-    kube.budget(ns, "web", {"app": "web"}, min_available=1, healthy=2, disruptions_allowed=1)
+    # Two "web" pods, one on the edge node, one at home: a budget of minAvailable=1 allows one eviction.
+    kube.deployment(ns, "web-edge", {"app": "web", "at": "edge"}, node=edge_node)
+    kube.deployment(ns, "web-home", {"app": "web", "at": "home"}, node=home_node)
+    kube.daemonset(ns, "proxy", {"app": "proxy"}, {"kubernetes.io/hostname": edge_node})
+    web = kube.running_pods(ns, {"app": "web", "at": "edge"}, 1)[0].metadata.name
+    kube.running_pods(ns, {"app": "web", "at": "home"}, 1)
+    proxy = kube.running_pods(ns, {"app": "proxy"}, 1)[0].metadata.name
+    kube.budget(ns, "web", {"app": "web"}, min_available=1, disruptions_allowed=1)
+    before = kube.pod_names(ns)
 
     proc, res = drain(kube_cluster, edge_node, check=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert res["changed"] is True
     assert res["k8s_node_drain"]["blocked"] == []
-    assert res["k8s_node_drain"]["evicted"] == ["%s/web-0" % ns]
+    assert res["k8s_node_drain"]["evicted"] == ["%s/%s" % (ns, web)]
     # Check mode changed nothing: not cordoned, pods still there.
     assert node(kube, edge_node) is False
-    assert kube.pod_names(ns) == ["proxy-x1", "web-0"]
+    assert kube.pod_names(ns) == before
 
     proc, res = drain(kube_cluster, edge_node)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert res["changed"] is True
-    assert res["k8s_node_drain"]["evicted"] == ["%s/web-0" % ns]
-    assert res["k8s_node_drain"]["skipped"][0]["pod"] == "%s/proxy-x1" % ns
+    assert res["k8s_node_drain"]["evicted"] == ["%s/%s" % (ns, web)]
+    assert res["k8s_node_drain"]["skipped"][0]["pod"] == "%s/%s" % (ns, proxy)
     assert res["diff"]["before"]["unschedulable"] is False
-    # The outside world: cordoned, the pod evicted (the budget allowed it), the DaemonSet pod left.
+    # The outside world: cordoned, the pod evicted (the budget allowed it), the DaemonSet pod left;
+    # the Deployment's new pod cannot go back to the cordoned node.
     assert node(kube, edge_node) is True
-    assert kube.pod_names(ns) == ["proxy-x1"]
-    pdb = kube.policy.read_namespaced_pod_disruption_budget("web", ns)
-    assert pdb.status.disruptions_allowed == 0  # the API server counted the eviction against the budget
+    on_node = [p for p in kube.pods(ns) if p.spec.node_name == edge_node]
+    assert names(on_node) == [proxy]
+    replacement = [p for p in kube.pods(ns, "at=edge") if p.metadata.name != web]
+    assert len(replacement) == 1 and replacement[0].spec.node_name is None
+    # The disruption controller counts what is left: one healthy pod, none may go.
+    kube.wait_budget(ns, "web", 0)
 
     proc, res = drain(kube_cluster, edge_node)
     assert proc.returncode == 0 and res["changed"] is False
@@ -65,14 +93,14 @@ def test_drain_respects_an_allowing_budget_and_is_idempotent(kube, kube_cluster,
 
 def test_a_blocking_budget_is_retried_then_reported(kube, kube_cluster, k8s_namespace, edge_node):
     ns = k8s_namespace
-    kube.bind_pod(ns, "db-0", edge_node, {"app": "db"})
-    kube.bind_pod(ns, "db-1", edge_node, {"app": "db"})
-    kube.budget(ns, "db", {"app": "db"}, min_available=2, healthy=2, disruptions_allowed=0)
+    kube.deployment(ns, "db", {"app": "db"}, replicas=2, node=edge_node)
+    db = names(kube.running_pods(ns, {"app": "db"}, 2))
+    kube.budget(ns, "db", {"app": "db"}, min_available=2, disruptions_allowed=0)
 
     proc, res = drain(kube_cluster, edge_node, check=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
     blocked = res["k8s_node_drain"]["blocked"]
-    assert sorted(b["pod"] for b in blocked) == ["%s/db-0" % ns, "%s/db-1" % ns]
+    assert sorted(b["pod"] for b in blocked) == ["%s/%s" % (ns, n) for n in db]
     assert blocked[0]["budgets"] == [{"name": "%s/db" % ns, "rule": "minAvailable=2", "disruptions_allowed": 0,
                                       "current_healthy": 2, "desired_healthy": 2}]
     assert "disruption budget" in blocked[0]["reason"]
@@ -82,10 +110,10 @@ def test_a_blocking_budget_is_retried_then_reported(kube, kube_cluster, k8s_name
     assert proc.returncode != 0
     assert res["failure"]["kind"] == "timeout"
     assert "PodDisruptionBudget %s/db minAvailable=2, disruptionsAllowed=0" % ns in res["msg"]
-    assert "%s/db-0" % ns in res["msg"] and "stays cordoned" in res["msg"]
+    assert "%s/%s" % (ns, db[0]) in res["msg"] and "stays cordoned" in res["msg"]
     assert len(res["failure"]["blocked"]) == 2
     # Nothing was evicted, the node is cordoned and NOT deleted.
-    assert kube.pod_names(ns) == ["db-0", "db-1"]
+    assert kube.pod_names(ns) == db
     assert node(kube, edge_node) is True
 
     # wait=false: one round, a refused eviction fails at once.
@@ -95,20 +123,28 @@ def test_a_blocking_budget_is_retried_then_reported(kube, kube_cluster, k8s_name
 
 def test_pods_that_would_be_lost_are_refused_before_any_change(kube, kube_cluster, k8s_namespace, edge_node):
     ns = k8s_namespace
-    kube.bind_pod(ns, "bare", edge_node, {"app": "bare"}, owner=None)
-    kube.bind_pod(ns, "cache-0", edge_node, {"app": "cache"}, volumes=[{"name": "d", "emptyDir": {}}])
+    # A bare pod (no controller; the scheduler places it) and a Deployment's pod with emptyDir data.
+    kube.core.create_namespaced_pod(ns, {"metadata": {"name": "bare", "labels": {"app": "bare"}}, "spec": {
+        "nodeSelector": {"kubernetes.io/hostname": edge_node}, "terminationGracePeriodSeconds": 0,
+        "tolerations": [dict(EDGE_TAINT, operator="Equal")],
+        "containers": [{"name": "app", "image": "registry.invalid/app:1"}]}})
+    kube.deployment(ns, "cache", {"app": "cache"}, node=edge_node, volumes=[{"name": "d", "emptyDir": {}}])
+    kube.running_pods(ns, {"app": "bare"}, 1)
+    cache = kube.running_pods(ns, {"app": "cache"}, 1)[0].metadata.name
 
     proc, res = drain(kube_cluster, edge_node)
     assert proc.returncode != 0
     assert res["failure"]["kind"] == "validation"
-    assert "%s/bare: no controller" % ns in res["msg"] and "%s/cache-0: it has emptyDir" % ns in res["msg"]
+    assert "%s/bare: no controller" % ns in res["msg"] and "%s/%s: it has emptyDir" % (ns, cache) in res["msg"]
     assert node(kube, edge_node) is False  # not even cordoned
-    assert kube.pod_names(ns) == ["bare", "cache-0"]
+    assert kube.pod_names(ns) == sorted(["bare", cache])
 
     proc, res = drain(kube_cluster, edge_node, state="absent", force=True, delete_emptydir_data=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert res["k8s_node_drain"]["deleted"] is True
-    assert kube.pod_names(ns) == []
+    # Both pods are gone; the Deployment's replacement waits for a node (none is left for it).
+    assert "bare" not in kube.pod_names(ns) and cache not in kube.pod_names(ns)
+    assert all(p.spec.node_name is None for p in kube.pods(ns))
     assert kube.get("v1", "Node", edge_node) is None
 
     proc, res = drain(kube_cluster, edge_node, state="absent")

@@ -10,7 +10,7 @@ import yaml
 
 from tests.support.ansible import run_playbook
 from tests.support.fixtures_ops import object_path, server_side_apply
-from tests.support.k8s_objects import Kube
+from tests.support.k8s_objects import EDGE_TAINT, Kube, wait_for
 
 SA_GROUPS = ["system:serviceaccounts", "system:authenticated"]
 
@@ -172,18 +172,28 @@ def test_admission_policy_lets_the_job_delete_only_finished_pods(ops_cronjob, op
     sa = ops_cronjob.as_service_account()
     namespace = kube.namespace("ops-drain-" + uuid.uuid4().hex[:6])
     try:
-        kube.bind_pod(namespace, "running", edge, {"app": "a"})
-        kube.bind_pod(namespace, "finished", edge, {"app": "b"})
-        kube.core.patch_namespaced_pod_status("finished", namespace, {"status": {"phase": "Succeeded"}})
+        # A running pod (no controller, so nothing brings it back) and a Job's finished pod, both on the
+        # edge node: the scheduler places them, kwok runs them (and finishes the Job's).
+        on_edge = {"nodeSelector": {"kubernetes.io/hostname": edge}, "terminationGracePeriodSeconds": 0,
+                   "tolerations": [dict(EDGE_TAINT, operator="Equal")],
+                   "containers": [{"name": "app", "image": "registry.invalid/app:1"}]}
+        kube.core.create_namespaced_pod(namespace, {"metadata": {"name": "running", "labels": {"app": "a"}},
+                                                    "spec": on_edge})
+        kube.batch.create_namespaced_job(namespace, {"metadata": {"name": "finished"}, "spec": {
+            "backoffLimit": 0, "template": {"metadata": {"labels": {"app": "b"}},
+                                            "spec": dict(on_edge, restartPolicy="Never")}}})
+        kube.running_pods(namespace, {"app": "a"}, 1)
+        finished = wait_for(lambda: [p.metadata.name for p in kube.pods(namespace, "app=b")
+                                     if p.status.phase == "Succeeded"], 90, "the Job's pod to finish")[0]
         pods = "/api/v1/namespaces/%s/pods/" % namespace
         res = _until_denied(lambda: sa.call("DELETE", pods + "running"))
         assert res.status in (403, 422) and "finished pods only" in res.body["message"], res
-        assert sa.call("DELETE", pods + "finished").status == 200
+        assert sa.call("DELETE", pods + finished).status == 200
         # A running pod leaves through the eviction API, which the account may use.
         res = sa.call("POST", pods + "running/eviction", {
             "apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "running", "namespace": namespace}})
         assert res.status == 201, res
-        assert kube.pod_names(namespace) == []
+        wait_for(lambda: kube.pod_names(namespace) == [], 60, "both pods to be gone")
     finally:
         kube.delete_namespace(namespace)
 

@@ -38,7 +38,7 @@ def k8s_namespace(kube):
 @pytest.fixture(scope="module")
 def private_kube():
     """A kube-apiserver of its own (module scope) for tests that need a cluster without cert-manager."""
-    require_tool("etcd", "kube-apiserver")
+    require_tool("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
     from tests.support.kube import start_cluster
     with contextlib.ExitStack() as stack:
         workdir = tempfile.mkdtemp(prefix="autoextender-kube-private-")

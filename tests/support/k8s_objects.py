@@ -1,11 +1,12 @@
 """Objects in the real kube-apiserver for the Kubernetes edge layer tests.
 
-No kubelet, scheduler or controller-manager runs here, so the tests act as
-they would: a Node is registered the way a joining Talos worker's kubelet
-registers it (labels and taints from its machine config) and marked Ready
-through the status subresource; pods are bound with ``spec.nodeName`` and
-set Running/Ready; a PodDisruptionBudget gets the status the disruption
-controller would compute. Eviction and the PDB check are the API server's own.
+The cluster runs the real control loop (tests/support/kube.py): kube-controller-manager,
+kube-scheduler, and kwok as the kubelet. So a test creates what a user creates and waits
+for what the controllers do: a Node is registered the way a joining Talos worker's kubelet
+registers it (labels and taints from its machine config) and kwok reports it Ready (or
+NotReady, as a kubelet that runs but is not ready); pods come from Deployments and
+DaemonSets, placed by the scheduler; a PodDisruptionBudget's status is the disruption
+controller's. Eviction and the PDB check are the API server's own.
 """
 import glob
 import os
@@ -15,7 +16,13 @@ from kubernetes import client, config, dynamic
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
+from .labnet._run import wait_for
+
 EDGE_TAINT = {"key": "autoextender.io/edge", "value": "true", "effect": "NoSchedule"}
+#: kwok is the kubelet of the Nodes with this annotation (tests/support/kwok/nodes.yaml)
+KWOK_NODE = "kwok.x-k8s.io/node"
+#: kwok's own label for a Node whose kubelet reports NotReady
+NOT_READY_LABEL = "node-not-ready.stage.kwok.x-k8s.io"
 
 
 class Kube:
@@ -25,6 +32,8 @@ class Kube:
         self.api = config.new_client_from_config(config_file=kubeconfig)
         self.core = client.CoreV1Api(self.api)
         self.policy = client.PolicyV1Api(self.api)
+        self.apps = client.AppsV1Api(self.api)
+        self.batch = client.BatchV1Api(self.api)
         self.dyn = dynamic.DynamicClient(self.api)
 
     # -- generic ---------------------------------------------------------------
@@ -81,46 +90,92 @@ class Kube:
 
     # -- nodes, pods, budgets ----------------------------------------------------
     def register_node(self, name, labels, taints, ready=True):
-        """Create the Node as a kubelet registers it, then report its Ready condition."""
-        self.core.create_node({"metadata": {"name": name, "labels": dict(labels, **{
-            "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"})},
-            "spec": {"taints": taints}})
-        self.set_node_ready(name, ready)
+        """Create the Node as a kubelet registers it; kwok (its kubelet) reports it Ready or not.
+
+        ``ready=False``: a kubelet that runs but reports NotReady (KubeletNotReady), kwok's
+        node-not-ready label (tests/support/kwok/nodes.yaml). Returns once kwok reported.
+        """
+        meta_labels = dict(labels, **{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                                      "kubernetes.io/arch": "amd64"})
+        if not ready:
+            meta_labels[NOT_READY_LABEL] = "true"
+        self.core.create_node({"metadata": {"name": name, "labels": meta_labels, "annotations": {KWOK_NODE: "fake"}},
+                               "spec": {"taints": taints}})
+        self.wait_node_ready(name, "True" if ready else "False")
 
     def set_node_ready(self, name, ready):
-        self.core.patch_node_status(name, {"status": {"conditions": [{
-            "type": "Ready", "status": "True" if ready else "False",
-            "reason": "KubeletReady" if ready else "KubeletNotReady", "message": "set by the test"}]}})
+        """The Node's kubelet (kwok) turns Ready, or reports NotReady (KubeletNotReady)."""
+        self.core.patch_node(name, {"metadata": {"labels": {NOT_READY_LABEL: None if ready else "true"}}})
+        self.wait_node_ready(name, "True" if ready else "False")
+
+    def stop_kubelet(self, name):
+        """The Node's kubelet is gone (kwok stops its heartbeats): kube-controller-manager marks it Unknown."""
+        self.core.patch_node(name, {"metadata": {"annotations": {KWOK_NODE: None}}})
+
+    def node_ready(self, name):
+        """The status of the Node's Ready condition ("True", "False", "Unknown"), None without one."""
+        node = self.core.read_node(name)
+        return next((c.status for c in node.status.conditions or [] if c.type == "Ready"), None)
+
+    def wait_node_ready(self, name, status, timeout=60):
+        wait_for(lambda: self.node_ready(name) == status, timeout, "Node %s Ready=%s" % (name, status))
 
     def delete_node(self, name):
         self.delete("v1", "Node", name)
 
-    def bind_pod(self, namespace, name, node, labels, owner="ReplicaSet", volumes=None):
-        """A Running, Ready pod bound to ``node``, owned by a controller of kind ``owner`` (None: no owner)."""
-        meta = {"name": name, "labels": labels}
-        if owner:
-            meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": owner, "name": "owner-" + name,
-                                        "uid": "0b5d1f1e-0000-4000-8000-%012d" % (abs(hash(name)) % 10 ** 12),
-                                        "controller": True}]
-        self.core.create_namespaced_pod(namespace, {"metadata": meta, "spec": {
-            "nodeName": node, "terminationGracePeriodSeconds": 0,
-            "tolerations": [dict(EDGE_TAINT, operator="Equal")],
-            "containers": [{"name": "app", "image": "registry.invalid/app:1"}],
-            "volumes": volumes or []}})
-        self.core.patch_namespaced_pod_status(name, namespace, {"status": {
-            "phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}})
+    def pods(self, namespace, label_selector=None):
+        return self.core.list_namespaced_pod(namespace, label_selector=label_selector).items
 
-    def pod_names(self, namespace):
-        return sorted(p.metadata.name for p in self.core.list_namespaced_pod(namespace).items)
+    def pod_names(self, namespace, label_selector=None):
+        return sorted(p.metadata.name for p in self.pods(namespace, label_selector))
 
-    def budget(self, namespace, name, labels, min_available, healthy, disruptions_allowed):
-        """A PDB with the status the disruption controller would write."""
-        pdb = self.policy.create_namespaced_pod_disruption_budget(namespace, {
+    def running_pods(self, namespace, labels, count, timeout=90):
+        """Wait until exactly ``count`` pods with ``labels`` run Ready (and none is leaving); return them."""
+        selector = ",".join("%s=%s" % kv for kv in sorted(labels.items()))
+
+        def ready():
+            pods = [p for p in self.pods(namespace, selector) if p.metadata.deletion_timestamp is None]
+            ok = [p for p in pods if p.status.phase == "Running" and any(
+                c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])]
+            return ok if len(ok) == len(pods) == count else None
+
+        return wait_for(ready, timeout, "%d Ready pods %s in %s" % (count, selector, namespace))
+
+    def deployment(self, namespace, name, labels, replicas=1, node=None, **pod_spec):
+        """A Deployment of ``replicas`` pods with ``labels``, on ``node`` (edge taint tolerated) if given."""
+        spec = dict({"containers": [{"name": "app", "image": "registry.invalid/app:1"}],
+                     "terminationGracePeriodSeconds": 0}, **pod_spec)
+        if node:
+            spec.setdefault("nodeSelector", {"kubernetes.io/hostname": node})
+            spec.setdefault("tolerations", [dict(EDGE_TAINT, operator="Equal")])
+        self.apps.create_namespaced_deployment(namespace, {
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": spec}}})
+
+    def daemonset(self, namespace, name, labels, node_selector, **pod_spec):
+        """A DaemonSet on the Nodes ``node_selector`` selects, tolerating the edge taint."""
+        spec = dict({"containers": [{"name": "app", "image": "registry.invalid/agent:1"}],
+                     "nodeSelector": node_selector, "tolerations": [dict(EDGE_TAINT, operator="Equal")],
+                     "terminationGracePeriodSeconds": 0}, **pod_spec)
+        self.apps.create_namespaced_daemon_set(namespace, {
+            "metadata": {"name": name},
+            "spec": {"selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": spec}}})
+
+    def budget(self, namespace, name, labels, min_available, disruptions_allowed, timeout=60):
+        """A PDB; returns once the disruption controller computed its status (``disruptions_allowed``)."""
+        self.policy.create_namespaced_pod_disruption_budget(namespace, {
             "metadata": {"name": name},
             "spec": {"minAvailable": min_available, "selector": {"matchLabels": labels}}})
-        self.policy.patch_namespaced_pod_disruption_budget_status(name, namespace, {"status": {
-            "observedGeneration": pdb.metadata.generation, "disruptionsAllowed": disruptions_allowed,
-            "currentHealthy": healthy, "desiredHealthy": min_available, "expectedPods": healthy}})
+        return self.wait_budget(namespace, name, disruptions_allowed, timeout)
+
+    def wait_budget(self, namespace, name, disruptions_allowed, timeout=60):
+        def computed():
+            pdb = self.policy.read_namespaced_pod_disruption_budget(name, namespace)
+            return pdb if (pdb.status and pdb.status.observed_generation == pdb.metadata.generation
+                           and pdb.status.disruptions_allowed == disruptions_allowed) else None
+        return wait_for(computed, timeout, "PDB %s/%s disruptionsAllowed=%d" % (namespace, name, disruptions_allowed))
 
 
 def talos_node_registration(machine_config_path):

@@ -1,8 +1,15 @@
-"""etcd + a real kube-apiserver on loopback, with TLS, a token and a kubeconfig."""
+"""A real control plane on loopback: etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler, and kwok as every Node's kubelet for pods (and the kubelet of the Nodes
+a test creates). TLS, one token per component, one kubeconfig each.
+
+What kwok does is in the Stages of tests/support/kwok/ (docs/testing.md).
+"""
 import base64
+import json
 import os
 import secrets
 import ssl
+import urllib.error
 import urllib.request
 
 import yaml
@@ -23,7 +30,6 @@ class KubeCluster:
 
     def get(self, path):
         """GET an API path with the admin token; returns the decoded JSON."""
-        import json
         ctx = ssl.create_default_context(cafile=self.ca_path)
         req = urllib.request.Request(self.url + path, headers={"Authorization": "Bearer " + self.token})
         with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
@@ -44,44 +50,117 @@ def write_kubeconfig(path, url, ca_path, token, user="autoextender-admin"):
         yaml.safe_dump(cfg, f)
 
 
+#: kwok's Stages: what a kubelet does for pods, and for the Nodes a test creates
+KWOK_STAGES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kwok")
+
+#: how long kube-controller-manager waits for a Node's heartbeat before it marks the Node
+#: Unknown (50 s in a real cluster). The lab's machines (talos-api-sim, --heartbeat-seconds 5)
+#: and kwok's fake Nodes (tests/support/kwok/nodes.yaml) renew every 5 s, but on a loaded
+#: 2-core runner kwok was seen 35 s late: 40 s (the Lease duration the machines write) keeps a
+#: slow heartbeat from looking like a dead node.
+NODE_MONITOR_GRACE_SECONDS = 40
+
+#: the tolerations the apiserver gives pods that name none (DefaultTolerationSeconds):
+#: a pod of a NotReady or unreachable Node is evicted after this long (5 minutes in a real
+#: cluster). DaemonSet pods tolerate both for ever, as the DaemonSet controller adds them.
+NOT_READY_TOLERATION_SECONDS = 30
+
+#: kwok acts as every kubelet: it writes pod and node status and deletes pods, for all
+#: Nodes. No built-in role covers that (a kubelet's system:node:<name> is limited to its
+#: own Node), so it gets this role of its own, the least it needs.
+KWOK_RULES = [
+    {"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch", "patch", "update"]},
+    {"apiGroups": [""], "resources": ["nodes/status", "pods/status"], "verbs": ["get", "patch", "update"]},
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]},
+    {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
+]
+
+
+def _pick_ports():
+    return {name: free_port() for name in ("etcd", "etcd-peer", "api", "kcm", "scheduler", "kwok")}
+
+
+def _tokens(workdir):
+    """The token file: an admin, and one user per component with the name its default RBAC binds."""
+    users = {"autoextender-admin": "system:masters", "system:kube-controller-manager": "",
+             "system:kube-scheduler": "", "autoextender-kwok": ""}
+    tokens = {user: secrets.token_hex(16) for user in users}
+    path = os.path.join(workdir, "tokens.csv")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        for uid, (user, group) in enumerate(users.items(), 1000):
+            f.write("%s,%s,%d%s\n" % (tokens[user], user, uid, ',"%s"' % group if group else ""))
+    return path, tokens
+
+
+def _admin_request(url, token, ctx, method, path, body=None):
+    req = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode() if body else None,
+                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        if e.code == 409:  # already there (a lab started again on its kept data)
+            return e.code
+        raise
+
+
+def _kwok_rbac(url, token, ctx):
+    """kwok's ClusterRole and its binding to the kwok user (PUT: the same on kept data)."""
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "autoextender-test:kwok"}, "rules": KWOK_RULES}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "autoextender-test:kwok"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                           "name": "autoextender-test:kwok"},
+               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "autoextender-kwok"}]}
+    for kind, obj in (("clusterroles", role), ("clusterrolebindings", binding)):
+        base = "/apis/rbac.authorization.k8s.io/v1/" + kind
+        if _admin_request(url, token, ctx, "POST", base, obj) == 409:
+            _admin_request(url, token, ctx, "PUT", base + "/" + obj["metadata"]["name"], obj)
+
+
+def _healthz(url, ctx=None):
+    with urllib.request.urlopen(url, context=ctx, timeout=2) as r:
+        return r.status == 200 and r.read().strip() == b"ok"
+
+
 def start_cluster(workdir, stack):
-    """Start etcd and kube-apiserver under ``stack`` (an ExitStack); return a KubeCluster."""
+    """Start the control plane under ``stack`` (an ExitStack); return a KubeCluster once every part is healthy."""
     pki = make_pki(workdir)
-    etcd_port, etcd_peer, api_port = free_port(), free_port(), free_port()
+    ports = _pick_ports()
     etcd = stack.enter_context(ManagedProcess("etcd", [
         which("etcd"), "--name", "test", "--data-dir", os.path.join(workdir, "etcd"),
-        "--listen-client-urls", "http://127.0.0.1:%d" % etcd_port,
-        "--advertise-client-urls", "http://127.0.0.1:%d" % etcd_port,
-        "--listen-peer-urls", "http://127.0.0.1:%d" % etcd_peer,
-        "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % etcd_peer,
-        "--initial-cluster", "test=http://127.0.0.1:%d" % etcd_peer,
+        "--listen-client-urls", "http://127.0.0.1:%d" % ports["etcd"],
+        "--advertise-client-urls", "http://127.0.0.1:%d" % ports["etcd"],
+        "--listen-peer-urls", "http://127.0.0.1:%d" % ports["etcd-peer"],
+        "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % ports["etcd-peer"],
+        "--initial-cluster", "test=http://127.0.0.1:%d" % ports["etcd-peer"],
         "--quota-backend-bytes", str(512 * 1024 * 1024),
     ], os.path.join(workdir, "etcd.log")))
-    etcd.wait_ready(lambda: tcp_open("127.0.0.1", etcd_port), timeout=30)
+    etcd.wait_ready(lambda: tcp_open("127.0.0.1", ports["etcd"]), timeout=30)
 
-    token = secrets.token_hex(16)
-    tokens = os.path.join(workdir, "tokens.csv")
-    fd = os.open(tokens, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write('%s,autoextender-admin,1000,"system:masters"\n' % token)
-    url = "https://127.0.0.1:%d" % api_port
+    tokens_file, tokens = _tokens(workdir)
+    token = tokens["autoextender-admin"]
+    url = "https://127.0.0.1:%d" % ports["api"]
     api = stack.enter_context(ManagedProcess("kube-apiserver", [
         which("kube-apiserver"),
-        "--etcd-servers", "http://127.0.0.1:%d" % etcd_port,
+        "--etcd-servers", "http://127.0.0.1:%d" % ports["etcd"],
         "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
-        "--secure-port", str(api_port),
+        "--secure-port", str(ports["api"]),
         "--tls-cert-file", pki["apiserver.crt"], "--tls-private-key-file", pki["apiserver.key"],
         "--client-ca-file", pki["ca.crt"],
-        "--token-auth-file", tokens,
+        "--token-auth-file", tokens_file,
         "--authorization-mode", "Node,RBAC",
         "--service-account-issuer", "https://kubernetes.default.svc",
         "--service-account-key-file", pki["sa.pub"],
         "--service-account-signing-key-file", pki["sa.key"],
         "--service-cluster-ip-range", "10.96.0.0/16",
         "--cert-dir", os.path.join(workdir, "certs"),
-        # No kubelets and no controller-manager here: keep admission to what
-        # works without them (ServiceAccount tokens are never mounted).
-        "--disable-admission-plugins", "ServiceAccount",
+        # Every default admission plugin, ServiceAccount included: the controller-manager
+        # creates each namespace's default ServiceAccount, pods get their projected token.
+        "--default-not-ready-toleration-seconds", str(NOT_READY_TOLERATION_SECONDS),
+        "--default-unreachable-toleration-seconds", str(NOT_READY_TOLERATION_SECONDS),
         "--enable-priority-and-fairness=false",
         "--storage-media-type", "application/json",
     ], os.path.join(workdir, "kube-apiserver.log")))
@@ -95,4 +174,61 @@ def start_cluster(workdir, stack):
     api.wait_ready(ready, timeout=120)
     kubeconfig = os.path.join(workdir, "kubeconfig")
     write_kubeconfig(kubeconfig, url, pki["ca.crt"], token)
+    configs = {}
+    for part, user in (("kube-controller-manager", "system:kube-controller-manager"),
+                       ("kube-scheduler", "system:kube-scheduler"), ("kwok", "autoextender-kwok")):
+        configs[part] = os.path.join(workdir, part + ".kubeconfig")
+        write_kubeconfig(configs[part], url, pki["ca.crt"], tokens[user], user=user)
+    _kwok_rbac(url, token, ctx)
+    _start_control_loop(workdir, stack, ports, pki, configs)
     return KubeCluster(url, token, pki["ca.crt"], kubeconfig)
+
+
+def _serving(workdir, part, port, config):
+    """Flags of a component's own HTTPS endpoint (/healthz), on loopback, delegating to the apiserver."""
+    return ["--bind-address", "127.0.0.1", "--secure-port", str(port),
+            "--cert-dir", os.path.join(workdir, part + "-certs"),
+            "--authentication-kubeconfig", config, "--authorization-kubeconfig", config]
+
+
+def _start_control_loop(workdir, stack, ports, pki, configs):
+    """kube-controller-manager, kube-scheduler and kwok; wait until each answers its health check."""
+    kcm = stack.enter_context(ManagedProcess("kube-controller-manager", [
+        which("kube-controller-manager"), "--kubeconfig", configs["kube-controller-manager"],
+        *_serving(workdir, "kube-controller-manager", ports["kcm"], configs["kube-controller-manager"]),
+        "--leader-elect=false",
+        # each controller with its own ServiceAccount's token, as in a real cluster (the
+        # token controller signs them with the apiserver's service-account key)
+        "--use-service-account-credentials",
+        "--service-account-private-key-file", pki["sa.key"],
+        "--root-ca-file", pki["ca.crt"],
+        # Every controller on by default (so bootstrap-signer and token-cleaner stay off: no
+        # bootstrap tokens here), but node-ipam (no pod network: kwok gives pod IPs) and
+        # the CSR signer (no kubelet asks for a certificate; the CA key is not kept).
+        # No cloud controller runs: there is no cloud provider.
+        "--controllers", "*,-node-ipam-controller,-certificatesigningrequest-signing-controller",
+        "--node-monitor-period", "2s",
+        "--node-monitor-grace-period", "%ds" % NODE_MONITOR_GRACE_SECONDS,
+        "--node-startup-grace-period", "%ds" % NODE_MONITOR_GRACE_SECONDS,
+    ], os.path.join(workdir, "kube-controller-manager.log")))
+    scheduler = stack.enter_context(ManagedProcess("kube-scheduler", [
+        which("kube-scheduler"), "--kubeconfig", configs["kube-scheduler"],
+        *_serving(workdir, "kube-scheduler", ports["scheduler"], configs["kube-scheduler"]),
+        "--leader-elect=false",
+    ], os.path.join(workdir, "kube-scheduler.log")))
+    kwok = stack.enter_context(ManagedProcess("kwok", [
+        which("kwok"), "--kubeconfig", configs["kwok"],
+        *("--config=" + os.path.join(KWOK_STAGES, name) for name in ("kwok.yaml", "pods.yaml", "nodes.yaml")),
+        # pods on every Node; Node status only where a Stage selects the Node (nodes.yaml)
+        "--manage-all-nodes",
+        # no Lease controller: the lab's machines renew their Leases themselves
+        "--node-lease-duration-seconds", "0",
+        "--server-address", "127.0.0.1:%d" % ports["kwok"],
+        # the address of a pod when kwok does not know its Node yet (pods get one from --cidr otherwise)
+        "--node-ip", "10.0.0.1",
+    ], os.path.join(workdir, "kwok.log"), env=dict(os.environ, HOME=workdir)))  # no ~/.kwok/kwok.yaml
+    insecure = ssl._create_unverified_context()  # noqa: S323 - their self-signed serving certs, loopback
+    kcm.wait_ready(lambda: _healthz("https://127.0.0.1:%d/healthz" % ports["kcm"], insecure), timeout=120)
+    scheduler.wait_ready(lambda: _healthz("https://127.0.0.1:%d/healthz" % ports["scheduler"], insecure),
+                         timeout=120)
+    kwok.wait_ready(lambda: _healthz("http://127.0.0.1:%d/healthz" % ports["kwok"]), timeout=120)
