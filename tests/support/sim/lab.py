@@ -14,8 +14,8 @@ block) and port 50000. With user data it boots configured (or ``error`` with the
 validation message); without, it waits in maintenance mode for
 ``talosctl apply-config --insecure``. The server's ``talos`` stage, message and
 Node come from the machine's status.json; the machine registers its Node and
-keeps it Ready itself. Power off and delete stop the machine and mark its Node
-NotReady (the node lifecycle controller's job, which the lab has none of).
+keeps it Ready itself. Power off and delete stop the machine, so its heartbeats
+stop and kube-controller-manager marks its Node Unknown (tests/support/kube.py).
 Without the lab network the lab also serves ``/healthz`` on the server's address
 and the lab's health port (lab_node.py).
 """
@@ -422,7 +422,6 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         self.connected = set()  # server ids whose edge has its tunnel and proxy (root)
         self.home = None  # the home node's Machine
         self.block = None  # node_api.LoopbackBlock (no lab network)
-        self.registrar = None
         self.relay = None  # node_api.LoopbackRelay: the kube-apiserver inside the servers' namespaces (root)
         self.machines_dir = None
         self._tmp = None
@@ -591,7 +590,7 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         with self.lock:
             if self.machines.pop(srv["id"], None) is not machine:
                 return
-        self.machine_gone(srv)  # first: once the cloud says so, the Node is NotReady already
+        self.machine_gone(srv)
         with self.lock:
             node = srv["talos"].get("node")
             if stage == "off":
@@ -606,7 +605,7 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
             self.save()
 
     def machine_gone(self, srv):
-        """What the rest of the world sees of a stopped machine: no health, no edge, its Node NotReady."""
+        """What the rest of the world sees of a stopped machine: no health, no edge (its Node: the controllers)."""
         server = self.health.pop(srv["id"], None)
         if server:
             server.stop()
@@ -617,8 +616,6 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         if self.edges and srv["id"] in self.connected:
             self.connected.discard(srv["id"])
             self.write_home_peers()
-        if self.registrar and srv["talos"].get("node"):
-            self.registrar.set_not_ready(srv["talos"]["node"])
 
     def start_health(self, srv):
         """Serve /healthz on the server's address: healthy once configured (503 in maintenance mode)."""
@@ -727,10 +724,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
             self.tick()
 
     def __enter__(self):
-        if self.kubeconfig:
-            self.registrar = lab_node.NodeRegistrar(self.kubeconfig)
-            if self.edges:
-                self.relay = node_api.LoopbackRelay(apiserver_port(self.kubeconfig))
+        if self.kubeconfig and self.edges:
+            self.relay = node_api.LoopbackRelay(apiserver_port(self.kubeconfig))
         if not self.health_port:
             self.health_port = free_port()
         if self.state_dir:
@@ -755,6 +750,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
 
     def __exit__(self, *exc):
         self._stop.set()
+        if self.edges:
+            self.edges.close()
         for srv_id, machine in list(self.machines.items()):
             machine.stop(keep_disk=True)
         self.machines.clear()
