@@ -187,8 +187,10 @@ func (m *machineState) heartbeat(ctx context.Context, k *kubeNode) error {
 			map[string]string{"type": "ExternalIP", "address": a.String()})
 	}
 
+	// what a kubelet reports of its machine: without capacity the scheduler places no pod here
+	resources := map[string]string{"cpu": "2", "memory": "4Gi", "pods": "110", "ephemeral-storage": "20Gi"}
 	status := map[string]any{"status": map[string]any{
-		"addresses": addresses,
+		"addresses": addresses, "capacity": resources, "allocatable": resources,
 		"conditions": []map[string]string{{
 			"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
 			"lastHeartbeatTime": now, "lastTransitionTime": now,
