@@ -2,7 +2,8 @@
 """Start, stop and show the local lab (docs/lab.md) outside of pytest.
 
     hack/lab.py up     [--dir .lab]   etcd + kube-apiserver, PowerDNS with the lab zone,
-                                      the lab cloud API, and (as root) the real data path
+                                      Pebble and cert-manager, the lab cloud API, and (as
+                                      root) the real data path
     hack/lab.py status [--dir .lab]   which parts run and answer, and each server's Talos API
     hack/lab.py down   [--dir .lab] [--purge]
     hack/lab.py kill-edge NAME [--dir .lab]   power one lab server off, as if its machine died
@@ -25,7 +26,13 @@ Every lab server is a Talos machine (one talos-api-sim, tests/support/sim/node_a
 and one more machine plays the home cluster's node: a controlplane config of the lab's
 secrets bundle, so the lab's talosconfig gets in over mTLS. ``lab.json`` names its address
 (``home.talos_api``) and the control node's address as the servers see it
-(``control.source``, the source the firewalls let in to the Talos API). When the kept data cannot be started,
+(``control.source``, the source the firewalls let in to the Talos API). ``certificates`` names the
+lab's ACME server (Pebble: ``acme_directory``, the CA of its HTTPS ``acme_ca``, and ``root``, the root
+its certificates chain to, for ``curl --cacert``), the TSIG key cert-manager's RFC 2136 updates of the
+lab zone are signed with, and the cert-manager controller's log. Pebble keeps nothing: after ``up``
+again its root and ACME accounts are new, so run the cert_manager role again (its ClusterIssuers
+name the new URL) and delete the Secrets of certificates issued before (cert-manager issues them
+again). When the kept data cannot be started,
 ``up`` says so and refuses: ``down --purge`` then ``up`` starts an empty lab.
 """
 import argparse
@@ -48,9 +55,13 @@ checkout_env.use_venv()  # `python3 hack/lab.py` from any shell runs in the chec
 REPO = checkout_env.REPO
 sys.path.insert(0, REPO)
 
+from tests.support.cert_manager import install_crds, start_cert_manager  # noqa: E402
 from tests.support.kube import start_cluster  # noqa: E402
 from tests.support.pdns import start_powerdns  # noqa: E402
+from tests.support.pebble import start_pebble  # noqa: E402
 from tests.support.process import ServerFailed  # noqa: E402
+from tests.support.specs import specs_dir  # noqa: E402
+from tests.support.tools import version as tool_version  # noqa: E402
 
 STATE = "lab.json"
 
@@ -115,6 +126,29 @@ def _start_servers(lab_dir, zone, stack):
     return kube, pdns
 
 
+#: the TSIG key cert-manager signs its RFC 2136 updates of the lab zone with
+TSIG_KEY = "lab-cert-manager"
+
+
+def _start_certificates(lab_dir, kube, pdns, zone, stack):
+    """The lab's certificate authority and issuer: Pebble (validating DNS-01 against the lab's
+    PowerDNS) and the cert-manager controller, with cert-manager's CRDs and controller RBAC,
+    and the TSIG key PowerDNS then requires for updates of the zone. Off when a tool is missing."""
+    missing = [tool for tool in ("pebble", "cert-manager") if not tool_version(tool)]
+    crds = os.path.join(specs_dir() or "", "crds", "cert-manager")
+    if missing or not os.path.isdir(crds):
+        return {"enabled": False, "reason": "%s missing (make tools; the specs' crds/cert-manager)"
+                % ", ".join(missing or [crds])}
+    secret = pdns.require_tsig(zone, TSIG_KEY)
+    nameserver = "%s:%d" % (pdns.host, pdns.dns_port)
+    pebble = start_pebble(os.path.join(lab_dir, "pebble"), stack, nameserver)
+    install_crds(kube, crds)
+    start_cert_manager(os.path.join(lab_dir, "cert-manager"), stack, kube, [nameserver])
+    return {"enabled": True, "acme_directory": pebble.directory, "acme_ca": pebble.tls_ca, "root": pebble.root_path,
+            "nameserver": nameserver, "tsig": {"key_name": TSIG_KEY, "algorithm": "HMACSHA256", "secret": secret},
+            "log": os.path.join(lab_dir, "cert-manager", "cert-manager.log")}
+
+
 def up(lab_dir, zone):
     state = load_state(lab_dir)
     if state and all(_alive(p) for p in state.get("pids", [])) and state.get("pids"):
@@ -130,6 +164,7 @@ def up(lab_dir, zone):
     try:
         with contextlib.ExitStack() as stack:
             kube, pdns = _start_servers(lab_dir, state["zone"], stack)
+            state["certificates"] = _start_certificates(lab_dir, kube, pdns, state["zone"], stack)
             stack.pop_all()  # keep them running after this process exits
     except (ServerFailed, OSError, ValueError) as e:
         if not kept:
@@ -218,6 +253,10 @@ def endpoints(state):
     out = [("kube-apiserver", kube["url"], _answers(kube["url"] + "/readyz", ca=kube.get("ca"))),
            ("PowerDNS", pdns["api_url"], _answers(pdns["api_url"] + "/api/v1/servers/localhost",
                                                   {"X-API-Key": pdns["api_key"]}))]
+    certificates = state.get("certificates") or {}
+    if certificates.get("enabled"):
+        out.append(("Pebble (ACME)", certificates["acme_directory"],
+                    _answers(certificates["acme_directory"], ca=certificates["acme_ca"])))
     if cloud_config.get("url"):
         out.append(("lab cloud", cloud_config["url"], _answers(cloud_config["url"] + "/info",
                                                                {"Authorization": "Bearer " + cloud_config["token"]})))
@@ -239,6 +278,9 @@ def status(lab_dir):
         print("  %-15s %s  %s" % (part, url, "answers" if not why else "DOES NOT ANSWER: " + why))
     print("  DNS             127.0.0.1:%s  zone %s  (kubeconfig %s)"
           % (state["powerdns"]["dns_port"], state["zone"], state["kube"]["kubeconfig"]))
+    certificates = state.get("certificates") or {}
+    print("  %-15s %s" % ("certificates", "cert-manager; the root to trust: " + certificates["root"]
+                          if certificates.get("enabled") else certificates.get("reason", "off")))
     datapath = state.get("datapath") or {}
     print("  %-15s %s" % ("datapath", datapath.get("reason") or ("up" if datapath.get("enabled") else "off")))
     for line in machines(state):
