@@ -26,6 +26,8 @@ WG_PORT = 51820
 WG_MTU = 1420
 KEEPALIVE = 25
 APP_PORT = 8080
+# The home app's TCP and UDP echo (the lab's tcp and udp exposed services).
+ECHO_PORT = 9000
 HOME_INDEX = 1
 HOME_UPLINK_INDEX = 254
 FIRST_EDGE, LAST_EDGE = 2, 253

@@ -8,6 +8,10 @@ Every answer is JSON: ``identity``, ``count`` (requests served so far, /healthz 
 counted), ``path``, ``host``, ``peer`` (the TCP peer: the tunnel address of the edge the
 request came through, 10.251.0.I for the edge at 10.250.N.I), ``x_forwarded_for`` and
 ``x_real_ip``. ``/healthz`` answers ``ok``.
+
+With ``--echo-port P`` it also echoes on TCP and UDP port P of the same address (what the
+lab exposes as tcp and udp services): each TCP read and each datagram comes back
+prefixed with ``<identity> `` (so a client knows it reached home, not the edge).
 Stdlib only, so it runs with any python3.
 """
 import argparse
@@ -74,12 +78,46 @@ def make_handler(identity, counter):
     return Handler
 
 
+class TCPEcho(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def echo_handlers(identity):
+    prefix = identity.encode() + b" "
+
+    class TCPHandler(socketserver.BaseRequestHandler):
+        def handle(self):
+            while True:
+                data = self.request.recv(65536)
+                if not data:
+                    return
+                self.request.sendall(prefix + data)
+
+    class UDPHandler(socketserver.BaseRequestHandler):
+        def handle(self):
+            data, sock = self.request
+            sock.sendto(prefix + data, self.client_address)
+
+    return TCPHandler, UDPHandler
+
+
+def serve_echo(host, port, identity):
+    """TCP and UDP echo on host:port, in background threads."""
+    tcp_handler, udp_handler = echo_handlers(identity)
+    for server in (TCPEcho((host, port), tcp_handler), socketserver.ThreadingUDPServer((host, port), udp_handler)):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listen", required=True, help="HOST:PORT")
     parser.add_argument("--identity", default="home")
+    parser.add_argument("--echo-port", type=int, help="also echo on this TCP and UDP port")
     args = parser.parse_args(argv)
     host, port = args.listen.rsplit(":", 1)
+    if args.echo_port:
+        serve_echo(host, args.echo_port, args.identity)
     server = Server((host, int(port)), make_handler(args.identity, Counter()))
     print("serving %s on %s" % (args.identity, args.listen), flush=True)
     server.serve_forever()

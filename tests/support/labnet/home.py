@@ -4,7 +4,7 @@ import sys
 
 from . import netns, wireguard
 from ._run import LabnetError, alive, log_tail, ns_argv, run, spawn, wait_for
-from .addressing import APP_PORT, HOME_INDEX, WG_PORT
+from .addressing import APP_PORT, ECHO_PORT, HOME_INDEX, WG_PORT
 
 APP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "app.py")
 
@@ -50,7 +50,8 @@ class HomeNetwork:
 
     def _start_app(self, timeout):
         log = os.path.join(self.workdir, "app.log")
-        pid = spawn(self.netns, [sys.executable, APP, "--listen", self.upstream, "--identity", "home"], log)
+        pid = spawn(self.netns, [sys.executable, APP, "--listen", self.upstream, "--identity", "home",
+                                  "--echo-port", str(ECHO_PORT)], log)
 
         def serving():
             if not alive(pid):
