@@ -3,7 +3,8 @@
 A server without user data waits in maintenance mode (talosctl --insecure answers on its
 address); with user data it boots configured and its machine registers its Node with the
 config's labels and taints; a config machinery refuses leaves it in ``error`` with the
-field named; a killed machine or a powered-off server leaves its Node NotReady.
+field named; a killed machine or a powered-off server stops heartbeating, so kube-controller-manager
+marks its Node Unknown.
 """
 import ipaddress
 import json
@@ -17,6 +18,7 @@ import urllib.request
 import pytest
 
 from tests.support.fixtures_cloud import LabBed, failure_summary, make_image, play
+from tests.support.kube import NODE_MONITOR_GRACE_SECONDS
 from tests.support.labnet import _run
 from tests.support.sim import node_api
 
@@ -59,6 +61,12 @@ def health(address, port):
 
 def wait_for(check, what, timeout=60):
     return _run.wait_for(check, timeout, what)
+
+
+def wait_unknown(kube_cluster, name):
+    """The machine stopped heartbeating: kube-controller-manager marks its Node Unknown after its grace period."""
+    wait_for(lambda: ready(kube_cluster, name) == "Unknown", "kube-controller-manager to mark %s Unknown" % name,
+             NODE_MONITOR_GRACE_SECONDS + 40)
 
 
 def ready(kube_cluster, name):
@@ -126,7 +134,7 @@ def test_a_valid_join_config_registers_the_node(lab_cloud_kube, kube_cluster, ta
     # Deleting the server leaves the Node NotReady (deleting the Node is the decommission's job).
     proc, res = play(cloud, "cloud_server", steps=["apply"], server_name="edge-a-1", state="absent")
     assert proc.returncode == 0, failure_summary(proc)
-    assert ready(kube_cluster, "lab-edge-a-1") == "Unknown"
+    wait_unknown(kube_cluster, "lab-edge-a-1")
     assert not api_answers(server["public_ipv4"])
     with pytest.raises(OSError):
         health(server["public_ipv4"], lab_cloud_kube.health_port)
@@ -165,7 +173,7 @@ def test_maintenance_mode_then_talosctl_apply_config(lab_cloud_kube, kube_cluste
 
     # Powered off: the Node goes NotReady and the Talos API stops answering.
     lab_cloud_kube.power_off("edge-a-2")
-    assert ready(kube_cluster, "lab-edge-a-2") == "Unknown"
+    wait_unknown(kube_cluster, "lab-edge-a-2")
     assert not api_answers(address)
 
 
@@ -176,7 +184,7 @@ def test_a_killed_machine_makes_its_node_not_ready_and_the_cloud_still_says_runn
     assert proc.returncode == 0, failure_summary(proc)
     wait_for(lambda: ready(kube_cluster, "lab-edge-k-1") == "True", "the Node to be Ready")
     assert lab_cloud_kube.kill_machine("edge-k-1")
-    wait_for(lambda: ready(kube_cluster, "lab-edge-k-1") == "Unknown", "the Node to be NotReady", 10)
+    wait_unknown(kube_cluster, "lab-edge-k-1")
     wait_for(lambda: "stopped answering" in (lab_cloud_kube.server_by_name("edge-k-1")["talos"]["message"] or ""),
              "the lab to notice", 10)
     srv = lab_cloud_kube.server_by_name("edge-k-1")
@@ -252,5 +260,5 @@ def test_a_reset_without_reboot_powers_the_server_off(lab_cloud_kube, kube_clust
                  "--reboot=false", "--wait=false")
     wait_for(lambda: lab_cloud_kube.server_by_name("edge-r-1")["status"] == "off", "the server to be off", 30)
     assert lab_cloud_kube.server_by_name("edge-r-1")["talos"]["stage"] == "off"
-    assert ready(kube_cluster, "lab-edge-r-1") == "Unknown"
+    wait_unknown(kube_cluster, "lab-edge-r-1")
     assert not api_answers(address)
