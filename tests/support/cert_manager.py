@@ -71,11 +71,15 @@ def install_crds(cluster, crd_dir, timeout=60):
                 if crd and crd.get("kind") == "CustomResourceDefinition":
                     api.apply("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
                     names.append(crd["metadata"]["name"])
+
+    def established(name):
+        crd = api.call("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/" + name)
+        return any(c["type"] == "Established" and c["status"] == "True"
+                   for c in (crd.get("status") or {}).get("conditions", []))
+
     deadline = time.monotonic() + timeout
     for name in names:
-        while not any(c["type"] == "Established" and c["status"] == "True" for c in (api.call(
-                "GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/" + name).get("status") or {})
-                .get("conditions", [])):
+        while not established(name):
             if time.monotonic() > deadline:
                 raise RuntimeError("CRD %s not Established after %ds" % (name, timeout))
             time.sleep(0.2)
