@@ -71,9 +71,10 @@ class BenchLab:
 
     # -- playbooks -------------------------------------------------------------------------------
     def playbook(self, name, extra_vars=None, timeout=1800):
-        """Run playbooks/<name>.yml on the lab inventory; return (seconds, CompletedProcess)."""
-        argv = [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(REPO, "inventories", "lab"),
-                os.path.join(REPO, "playbooks", name + ".yml")]
+        """Run playbooks/<name>.yml (or the playbook file ``name``, ending in .yml) on the lab inventory;
+        return (seconds, CompletedProcess)."""
+        path = name if name.endswith(".yml") else os.path.join(REPO, "playbooks", name + ".yml")
+        argv = [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(REPO, "inventories", "lab"), path]
         for key, value in (extra_vars or {}).items():
             argv += ["-e", json.dumps({key: value})]
         env = dict(os.environ, AUTOEXTENDER_LAB_DIR=self.dir, ANSIBLE_NOCOLOR="1",

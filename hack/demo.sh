@@ -10,8 +10,10 @@ export AUTOEXTENDER_LAB_DIR=$LAB_DIR
 echo "== 1/4 start the lab in $LAB_DIR (kube-apiserver, PowerDNS, lab cloud with its Talos machines, data path when root)"
 python3 hack/lab.py up --dir "$LAB_DIR"
 
-echo "== 2/4 provision on the lab (inventories/lab): servers boot in maintenance mode, get their configs"
-echo "   over the Talos API (talosctl apply-config --insecure), reboot and join as Nodes"
+echo "== 2/4 the lab's ClusterIssuer (cert-manager, Pebble, DNS-01 through PowerDNS), then provision on the"
+echo "   lab (inventories/lab): servers boot in maintenance mode, get their configs over the Talos API"
+echo "   (talosctl apply-config --insecure), reboot and join as Nodes"
+ansible-playbook -i inventories/lab hack/lab_addons.yml
 ansible-playbook -i inventories/lab playbooks/provision.yml
 
 echo "== 3/4 the lab's Talos machines: each server's Talos API, its stage and its Node"
@@ -20,10 +22,11 @@ python3 hack/lab.py status --dir "$LAB_DIR"
 echo "== 4/4 status"
 ansible-playbook -i inventories/lab playbooks/status.yml
 
-read -r DNS_PORT DATAPATH < <(python3 -c '
+read -r DNS_PORT DATAPATH ROOT_CA < <(python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-print(s["powerdns"]["dns_port"], "yes" if (s.get("datapath") or {}).get("enabled") else "no")' "$LAB_DIR/lab.json")
+print(s["powerdns"]["dns_port"], "yes" if (s.get("datapath") or {}).get("enabled") else "no",
+      (s.get("certificates") or {}).get("root", "-"))' "$LAB_DIR/lab.json")
 # Every command printed below runs as printed in a new shell, from this folder
 # (tests/integration/test_demo_hints.py runs each one so): ansible-playbook lines
 # bring their environment along with `. hack/activate`, the Python scripts
@@ -33,6 +36,12 @@ RUN=". hack/activate && "
 LAB_ARG=""
 [ "$LAB_DIR" = "$PWD/.lab" ] || LAB_ARG=" --dir $LAB_DIR"
 EDGE_IP=$(dig +short @127.0.0.1 -p "$DNS_PORT" edge.lab.test A | head -n1 || true)
+HTTPS=(curl -s --cacert "$ROOT_CA" --resolve "hello.lab.test:443:$EDGE_IP" https://hello.lab.test/)
+if [ "$DATAPATH" = yes ] && [ -n "$EDGE_IP" ]; then
+  # cert-manager asks Pebble once its DNS-01 record is in PowerDNS (about 70 s after expose)
+  echo "== waiting for hello.lab.test's certificate (cert-manager -> Pebble, DNS-01)"
+  for _ in $(seq 1 90); do "${HTTPS[@]}" -o /dev/null && break; sleep 2; done
+fi
 
 cat <<TXT
 
@@ -44,8 +53,9 @@ cat <<TXT
 TXT
 if [ "$DATAPATH" = yes ] && [ -n "$EDGE_IP" ]; then
   cat <<TXT
-- A request through an edge (Traefik -> WireGuard -> the home app):
-    curl -s -H 'Host: hello.lab.test' http://$EDGE_IP/
+- A request through an edge (Traefik -> WireGuard -> the home app), over HTTPS with the
+  certificate cert-manager got from the lab's ACME server (Pebble), trusting only Pebble's root:
+    curl -s --cacert $ROOT_CA --resolve hello.lab.test:443:$EDGE_IP https://hello.lab.test/
 TXT
 else
   cat <<TXT

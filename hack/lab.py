@@ -193,10 +193,14 @@ def up(lab_dir, zone):
         _optional_part("lab_home.py", ["endpoint", "--dir", lab_dir, "--address", state["home"]["talos_api"]],
                        lab_dir)
     state["control"] = {"source": state["cloud"].get("control_source") or "127.0.0.1/32"}
+    # ExternalDNS runs continuously once the external_dns role applied its Deployment (hack/lab_external_dns.py).
+    state["external_dns"] = _optional_part("lab_external_dns.py", ["start", "--dir", lab_dir, "--kubeconfig",
+                                                                   kube.kubeconfig], lab_dir)
     # The data path has its own status (hack/labnet.py status), the machines come and go with their
     # servers (status lists them): count the servers only.
     state["pids"] = lab_processes(lab_dir, exclude=(os.path.join(lab_dir, "net") + os.sep,
-                                                    os.path.join(lab_dir, "cloud", "machines") + os.sep))
+                                                    os.path.join(lab_dir, "cloud", "machines") + os.sep,
+                                                    os.path.join(lab_dir, "external-dns") + os.sep))
     _write_private(os.path.join(lab_dir, STATE), state)
     return state
 
@@ -281,6 +285,10 @@ def status(lab_dir):
     certificates = state.get("certificates") or {}
     print("  %-15s %s" % ("certificates", "cert-manager; the root to trust: " + certificates["root"]
                           if certificates.get("enabled") else certificates.get("reason", "off")))
+    external_dns = state.get("external_dns") or {}
+    print("  %-15s %s" % ("external-dns", "runs the Deployment %s once the external_dns role applied it; log %s"
+                          % (external_dns["deployment"], external_dns["log"]) if external_dns.get("enabled")
+                          else external_dns.get("reason", "off")))
     datapath = state.get("datapath") or {}
     print("  %-15s %s" % ("datapath", datapath.get("reason") or ("up" if datapath.get("enabled") else "off")))
     for line in machines(state):

@@ -73,7 +73,7 @@ def check_ok(proc):
 
 EXPECT = [  # (pattern of a printed command, check)
     (r"^dig @127\.0\.0\.1 -p \d+ edge\.lab\.test A \+short$", check_dig),
-    (r"^curl -s -H 'Host: hello\.lab\.test' http://[\d.]+/$", check_curl),
+    (r"^curl -s --cacert \S+/root\.pem --resolve hello\.lab\.test:443:[\d.]+ https://hello\.lab\.test/$", check_curl),
     (r"^\. hack/activate && AUTOEXTENDER_LAB_DIR=\S+ ansible-playbook -i inventories/lab playbooks/"
      r"(status|provision)\.yml$", check_status_or_provision),
     (r"^\. hack/activate && AUTOEXTENDER_LAB_DIR=\S+ ansible-playbook -i inventories/lab playbooks/decommission\.yml "
