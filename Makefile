@@ -67,7 +67,7 @@ shell: ## a shell with the venv, the Go tools and the collection (as `. hack/act
 	@echo "talos.autoextender: ansible-playbook, talosctl and the collection are on the path here (exit to leave)"
 	@eval "$$($(PY) hack/checkout_env.py --shell)" && exec "$${SHELL:-/bin/bash}" -i
 
-BENCH ?= bench_dns lab_node provision migrate failover datapath
+BENCH ?= bench_dns lab_node provision migrate failover datapath ingress_rollout
 bench: ## run the benchmarks: BENCH="bench_dns migrate" picks some, ARGS="--runs 5" passes options
 	@test -x $(PY) || { echo "make bench: there is no $(VENV) yet: run make tools first" >&2; exit 1; }
 	@for b in $(BENCH); do echo "== python3 benchmarks/$$b.py $(ARGS)"; $(PY) benchmarks/$$b.py $(ARGS) || exit 1; done
