@@ -15,6 +15,12 @@
 - the home app's Service ``default/hello`` (TCP 8080, no selector) and its
   EndpointSlice pointing at the home app of the lab data path (10.251.0.1:8080,
   tests/support/labnet): what the ``expose`` role publishes;
+- the Ingress ``default/lab-healthz`` of class ``edge``: ``GET /healthz`` on any
+  host to the home app, so the lab's health probe of an edge (``/healthz`` on :80,
+  Host = the edge's address) is answered by the home app through the edge's Traefik
+  and its tunnel, as a home cluster's health route would be;
+- the Services ``default/hello-tcp`` and ``default/hello-udp`` (port 9000) and their
+  EndpointSlices: the home app's TCP and UDP echo, exposed as tcp and udp services;
 - ``crds``: the local copies of the pinned CRDs (``$AUTOEXTENDER_SPECS/crds``, else
   ``../shared/specs/crds`` next to the checkout) when they exist, so the lab installs
   Traefik's CRDs without a download; null otherwise (the roles fetch them).
@@ -30,9 +36,10 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from tests.support.labnet.addressing import APP_PORT, HOME_INDEX, Plan  # noqa: E402
+from tests.support.labnet.addressing import APP_PORT, ECHO_PORT, HOME_INDEX, Plan  # noqa: E402
 
-NAMESPACE, SERVICE = "default", "hello"
+NAMESPACE, SERVICE, HEALTHZ = "default", "hello", "lab-healthz"
+INGRESS_CLASS = "edge"  # the edge_ingress role's default class
 KUBESPAN_PATCH = {"machine": {"network": {"kubespan": {"enabled": True}}}}
 LABELS = {"app.kubernetes.io/name": SERVICE, "app.kubernetes.io/part-of": "autoextender-lab"}
 
@@ -101,6 +108,7 @@ def local_crds():
 
 
 def objects():
+    """The home cluster's objects (Service, EndpointSlice, Ingress) and the app's address."""
     app_ip = Plan.tunnel_ip(HOME_INDEX)
     service = {"apiVersion": "v1", "kind": "Service",
                "metadata": {"name": SERVICE, "namespace": NAMESPACE, "labels": LABELS},
@@ -112,21 +120,41 @@ def objects():
               "metadata": {"name": SERVICE + "-home", "namespace": NAMESPACE, "labels": labels},
               "endpoints": [{"addresses": [app_ip], "conditions": {"ready": True}}],
               "ports": [{"name": "http", "port": APP_PORT, "protocol": "TCP"}]}
-    return service, slice_, "%s:%d" % (app_ip, APP_PORT)
+    path = {"path": "/healthz", "pathType": "Exact",
+            "backend": {"service": {"name": SERVICE, "port": {"number": APP_PORT}}}}
+    healthz = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": HEALTHZ, "namespace": NAMESPACE, "labels": LABELS},
+               "spec": {"ingressClassName": INGRESS_CLASS, "rules": [{"http": {"paths": [path]}}]}}
+    return [service, slice_, healthz] + echo_objects(app_ip), "%s:%d" % (app_ip, APP_PORT)
+
+
+def echo_objects(app_ip):
+    """Services hello-tcp and hello-udp (and their EndpointSlices): the home app's echo, exposed as tcp and udp."""
+    made = []
+    for proto in ("TCP", "UDP"):
+        name = "%s-%s" % (SERVICE, proto.lower())
+        port = {"name": proto.lower(), "port": ECHO_PORT, "protocol": proto}
+        made.append({"apiVersion": "v1", "kind": "Service",
+                     "metadata": {"name": name, "namespace": NAMESPACE, "labels": LABELS},
+                     "spec": {"type": "ClusterIP", "ports": [dict(port, targetPort=ECHO_PORT)]}})
+        made.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+                     "metadata": {"name": name + "-home", "namespace": NAMESPACE,
+                                  "labels": dict(LABELS, **{"kubernetes.io/service-name": name,
+                                                            "endpointslice.kubernetes.io/managed-by": "autoextender-lab"})},
+                     "endpoints": [{"addresses": [app_ip], "conditions": {"ready": True}}], "ports": [port]})
+    return made
 
 
 def home_service(kubeconfig):
-    """Create (or keep) the hello Service and its EndpointSlice."""
-    from kubernetes import client, config
+    """Create (or keep) the hello Service, its EndpointSlice and the /healthz Ingress."""
+    from kubernetes import config, dynamic
     from kubernetes.client.exceptions import ApiException
 
-    api = config.new_client_from_config(config_file=kubeconfig)
-    core, discovery = client.CoreV1Api(api), client.DiscoveryV1Api(api)
-    service, slice_, app = objects()
-    for create in (lambda: core.create_namespaced_service(NAMESPACE, service),
-                   lambda: discovery.create_namespaced_endpoint_slice(NAMESPACE, slice_)):
+    dyn = dynamic.DynamicClient(config.new_client_from_config(config_file=kubeconfig))
+    made, app = objects()
+    for obj in made:
         try:
-            create()
+            dyn.resources.get(api_version=obj["apiVersion"], kind=obj["kind"]).create(obj, namespace=NAMESPACE)
         except ApiException as e:
             if e.status != 409:
                 raise

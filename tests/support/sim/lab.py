@@ -638,6 +638,12 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
             machine.stop(keep_disk=keep_disk)
         self.machine_gone(srv)
 
+    def pod_nodes(self):
+        """Node name -> EdgeNode of the machines that run pods now (running, edge connected; lab_pods.py)."""
+        with self.lock:
+            servers = [s for s in self.state["servers"].values() if s["id"] in self.machines and s["id"] in self.connected]
+        return self.edges.nodes(servers)
+
     # -- the home node ----------------------------------------------------------------------------------------
     def write_home_peers(self):
         """The home node's KubeSpan peers (its stand-in for Talos discovery): one per connected edge."""
@@ -733,6 +739,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         else:
             self._tmp = self.machines_dir = tempfile.mkdtemp(prefix="lab-machines-")
         os.makedirs(self.machines_dir, mode=0o700, exist_ok=True)
+        if self.edges and self.kubeconfig:  # the edges' Traefik: the DaemonSet's pods, run by lab_pods.py
+            self.edges.run_pods(self.kubeconfig, self.pod_nodes, os.path.join(self.machines_dir, "pods.log"))
         if not self.edges and any(s["image"] for s in self.state["servers"].values()):
             self.loopback()  # a restart: the servers keep their addresses
         self.write_edge_peers()

@@ -9,11 +9,15 @@ an edge of that network instead of a loopback address of the lab's block:
 - at power-on, ``place`` builds its namespace with that address (its Talos
   machine API, tests/support/sim/node_api.py, runs in it, in maintenance mode);
 - once its machine reports ``configured`` (as KubeSpan comes up after the
-  config), ``start`` adds its WireGuard link to home and its nginx on
-  ``<public IP>:80``, so its ``/healthz`` (port 80) is answered by the home app
-  through the tunnel;
+  config), ``start`` adds its WireGuard link to home;
+- its proxy on ``<public IP>:80`` is the real Traefik: with a cluster (the lab
+  cloud has a kubeconfig), the process of the edge_ingress DaemonSet's pod bound
+  to its Node (``run_pods``: lab_pods.py), so the home cluster's Ingresses
+  decide what it serves (hack/lab_home.py routes ``/healthz`` to the home
+  app); without one, its own Traefik with a file provider to the home app;
 - power off and delete remove the edge (its address stops answering);
-- ``set_healthy(False)`` stops its proxy, ``True`` starts it again.
+- ``set_healthy(False)`` stops its proxy (and keeps its pods' processes
+  stopped), ``True`` starts it again.
 
 The lab's health port is 80 in this mode: every probe that works against a
 real edge (TCP 80, ``GET /healthz``) works against a lab server.
@@ -21,6 +25,7 @@ real edge (TCP 80, ``GET /healthz``) works against a lab server.
 import ipaddress
 
 from .. import labnet
+from ..labnet import traefik
 from ..labnet._run import run
 from ..labnet.addressing import FIRST_EDGE, LAST_EDGE, NAME_RE
 from ..labnet.netns import UPLINK
@@ -38,6 +43,23 @@ class LabEdges:
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
+        self.pods = None  # lab_pods.PodRunner: with a cluster, the edges' Traefik are pods
+
+    def run_pods(self, kubeconfig, nodes, log_path):
+        """Run the lab-run pods of ``kubeconfig``'s cluster on the edges (``nodes()``: Node name -> EdgeNode)."""
+        from .lab_pods import PodRunner
+        self.pods = PodRunner(kubeconfig, nodes, log_path).start_threads()
+
+    def nodes(self, servers):
+        """Node name -> EdgeNode of ``servers`` (those with a Node and an edge)."""
+        net = self.network()
+        return dict((s["talos"]["node"], net.edges[edge_name(s)]) for s in servers
+                    if s["talos"].get("node") and edge_name(s) in net.edges)
+
+    def close(self):
+        if self.pods is not None:
+            self.pods.close()
+            self.pods = None
 
     def network(self):
         return labnet.LabNetwork(self.state_dir).attach()
@@ -77,9 +99,10 @@ class LabEdges:
         return plan.edge_netns(edge_name(srv)), plan.edge_wg(plan.index_of(srv["public_net"]["ipv4"]))
 
     def start(self, srv):
-        """The configured server ``srv``: its tunnel to home and its proxy (its namespace too, if it has none)."""
+        """The configured server ``srv``: its tunnel to home (its namespace too, if it has none), and
+        without a cluster its own proxy."""
         self.place(srv)
-        return self.network().connect_edge(edge_name(srv))
+        return self.network().connect_edge(edge_name(srv), proxy=self.pods is None)
 
     def home(self):
         """(home namespace, home WireGuard link, home uplink address, home public key, home endpoint)."""
@@ -107,12 +130,14 @@ class LabEdges:
     def set_healthy(self, srv, healthy):
         net = self.network()
         edge = net.edge(edge_name(srv))
-        if healthy:
+        if self.pods is not None:
+            self.pods.hold(edge.netns, not healthy)
+        elif healthy:
             edge.start_proxy(net.home)
         else:
             edge.stop_proxy()
 
     def running(self, srv):
-        """True when the server's edge exists and its proxy runs."""
+        """True when the server's edge exists and a Traefik runs in it."""
         edge = self.network().edges.get(edge_name(srv))
-        return edge is not None and edge.state()["proxy_pid"] is not None
+        return edge is not None and bool(traefik.pids_in(edge.netns))
