@@ -2,8 +2,8 @@
 """Start, stop and show the local lab (docs/lab.md) outside of pytest.
 
     hack/lab.py up     [--dir .lab]   etcd + kube-apiserver, PowerDNS with the lab zone,
-                                      Pebble and cert-manager, the lab cloud API, and (as
-                                      root) the real data path
+                                      Pebble and cert-manager, the lab cloud API, ExternalDNS
+                                      (hack/lab_external_dns.py), and (as root) the real data path
     hack/lab.py status [--dir .lab]   which parts run and answer, and each server's Talos API
     hack/lab.py down   [--dir .lab] [--purge]
     hack/lab.py kill-edge NAME [--dir .lab]   power one lab server off, as if its machine died
