@@ -22,7 +22,7 @@ from tests.conftest import require_tool, spec_path
 from tests.integration.test_cloud_lab_boot import worker_config
 from tests.integration.test_workflow_lab_edges import api
 from tests.support import lab_ingress, labnet
-from tests.support.ansible import run_playbook
+from tests.support.ansible import run_playbook, task_results
 from tests.support.fixtures_labnet import require_datapath
 from tests.support.k8s_objects import Kube
 from tests.support.labnet import LabNetwork, traefik
@@ -159,6 +159,22 @@ def edge_lab(lab_network, kube_cluster, tmp_path_factory):
         lab_ingress.drop_ingress_reader(kube, NS, "no-rights")
         kube.delete_namespace(NS)
         kube.delete_namespace(APPS)
+
+
+def test_pod_annotations_must_be_strings(kube_cluster, tmp_path):
+    """No root needed: the role refuses before it writes anything."""
+    require_tool("etcd", "kube-apiserver")
+    namespace = "ae-annot-" + uuid.uuid4().hex[:6]
+    proc = run_playbook(INGRESS, {
+        "edge_ingress_kubeconfig": kube_cluster.kubeconfig, "edge_ingress_namespace": namespace,
+        "edge_ingress_manifests_dir": spec_path("crds", "traefik", "v3.6.24"),
+        "edge_ingress_cache_dir": str(tmp_path), "autoextender_pools": [{"name": POOL}],
+        "edge_ingress_pod_annotations": {RUN: RUN_VALUE, "example.com/replicas": 2}})
+    assert proc.returncode != 0
+    failed = [r["msg"] for r in task_results(proc).values() if r.get("failed")]
+    assert len(failed) == 1 and failed[0].startswith("edge_ingress_pod_annotations must be a map of strings"), failed
+    assert '"example.com/replicas": 2' in failed[0]
+    assert Kube(kube_cluster.kubeconfig).get("v1", "Namespace", namespace) is None
 
 
 def test_the_edge_runs_the_daemonsets_pod_as_traefik_with_its_service_account(edge_lab):
