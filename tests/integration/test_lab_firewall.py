@@ -3,7 +3,7 @@
 The first tests check the rendering of a ruleset and run anywhere. The rest need root
 and the data path tools (tests/support/fixtures_labnet.py): two edges of a real lab
 network, a lab cloud that knows them as servers, a plain TCP listener on each edge's
-<public IP>:50000 and the edge's nginx on :80; every assertion is a real connection
+<public IP>:50000 and the edge's Traefik on :80; every assertion is a real connection
 from the host (the control node, 10.250.N.1), from home (10.250.N.254) or from the
 other edge, made through the lab cloud's API (create, update, delete a firewall,
 change a server's labels). The last test runs the join's firewall dance against a real
@@ -271,7 +271,7 @@ def test_a_firewall_lets_in_only_what_its_rules_allow(lab):
     # the Talos API port: the control node only
     assert lab.reach(API_PORT) == {"host": "open hello from fw-a to %s" % lab.host, "home": "timeout",
                                    "fw-b": "timeout"}
-    # port 80 from everywhere, and nginx still reaches home through WireGuard (replies pass as established)
+    # port 80 from everywhere, and Traefik still reaches home through WireGuard (replies pass as established)
     assert lab.reach(80) == {"host": "open", "home": "open", "fw-b": "open"}
     answer = labnet.get(lab.a(), "/").json()
     assert answer["identity"] == "home" and answer["peer"] == lab.edges["fw-a"].tunnel_ip
