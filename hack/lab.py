@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Start, stop and show the local lab (docs/lab.md) outside of pytest.
 
-    hack/lab.py up     [--dir .lab]   etcd + kube-apiserver, PowerDNS with the lab zone,
+    hack/lab.py up     [--dir .lab]   the home cluster (etcd, kube-apiserver, kube-controller-manager,
+                                      kube-scheduler, kwok), PowerDNS with the lab zone,
                                       Pebble and cert-manager, the lab cloud API, ExternalDNS
                                       (hack/lab_external_dns.py), and (as root) the real data path
     hack/lab.py status [--dir .lab]   which parts run and answer, and each server's Talos API
@@ -116,7 +117,7 @@ KEPT = (os.path.join("kube", "etcd"), os.path.join("pdns", "pdns.sqlite3"), os.p
 
 
 def _start_servers(lab_dir, zone, stack):
-    """etcd + kube-apiserver and PowerDNS on the data ``lab_dir`` keeps (new ports and credentials)."""
+    """The home cluster's control plane and PowerDNS on the data ``lab_dir`` keeps (new ports and credentials)."""
     for part in ("kube", "pdns"):
         os.makedirs(os.path.join(lab_dir, part), mode=0o700, exist_ok=True)
     kube = start_cluster(os.path.join(lab_dir, "kube"), stack)
