@@ -37,7 +37,7 @@ LAB_ARG=""
 [ "$LAB_DIR" = "$PWD/.lab" ] || LAB_ARG=" --dir $LAB_DIR"
 EDGE_IP=$(dig +short @127.0.0.1 -p "$DNS_PORT" edge.lab.test A | head -n1 || true)
 HTTPS=(curl -s --cacert "$ROOT_CA" --resolve "hello.lab.test:443:$EDGE_IP" https://hello.lab.test/)
-if [ "$DATAPATH" = yes ] && [ -n "$EDGE_IP" ]; then
+if [ "$DATAPATH" = yes ] && [ -n "$EDGE_IP" ] && [ "$ROOT_CA" != - ]; then
   # cert-manager asks Pebble once its DNS-01 record is in PowerDNS (about 70 s after expose)
   echo "== waiting for hello.lab.test's certificate (cert-manager -> Pebble, DNS-01)"
   for _ in $(seq 1 90); do "${HTTPS[@]}" -o /dev/null && break; sleep 2; done
@@ -51,7 +51,7 @@ cat <<TXT
 - The edge record set, from the lab's PowerDNS:
     dig @127.0.0.1 -p $DNS_PORT edge.lab.test A +short
 TXT
-if [ "$DATAPATH" = yes ] && [ -n "$EDGE_IP" ]; then
+if [ "$DATAPATH" = yes ] && [ -n "$EDGE_IP" ] && [ "$ROOT_CA" != - ]; then
   cat <<TXT
 - A request through an edge (Traefik -> WireGuard -> the home app), over HTTPS with the
   certificate cert-manager got from the lab's ACME server (Pebble), trusting only Pebble's root:
