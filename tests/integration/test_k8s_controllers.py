@@ -3,6 +3,7 @@
 Nothing here writes a status: the DaemonSet, Deployment, disruption and node lifecycle controllers,
 the scheduler and kwok (the kubelet, tests/support/kwok/) do, and the tests read what they did.
 """
+import datetime
 import os
 import uuid
 
@@ -164,3 +165,49 @@ def test_the_drain_waits_for_the_budget_the_disruption_controller_computes(
     assert not [p for p in pods if p.spec.node_name == edge]
     assert not set(on_edge) & {p.metadata.name for p in pods}
     wait_for(lambda: pod_nodes(kube, k8s_namespace, "app=db") == [spare] * 3, 120, "3 db pods on %s" % spare)
+
+
+def test_kwok_runs_a_lab_run_pod_by_its_annotations(kube, k8s_namespace, talos_edge_nodes):
+    """The lab's own processes (tests/support/kwok/pods.yaml): Ready only while the lab's probe says so,
+    gone once the lab stopped the process or the grace period is over."""
+    node = "labrun-" + uuid.uuid4().hex[:6]
+    talos_edge_nodes(edge_pool(node), [node])
+
+    def create(name, grace):
+        kube.core.create_namespaced_pod(k8s_namespace, {
+            "metadata": {"name": name, "annotations": {"lab.autoextender.io/run": "process"}},
+            "spec": {"nodeSelector": {"kubernetes.io/hostname": node}, "terminationGracePeriodSeconds": grace,
+                     "tolerations": [dict(EDGE_TAINT, operator="Equal")],
+                     "containers": [{"name": "app", "image": "registry.invalid/app:1"}]}})
+
+    def annotate(name, **values):
+        kube.core.patch_namespaced_pod(name, k8s_namespace, {"metadata": {"annotations": {
+            "lab.autoextender.io/" + k: v for k, v in values.items()}}})
+
+    def ready(name):
+        pod = kube.core.read_namespaced_pod(name, k8s_namespace)
+        cond = next((c for c in pod.status.conditions or [] if c.type == "Ready"), None)
+        return pod.status.phase, cond and cond.status
+
+    create("proc", 3600)
+    wait_for(lambda: ready("proc") == ("Running", "False"), 60, "the lab-run pod running, not Ready")
+    annotate("proc", ready="true")
+    wait_for(lambda: ready("proc") == ("Running", "True"), 60, "the lab-run pod Ready")
+    annotate("proc", ready="false")  # the probe fails
+    wait_for(lambda: ready("proc") == ("Running", "False"), 60, "the lab-run pod not Ready again")
+
+    # Deleted: it stays (terminating) until the lab says it stopped the process.
+    kube.core.delete_namespaced_pod("proc", k8s_namespace)
+    wait_for(lambda: kube.core.read_namespaced_pod("proc", k8s_namespace).metadata.deletion_timestamp, 30,
+             "the deletion")
+    assert "proc" in kube.pod_names(k8s_namespace)
+    annotate("proc", stopped="true")
+    wait_for(lambda: "proc" not in kube.pod_names(k8s_namespace), 60, "the stopped pod to be gone")
+
+    # Not stopped by the lab: gone once its grace period is over, not before.
+    create("hung", 8)
+    wait_for(lambda: ready("hung") == ("Running", "False"), 60, "the second lab-run pod running")
+    kube.core.delete_namespaced_pod("hung", k8s_namespace)
+    until = kube.core.read_namespaced_pod("hung", k8s_namespace).metadata.deletion_timestamp
+    wait_for(lambda: "hung" not in kube.pod_names(k8s_namespace), 60, "the hung pod to be gone")
+    assert datetime.datetime.now(datetime.timezone.utc) >= until - datetime.timedelta(seconds=1)
