@@ -156,7 +156,8 @@ class PodRunner:
         self.held = set()  # netns whose processes stay stopped (set_healthy False)
         self.swept = set()  # edge workdirs whose leftovers (a crashed runner's) were stopped
         self.refused = {}  # uid -> why the lab cannot run it (logged once)
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # pods, held
+        self._pass = threading.Lock()  # one reconcile pass or one hold() at a time
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads = []
@@ -246,7 +247,8 @@ class PodRunner:
             self._wake.wait(0.2)
             self._wake.clear()
             try:
-                self.reconcile()
+                with self._pass:
+                    self.reconcile()
             except Exception as e:  # noqa: BLE001 - the runner must outlive one bad step (it says which)
                 self.log("reconcile: %s: %s" % (e.__class__.__name__, e))
                 self._stop.wait(1.0)
@@ -282,13 +284,13 @@ class PodRunner:
     def step(self, proc, edge, held, now):
         """One look at one pod: stop it, start it, probe it, renew its token."""
         deleting = bool(proc.pod["metadata"].get("deletionTimestamp"))
-        if deleting:
+        if deleting and edge is not None:  # a machine that is down says nothing: kwok's grace period decides
             if proc.stopping is None:
                 proc.stopping = threading.Thread(target=self._terminate, args=(proc,), daemon=True)
                 proc.stopping.start()
             return
         running = proc.traefik is not None and proc.traefik.pid() is not None
-        if edge is None:
+        if edge is None:  # (its namespace, and so its process, went with the machine)
             if running:
                 self.log("%s: its machine is down: the process goes with it" % proc.name)
                 proc.traefik.stop(grace=1.0)
@@ -297,7 +299,7 @@ class PodRunner:
         if held:
             if running:
                 proc.traefik.stop()
-            proc.held_once = True
+            proc.traefik, proc.held_once = None, True  # stopped on purpose: no restart back-off
             self.annotate(proc, {READY: "false"})
             return
         if not running:
@@ -411,13 +413,13 @@ class PodRunner:
     # -- failure injection and lifecycle -------------------------------------------------------------------
     def hold(self, netns, on):
         """``on``: stop the processes of edge ``netns`` now and keep them stopped; else let them run again."""
-        with self.lock:
+        with self._pass, self.lock:
             (self.held.add if on else self.held.discard)(netns)
             procs = [p for p in self.procs.values() if p.edge.netns == netns]
-        if on:
-            for proc in procs:
+            for proc in procs if on else []:
                 if proc.traefik is not None:
                     proc.traefik.stop()
+                    proc.traefik, proc.held_once = None, True
                     self.log("%s: stopped (its edge is held unhealthy)" % proc.name)
         self._wake.set()
 
