@@ -70,6 +70,7 @@ def test_traefik_runs_only_on_ready_tainted_edge_nodes_of_active_pools(kube, ing
         want = ["on-%s-%d" % (sfx, i) for i in (1, 2, 3, 4)]
         wait_for(lambda: pod_nodes(kube, ns) == want, 90, "Traefik pods on %s" % want)
         # kwok runs them; the DaemonSet controller counts them available (after minReadySeconds).
+
         def available():
             status = kube.get("apps/v1", "DaemonSet", "traefik-edge", ns)["status"]
             return status.get("numberAvailable") == status["desiredNumberScheduled"] == 4 and status

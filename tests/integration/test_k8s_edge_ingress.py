@@ -170,6 +170,7 @@ def test_wait_follows_the_daemonset_rollout(kube, ingress, talos_edge_nodes):
     proc = ingress(edge_ingress_wait_timeout=5, **extra)
     assert proc.returncode != 0
     assert "Wait until every edge node runs the updated, ready ingress" in proc.stdout
+
     def started():
         pods = [p for p in kube.pods(ns) if p.status.phase == "Running"]
         return pods if len(pods) == 2 else None

@@ -75,7 +75,7 @@ def install_crds(cluster, crd_dir, timeout=60):
     def established(name):
         crd = api.call("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/" + name)
         return any(c["type"] == "Established" and c["status"] == "True"
-                   for c in (crd.get("status") or {}).get("conditions", []))
+                   for c in (crd.get("status") or {}).get("conditions") or [])
 
     deadline = time.monotonic() + timeout
     for name in names:
