@@ -129,8 +129,8 @@ def edge_lab(lab_network, kube_cluster, tmp_path_factory):
     kube.namespace(APPS)
     _service(kube, "tcp-echo", TCP_PORT, "TCP")
     _service(kube, "udp-echo", UDP_PORT, "UDP")
-    config = worker_config(talosctl, hostname=NAME).replace("autoextender.io/pool: edge-a",
-                                                           "autoextender.io/pool: " + POOL)
+    config = worker_config(talosctl, hostname=NAME)
+    config = config.replace("autoextender.io/pool: edge-a", "autoextender.io/pool: " + POOL)
     lab = LabCloud(token="t-" + uuid.uuid4().hex[:8], kubeconfig=kube_cluster.kubeconfig,
                    labnet_dir=lab_network.state_dir, trustd=os.path.join(talosctl.workdir, "secrets.yaml"),
                    state_dir=os.path.join(workdir, "cloud"))
@@ -253,7 +253,7 @@ def test_tcp_and_udp_routes_of_the_expose_role_carry_traffic_through_traefik(edg
 
 
 def test_a_service_account_without_rights_fails_visibly(edge_lab):
-    lab_ingress.ingress_reader(edge_lab.kube, NS, "no-rights", rules=None)
+    lab_ingress.ingress_reader(edge_lab.kube, NS, "no-rights", bound=False)
     pod = edge_lab.kube.core.create_namespaced_pod(NS, lab_ingress.lab_run_pod(
         NS, "no-rights", NAME, "no-rights", lab_ingress.traefik_args(web_port=8090, ping_port=8083), ping_port=8083))
     try:

@@ -62,14 +62,14 @@ def lab_run_pod(namespace, name, node, service_account, args, ping_port=traefik.
                                                         "periodSeconds": 2, "failureThreshold": 2}}]}}
 
 
-def ingress_reader(kube, namespace, name, rules=INGRESS_RULES):
-    """ServiceAccount ``name`` in ``namespace`` bound to a ClusterRole of ``rules`` (none: no binding)."""
+def ingress_reader(kube, namespace, name, bound=True):
+    """ServiceAccount ``name`` in ``namespace``, bound (``bound``) to a ClusterRole of INGRESS_RULES."""
     _create(lambda: kube.core.create_namespaced_service_account(namespace, {"metadata": {"name": name}}))
-    if rules:
+    if bound:
         rbac = kube.dyn.resources.get(api_version="rbac.authorization.k8s.io/v1", kind="ClusterRole")
         role = "%s-%s" % (namespace, name)
         _create(lambda: rbac.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                                     "metadata": {"name": role}, "rules": rules}))
+                                     "metadata": {"name": role}, "rules": INGRESS_RULES}))
         binding = kube.dyn.resources.get(api_version="rbac.authorization.k8s.io/v1", kind="ClusterRoleBinding")
         _create(lambda: binding.create({
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": role},

@@ -306,8 +306,8 @@ class PodRunner:
             if proc.traefik is not None and proc.traefik.exit_code() is not None:
                 proc.restarts += 1
                 proc.next_start = now + min(10.0, 0.5 * 2 ** (proc.restarts - 1))
-                self.log("%s: exited with %s; restart %d in %.1fs" % (proc.name, proc.traefik.exit_code(), proc.restarts,
-                                                                     proc.next_start - now))
+                self.log("%s: exited with %s; restart %d in %.1fs"
+                         % (proc.name, proc.traefik.exit_code(), proc.restarts, proc.next_start - now))
                 proc.traefik.proc = None
             self.annotate(proc, {READY: "false"})
             if now >= proc.next_start:
