@@ -62,19 +62,19 @@ def test_traefik_runs_only_on_ready_tainted_edge_nodes_of_active_pools(kube, ing
     try:
         ns = ingress_on([{"name": active["name"], "active": True}, {"name": inactive["name"], "active": False}])
         want = ["on-%s-1" % sfx, "on-%s-2" % sfx]
-        wait_for(lambda: pod_nodes(kube, ns) == want, 90, "Traefik pods on %s" % want)
+        wait_for(lambda: pod_nodes(kube, ns) == want, 180, "Traefik pods on %s" % want)
 
         # A new node of the active pool gets its pod; the NotReady one gets one once Ready.
         talos_edge_nodes(active, ["on-%s-4" % sfx])
         kube.set_node_ready("on-%s-3" % sfx, True)
         want = ["on-%s-%d" % (sfx, i) for i in (1, 2, 3, 4)]
-        wait_for(lambda: pod_nodes(kube, ns) == want, 90, "Traefik pods on %s" % want)
+        wait_for(lambda: pod_nodes(kube, ns) == want, 180, "Traefik pods on %s" % want)
         # kwok runs them; the DaemonSet controller counts them available (after minReadySeconds).
 
         def available():
             status = kube.get("apps/v1", "DaemonSet", "traefik-edge", ns)["status"]
             return status.get("numberAvailable") == status["desiredNumberScheduled"] == 4 and status
-        assert wait_for(available, 90, "4 available Traefik pods")["numberMisscheduled"] == 0
+        assert wait_for(available, 180, "4 available Traefik pods")["numberMisscheduled"] == 0
     finally:
         kube.delete_node(home)
 
@@ -124,10 +124,10 @@ def test_the_pods_of_a_node_that_stops_heartbeating_are_evicted_daemonset_pods_s
     # not before the controller's grace period after the last heartbeat (times in whole seconds)
     assert (ready.last_transition_time - ready.last_heartbeat_time).total_seconds() >= NODE_MONITOR_GRACE_SECONDS - 1
     wait_for(lambda: "node.kubernetes.io/unreachable" in [
-        t.key for t in kube.core.read_node(lost).spec.taints or [] if t.effect == "NoExecute"], 60,
+        t.key for t in kube.core.read_node(lost).spec.taints or [] if t.effect == "NoExecute"], 120,
         "the unreachable NoExecute taint on %s" % lost)
     # The web pod is evicted once its toleration ran out; the DaemonSet's pod tolerates for ever.
-    wait_for(lambda: web not in kube.pod_names(k8s_namespace), 60, "the evicted pod %s to be gone" % web)
+    wait_for(lambda: web not in kube.pod_names(k8s_namespace), 120, "the evicted pod %s to be gone" % web)
     agents = kube.pods(k8s_namespace, "app=agent")
     assert sorted(p.spec.node_name for p in agents) == sorted([lost, alive])
     assert all(p.metadata.deletion_timestamp is None for p in agents)
@@ -159,13 +159,13 @@ def test_the_drain_waits_for_the_budget_the_disruption_controller_computes(
     # One more replica on the spare node: the controller allows one disruption at a time, the drain
     # evicts, the ReplicaSet replaces each evicted pod on the spare node, and the drain goes on.
     kube.apps.patch_namespaced_deployment_scale("db", k8s_namespace, {"spec": {"replicas": 3}})
-    kube.wait_budget(k8s_namespace, "db", 1, timeout=90)
+    kube.wait_budget(k8s_namespace, "db", 1)
     proc = run_playbook(DRAIN, {"kubeconfig": kube_cluster.kubeconfig, "node": edge, "wait_timeout": 180})
     assert proc.returncode == 0, proc.stdout[-3000:]
     pods = kube.pods(k8s_namespace, "app=db")
     assert not [p for p in pods if p.spec.node_name == edge]
     assert not set(on_edge) & {p.metadata.name for p in pods}
-    wait_for(lambda: pod_nodes(kube, k8s_namespace, "app=db") == [spare] * 3, 120, "3 db pods on %s" % spare)
+    wait_for(lambda: pod_nodes(kube, k8s_namespace, "app=db") == [spare] * 3, 180, "3 db pods on %s" % spare)
 
 
 def test_kwok_runs_a_lab_run_pod_by_its_annotations(kube, k8s_namespace, talos_edge_nodes):
@@ -191,11 +191,11 @@ def test_kwok_runs_a_lab_run_pod_by_its_annotations(kube, k8s_namespace, talos_e
         return pod.status.phase, cond and cond.status
 
     create("proc", 3600)
-    wait_for(lambda: ready("proc") == ("Running", "False"), 60, "the lab-run pod running, not Ready")
+    wait_for(lambda: ready("proc") == ("Running", "False"), 120, "the lab-run pod running, not Ready")
     annotate("proc", ready="true")
-    wait_for(lambda: ready("proc") == ("Running", "True"), 60, "the lab-run pod Ready")
+    wait_for(lambda: ready("proc") == ("Running", "True"), 120, "the lab-run pod Ready")
     annotate("proc", ready="false")  # the probe fails
-    wait_for(lambda: ready("proc") == ("Running", "False"), 60, "the lab-run pod not Ready again")
+    wait_for(lambda: ready("proc") == ("Running", "False"), 120, "the lab-run pod not Ready again")
 
     # Deleted: it stays (terminating) until the lab says it stopped the process.
     kube.core.delete_namespaced_pod("proc", k8s_namespace)
@@ -203,12 +203,12 @@ def test_kwok_runs_a_lab_run_pod_by_its_annotations(kube, k8s_namespace, talos_e
              "the deletion")
     assert "proc" in kube.pod_names(k8s_namespace)
     annotate("proc", stopped="true")
-    wait_for(lambda: "proc" not in kube.pod_names(k8s_namespace), 60, "the stopped pod to be gone")
+    wait_for(lambda: "proc" not in kube.pod_names(k8s_namespace), 120, "the stopped pod to be gone")
 
     # Not stopped by the lab: gone once its grace period is over, not before.
     create("hung", 8)
-    wait_for(lambda: ready("hung") == ("Running", "False"), 60, "the second lab-run pod running")
+    wait_for(lambda: ready("hung") == ("Running", "False"), 120, "the second lab-run pod running")
     kube.core.delete_namespaced_pod("hung", k8s_namespace)
     until = kube.core.read_namespaced_pod("hung", k8s_namespace).metadata.deletion_timestamp
-    wait_for(lambda: "hung" not in kube.pod_names(k8s_namespace), 60, "the hung pod to be gone")
+    wait_for(lambda: "hung" not in kube.pod_names(k8s_namespace), 120, "the hung pod to be gone")
     assert datetime.datetime.now(datetime.timezone.utc) >= until - datetime.timedelta(seconds=1)

@@ -117,7 +117,7 @@ class Kube:
         node = self.core.read_node(name)
         return next((c.status for c in node.status.conditions or [] if c.type == "Ready"), None)
 
-    def wait_node_ready(self, name, status, timeout=60):
+    def wait_node_ready(self, name, status, timeout=120):
         wait_for(lambda: self.node_ready(name) == status, timeout, "Node %s Ready=%s" % (name, status))
 
     def delete_node(self, name):
@@ -129,7 +129,7 @@ class Kube:
     def pod_names(self, namespace, label_selector=None):
         return sorted(p.metadata.name for p in self.pods(namespace, label_selector))
 
-    def running_pods(self, namespace, labels, count, timeout=90):
+    def running_pods(self, namespace, labels, count, timeout=180):
         """Wait until exactly ``count`` pods with ``labels`` run Ready (and none is leaving); return them."""
         selector = ",".join("%s=%s" % kv for kv in sorted(labels.items()))
 
@@ -163,14 +163,14 @@ class Kube:
             "spec": {"selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": labels}, "spec": spec}}})
 
-    def budget(self, namespace, name, labels, min_available, disruptions_allowed, timeout=60):
+    def budget(self, namespace, name, labels, min_available, disruptions_allowed, timeout=180):
         """A PDB; returns once the disruption controller computed its status (``disruptions_allowed``)."""
         self.policy.create_namespaced_pod_disruption_budget(namespace, {
             "metadata": {"name": name},
             "spec": {"minAvailable": min_available, "selector": {"matchLabels": labels}}})
         return self.wait_budget(namespace, name, disruptions_allowed, timeout)
 
-    def wait_budget(self, namespace, name, disruptions_allowed, timeout=60):
+    def wait_budget(self, namespace, name, disruptions_allowed, timeout=180):
         def computed():
             pdb = self.policy.read_namespaced_pod_disruption_budget(name, namespace)
             return pdb if (pdb.status and pdb.status.observed_generation == pdb.metadata.generation
