@@ -73,7 +73,7 @@ def ready(kube_cluster, name):
     """The Node's Ready status ("True", "False", "Unknown"), or None when there is no such Node."""
     try:
         node = kube_cluster.get("/api/v1/nodes/" + name)
-    except Exception:  # noqa: BLE001 - a 404 of the test client: no Node (yet)
+    except Exception:  # noqa: BLE001 - the test client says not found: no Node (yet)
         return None
     return next((c["status"] for c in (node.get("status") or {}).get("conditions", []) if c["type"] == "Ready"), None)
 
