@@ -75,7 +75,7 @@ class Clients:
         self.latencies, self.errors = [], collections.Counter()
         self.sent = 0
         self.lock, self.stop = threading.Lock(), threading.Event()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(concurrency)]
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _thread in range(concurrency)]
 
     def run(self):
         while not self.stop.is_set():

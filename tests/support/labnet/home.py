@@ -51,7 +51,7 @@ class HomeNetwork:
     def _start_app(self, timeout):
         log = os.path.join(self.workdir, "app.log")
         pid = spawn(self.netns, [sys.executable, APP, "--listen", self.upstream, "--identity", "home",
-                                  "--echo-port", str(ECHO_PORT)], log)
+                                 "--echo-port", str(ECHO_PORT)], log)
 
         def serving():
             if not alive(pid):

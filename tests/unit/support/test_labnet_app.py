@@ -29,15 +29,15 @@ def app():
 
 
 def test_http_says_who_it_is(app):
-    http_port, _ = app
+    http_port = app[0]
     with urllib.request.urlopen("http://127.0.0.1:%d/x" % http_port, timeout=5) as r:
         body = json.loads(r.read())
     assert body["identity"] == "home" and body["path"] == "/x" and body["peer"] == "127.0.0.1"
 
 
 def test_tcp_echo_prefixes_every_read_with_the_identity(app):
-    _, echo_port = app
-    for _ in range(50):  # the echo threads start right after the banner line
+    echo_port = app[1]
+    for _attempt in range(50):  # the echo threads start right after the banner line
         try:
             conn = socket.create_connection(("127.0.0.1", echo_port), timeout=5)
             break
@@ -51,7 +51,7 @@ def test_tcp_echo_prefixes_every_read_with_the_identity(app):
 
 
 def test_udp_echo_answers_each_datagram_to_its_sender(app):
-    _, echo_port = app
+    echo_port = app[1]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
         udp.settimeout(5)
         udp.sendto(b"ping", ("127.0.0.1", echo_port))
