@@ -111,12 +111,11 @@ def sweep(prefix=PREFIX):
     return removed
 
 
-def connect(netns, host, port, timeout):
-    """A TCP connection to ``host:port`` made from inside ``netns``: what a process there would open.
+def socket_in(netns, make_socket):
+    """The socket ``make_socket()`` returns, made from inside ``netns``: what a process there would open.
 
-    The socket is made by a thread that joins the namespace (``setns`` changes the calling
-    thread only) and keeps that namespace for its life, so any thread can use it; the
-    namespace's loopback and local addresses are reached without crossing its firewall."""
+    A thread joins the namespace (``setns`` changes the calling thread only) and makes the
+    socket, which keeps that namespace for its life, so any thread can use it."""
     out = {}
 
     def make():
@@ -125,7 +124,7 @@ def connect(netns, host, port, timeout):
             with open(os.path.join("/run/netns", netns)) as f:
                 if libc.setns(f.fileno(), CLONE_NEWNET) != 0:
                     raise OSError(ctypes.get_errno(), "setns into %s" % netns)
-            out["sock"] = socket.create_connection((host, port), timeout=timeout)
+            out["sock"] = make_socket()
         except OSError as e:
             out["error"] = e
 
@@ -135,6 +134,12 @@ def connect(netns, host, port, timeout):
     if "error" in out:
         raise out["error"]
     return out["sock"]
+
+
+def connect(netns, host, port, timeout):
+    """A TCP connection to ``host:port`` from inside ``netns``; the namespace's loopback and local
+    addresses are reached without crossing its firewall."""
+    return socket_in(netns, lambda: socket.create_connection((host, port), timeout=timeout))
 
 
 def http_get(netns, host, port, path, timeout=1.0):

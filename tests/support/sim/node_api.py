@@ -42,6 +42,7 @@ import threading
 import time
 
 from ..labnet import _run
+from ..labnet import netns as labnet_netns
 
 PORT = 50000
 BLOCKS = 240 * 16
@@ -267,37 +268,18 @@ class LoopbackRelay:
     host's 127.0.0.1:PORT. TLS passes through untouched, so the apiserver's certificate holds.
     """
 
-    CLONE_NEWNET = 0x40000000
-
     def __init__(self, port):
         self.port = port
         self.listeners = {}  # netns -> listening socket
 
     def _listen_in(self, netns):
-        import ctypes
-        out = {}
-
-        def make():
-            libc = ctypes.CDLL(None, use_errno=True)
-            with open(os.path.join("/run/netns", netns)) as f:
-                if libc.setns(f.fileno(), self.CLONE_NEWNET) != 0:
-                    out["error"] = OSError(ctypes.get_errno(), "setns into %s" % netns)
-                    return
-            try:
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind(("127.0.0.1", self.port))
-                sock.listen(16)
-                out["sock"] = sock
-            except OSError as e:
-                out["error"] = e
-
-        worker = threading.Thread(target=make, name="relay-setns-" + netns)  # the thread dies in the namespace
-        worker.start()
-        worker.join()
-        if "error" in out:
-            raise out["error"]
-        return out["sock"]
+        def listen():
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", self.port))
+            sock.listen(16)
+            return sock
+        return labnet_netns.socket_in(netns, listen)
 
     def add(self, netns):
         if netns in self.listeners:
