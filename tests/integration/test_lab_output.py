@@ -81,7 +81,11 @@ def recap(proc):
 
 def test_the_node_wait_prints_state_changes_not_retries(lab_runs):
     out = lab_runs[0]["provision"].stdout
-    assert "FAILED - RETRYING" not in out and "Unknown error" not in out
+    # (The edge ingress rollout wait, which the lab runs now that kwok and the pod runner make
+    # its pods Ready, still polls with one line per try: see roles/edge_ingress/tasks/wait.yml.)
+    retries = [line for line in out.splitlines() if "FAILED - RETRYING" in line
+               and "Wait until every edge node runs the updated, ready ingress" not in line]
+    assert not retries and "Unknown error" not in out, retries[:5]
     for name in ("lab-lab-a-1", "lab-lab-a-2", "lab-standby-1"):
         assert re.search(r'"\d+s: %s: (registered, )?Ready"' % name, out), name
 
