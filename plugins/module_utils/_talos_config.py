@@ -34,6 +34,9 @@ from ansible_collections.talos.autoextender.plugins.module_utils._errors import 
 V1ALPHA1 = "v1alpha1"
 # Fields Talos accepts but marks ``docgen:nodoc``, so the official schema does not list them.
 SCHEMA_HIDDEN_FIELDS = {V1ALPHA1: ("persist",)}
+# Kinds the schema names differently from the runtime (and the docs): Talos up to 1.14.0 writes these
+# enums without the ``Config`` suffix; 1.14.1 fixes the install one. The runtime's kind is looked up first.
+SCHEMA_KIND_ALIASES = {"UnattendedInstallConfig": "UnattendedInstall", "KubeSpanEndpointsConfig": "KubeSpanEndpoints"}
 _SECRET_KEY_RE = re.compile(r"token|secret|key$|^key|crt|cert|password|encryption", re.IGNORECASE)
 _SEPARATOR_RE = re.compile(r"^---[ \t]*$", re.MULTILINE)
 
@@ -140,10 +143,11 @@ def schema_definition(schema, kind):
     defs = schema["$defs"]
     if kind == V1ALPHA1:
         return "v1alpha1.Config" if "v1alpha1.Config" in defs else None
-    for name in sorted(defs):
-        enum = ((defs[name].get("properties") or {}).get("kind") or {}).get("enum") or []
-        if kind in enum:
-            return name
+    for candidate in (kind, SCHEMA_KIND_ALIASES.get(kind)):
+        for name in sorted(defs):
+            enum = ((defs[name].get("properties") or {}).get("kind") or {}).get("enum") or []
+            if candidate and candidate in enum:
+                return name
     return None
 
 
@@ -157,6 +161,8 @@ def schema_errors(docs, schema, schema_path="schema"):
             problems.append("%s: this document kind is not in %s (wrong Talos version?)" % (kind, schema_path))
             continue
         doc = dict((k, v) for k, v in doc.items() if k not in SCHEMA_HIDDEN_FIELDS.get(kind, ()))
+        if kind in SCHEMA_KIND_ALIASES and kind not in schema["$defs"][name]["properties"]["kind"]["enum"]:
+            doc["kind"] = SCHEMA_KIND_ALIASES[kind]
         validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/" + name})
         for err in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path)):
             where = "/".join(str(p) for p in err.absolute_path) or "(document)"

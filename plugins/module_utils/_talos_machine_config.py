@@ -9,8 +9,13 @@ The pipeline, all offline and in a private work directory:
    (deterministic: the same bundle and options give the same bytes);
 2. ``talosctl machineconfig patch`` with the edge patch built here (labels,
    taint, KubeSpan, discovery, kubelet node IP, install disk/image, hostname),
-   in the layout of the Talos line (``machine.network.kubespan`` up to 1.12,
-   a ``KubeSpanConfig`` document from 1.13);
+   in the layout of the Talos line (see ``LAYOUTS``): everything in the
+   ``v1alpha1`` document up to 1.12, KubeSpan in a ``KubeSpanConfig`` document
+   in 1.13, and from 1.14 only the new documents (``KubeNodeConfig``,
+   ``UnattendedInstallConfig``, ``DiscoveryServiceConfig``...). Talos 1.14
+   rejects a deprecated ``v1alpha1`` field next to the document that replaced
+   it, and ``gen config --talos-version v1.14`` already writes the documents,
+   so the patch never mixes the two;
 3. the user's patches in order: strategic merge on the whole config, JSON 6902
    on the ``v1alpha1`` document (talosctl refuses JSON 6902 on a
    multi-document config, so that document is patched on its own and put back);
@@ -19,6 +24,7 @@ The pipeline, all offline and in a private work directory:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -40,11 +46,27 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talos_config i
     split_documents,
 )
 
-# Talos lines this collection renders configs for, and where KubeSpan lives in each.
+# The config layouts, and the Talos lines this collection renders configs for.
+LEGACY = "legacy"  # everything in the v1alpha1 document, KubeSpan in machine.network.kubespan
+KUBESPAN_DOCUMENT_LAYOUT = "kubespan_document"  # 1.13: v1alpha1 plus a KubeSpanConfig document
+DOCUMENTS = "documents"  # 1.14: the join settings in their own documents, none in v1alpha1
+SUPPORTED_LINES = {(1, 11): LEGACY, (1, 12): LEGACY, (1, 13): KUBESPAN_DOCUMENT_LAYOUT, (1, 14): DOCUMENTS}
 KUBESPAN_IN_V1ALPHA1 = "machine.network.kubespan"
 KUBESPAN_DOCUMENT = "KubeSpanConfig"
-SUPPORTED_LINES = {(1, 11): KUBESPAN_IN_V1ALPHA1, (1, 12): KUBESPAN_IN_V1ALPHA1, (1, 13): KUBESPAN_DOCUMENT}
+# The v1alpha1 fields Talos 1.14 replaced by documents: a 1.14 config must carry none of them.
+DEPRECATED_FROM_1_14 = {
+    "cluster": (("id", "DiscoveryIdentityConfig"), ("secret", "DiscoveryIdentityConfig"),
+                ("discovery", "DiscoveryServiceConfig"), ("clusterName", "KubeClusterConfig"),
+                ("controlPlane", "KubeClusterConfig"), ("ca", "KubeAPIServerCAConfig"), ("network", "KubeNetworkConfig")),
+    "machine": (("kubelet", "KubeletConfig or KubeNodeConfig"), ("nodeLabels", "KubeNodeConfig"),
+                ("nodeTaints", "KubeNodeConfig"), ("nodeAnnotations", "KubeNodeConfig"),
+                ("install", "UnattendedInstallConfig")),
+}
+# What gen config names the discovery service document (a patch of that name merges into it).
+DISCOVERY_SERVICE_NAME = "default"
+DEFAULT_DISCOVERY_ENDPOINT = "https://discovery.talos.dev/"
 HOSTNAME_DOCUMENT_FROM = (1, 12)
+UNATTENDED_INSTALL = "UnattendedInstallConfig"
 # Provider user-data limits in bytes (Linode: of the base64 text it stores).
 USER_DATA_LIMITS = {"hetzner": 32768, "linode": 16384}
 EDGE_TAINT = {"autoextender.io/edge": "true:NoSchedule"}
@@ -149,48 +171,127 @@ def kubespan_settings(kubespan):
     return out
 
 
+def layout(line):
+    return SUPPORTED_LINES[line]
+
+
+def _document(kind, **fields):
+    return dict({"apiVersion": "v1alpha1", "kind": kind}, **fields)
+
+
+def _taints(spec):
+    return dict((str(k), str(v)) for k, v in (spec.get("node_taints") or {}).items())
+
+
+def _install(spec):
+    """``(disk, image)`` of the install, each None when not set."""
+    return spec.get("install_disk") or None, installer_image(spec)
+
+
+def _discovery_enabled(spec):
+    discovery = spec.get("discovery")
+    return discovery is None or discovery.get("enabled", True)
+
+
 def edge_patches(spec, line):
     """The strategic-merge patch documents for an edge worker of Talos ``line``."""
+    if layout(line) == DOCUMENTS:
+        return documents_patches(spec)
     machine = {}
     labels = node_labels(spec)
     if labels:
         machine["nodeLabels"] = labels
     if spec.get("node_taints"):
-        machine["nodeTaints"] = dict((str(k), str(v)) for k, v in spec["node_taints"].items())
+        machine["nodeTaints"] = _taints(spec)
     if spec.get("kubelet_valid_subnets"):
         machine["kubelet"] = {"nodeIP": {"validSubnets": list(spec["kubelet_valid_subnets"])}}
-    install = {}
-    if spec.get("install_disk"):
-        install["disk"] = spec["install_disk"]
-    image = installer_image(spec)
-    if image:
-        install["image"] = image
+    disk, image = _install(spec)
+    install = dict(([("disk", disk)] if disk else []) + ([("image", image)] if image else []))
     if install:
         machine["install"] = install
     kubespan = kubespan_settings(spec.get("kubespan"))
     documents = []
     network = {}
-    if kubespan and SUPPORTED_LINES[line] == KUBESPAN_IN_V1ALPHA1:
+    if kubespan and layout(line) == LEGACY:
         network["kubespan"] = kubespan
     elif kubespan:
-        documents.append(dict({"apiVersion": "v1alpha1", "kind": KUBESPAN_DOCUMENT}, **kubespan))
+        documents.append(_document(KUBESPAN_DOCUMENT, **kubespan))
     if spec.get("hostname"):
         if line >= HOSTNAME_DOCUMENT_FROM:
-            documents.append({"apiVersion": "v1alpha1", "kind": "HostnameConfig", "hostname": spec["hostname"],
-                              "auto": "off"})
+            documents.append(_document("HostnameConfig", hostname=spec["hostname"], auto="off"))
         else:
             network["hostname"] = spec["hostname"]
     if network:
         machine["network"] = network
     main = {"machine": machine} if machine else {}
-    discovery = spec.get("discovery")
-    if discovery is None or discovery.get("enabled", True):
+    if _discovery_enabled(spec):
         service = {}
-        if (discovery or {}).get("service_endpoint"):
-            service["endpoint"] = discovery["service_endpoint"]
+        if (spec.get("discovery") or {}).get("service_endpoint"):
+            service["endpoint"] = spec["discovery"]["service_endpoint"]
         main["cluster"] = {"discovery": {"enabled": True, "registries": {
             "kubernetes": {"disabled": True}, "service": dict(service, disabled=False)}}}
     return ([main] if main else []) + documents
+
+
+def install_disk_selector(disk):
+    """The CEL expression of ``UnattendedInstallConfig`` that picks ``disk`` (what gen config writes)."""
+    return "disk.dev_path == %s" % json.dumps(disk)
+
+
+def documents_patches(spec):
+    """The edge patch of Talos 1.14 and newer: new documents only, nothing for the v1alpha1 document.
+
+    The documents ``gen config`` wrote (``UnattendedInstallConfig``, ``DiscoveryServiceConfig default``)
+    are merged into, the others added. The Kubernetes discovery registry is gone from this layout.
+    """
+    documents = []
+    node = {}
+    labels = node_labels(spec)
+    if labels:
+        node["labels"] = labels
+    if spec.get("node_taints"):
+        node["taints"] = _taints(spec)
+    if spec.get("kubelet_valid_subnets"):
+        node["nodeIP"] = {"validSubnets": list(spec["kubelet_valid_subnets"])}
+    if node:
+        documents.append(_document("KubeNodeConfig", **node))
+    disk, image = _install(spec)
+    install = {}
+    if image:
+        install["installer"] = {"image": image}
+    if disk:
+        install["provisioning"] = {"diskSelector": {"match": install_disk_selector(disk)}}
+    if install:
+        documents.append(_document(UNATTENDED_INSTALL, **install))
+    kubespan = kubespan_settings(spec.get("kubespan"))
+    if kubespan:
+        documents.append(_document(KUBESPAN_DOCUMENT, **kubespan))
+    if spec.get("hostname"):
+        documents.append(_document("HostnameConfig", hostname=spec["hostname"], auto="off"))
+    if _discovery_enabled(spec):
+        endpoint = (spec.get("discovery") or {}).get("service_endpoint") or DEFAULT_DISCOVERY_ENDPOINT
+        documents.append(_document("DiscoveryServiceConfig", name=DISCOVERY_SERVICE_NAME, endpoint=endpoint))
+    return documents
+
+
+def deprecated_fields(docs):
+    """``{"section.field": replacing document}`` of the v1alpha1 fields of ``docs`` that Talos 1.14 moved."""
+    main = next((d for d in docs if kind_of(d) == V1ALPHA1), None) or {}
+    return dict(("%s.%s" % (section, field), document) for section, fields in sorted(DEPRECATED_FROM_1_14.items())
+                for field, document in fields if field in (main.get(section) or {}))
+
+
+def check_layout(docs, line):
+    """A Talos 1.14 config carries no deprecated field: only a user patch can add one, and Talos
+    rejects most of them next to their document; say which document to patch instead."""
+    if layout(line) != DOCUMENTS:
+        return
+    found = deprecated_fields(docs)
+    if found:
+        raise AutoextenderError(
+            "The patches put v1alpha1 fields into a Talos v%d.%d config that Talos %d.%d replaced by documents: %s"
+            % (line + line + ("; ".join("%s (patch the %s document)" % item for item in sorted(found.items())),)),
+            kind="validation", details={"deprecated_fields": sorted(found)})
 
 
 # -- user patches -------------------------------------------------------------
@@ -376,27 +477,39 @@ class Renderer:
                 text = self.patch_v1alpha1(text, [patch_text], "apply %s (JSON 6902)" % label)
             else:
                 text = self.patch(text, [patch_text], "apply %s (strategic merge)" % label)
+        check_layout([yaml.safe_load(part) for part in split_documents(text)], line)
         if validate_mode:
             self.validate(text, validate_mode)
         return text
+
+
+def _find(docs, kind):
+    return next((d for d in docs if kind_of(d) == kind), None) or {}
 
 
 def summary(text, docs, line):
     """What the module returns about a rendered config (sizes, layout, labels; never a secret)."""
     data = text.encode("utf-8")
     b64 = 4 * ((len(data) + 2) // 3)
-    main = next((d for d in docs if kind_of(d) == V1ALPHA1), {})
-    machine = main.get("machine") or {}
+    if layout(line) == DOCUMENTS:
+        node = _find(docs, "KubeNodeConfig")
+        labels, taints = node.get("labels"), node.get("taints")
+        image = (_find(docs, UNATTENDED_INSTALL).get("installer") or {}).get("image")
+    else:
+        machine = _find(docs, V1ALPHA1).get("machine") or {}
+        labels, taints = machine.get("nodeLabels"), machine.get("nodeTaints")
+        image = (machine.get("install") or {}).get("image")
     return {
         "size": len(data),
         "size_base64": b64,
         "fits_hetzner_user_data": len(data) <= USER_DATA_LIMITS["hetzner"],
         "fits_linode_user_data": b64 <= USER_DATA_LIMITS["linode"],
-        "kubespan_layout": SUPPORTED_LINES[line],
+        "layout": layout(line),
+        "kubespan_layout": KUBESPAN_IN_V1ALPHA1 if layout(line) == LEGACY else KUBESPAN_DOCUMENT,
         "documents": [kind_of(d) for d in docs],
-        "install_image": (machine.get("install") or {}).get("image"),
-        "node_labels": machine.get("nodeLabels") or {},
-        "node_taints": machine.get("nodeTaints") or {},
+        "install_image": image,
+        "node_labels": labels or {},
+        "node_taints": taints or {},
     }
 
 

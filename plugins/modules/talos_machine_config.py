@@ -20,9 +20,16 @@ description:
     C(node.kubernetes.io/instance-type), the taint C(autoextender.io/edge=true:NoSchedule), KubeSpan with
     endpoint filters that advertise public addresses only, the discovery service registry (the Kubernetes
     registry disabled), the kubelet node IP subnets, the install disk and installer image, and the hostname.
-  - KubeSpan is written as C(machine.network.kubespan) for Talos 1.11 and 1.12, and as a C(KubeSpanConfig)
-    document from Talos 1.13. The hostname is C(machine.network.hostname) for 1.11 and a C(HostnameConfig)
-    document from 1.12.
+  - The layout follows O(talos_version) (RV(talos_machine_config.layout)). V(legacy) (Talos 1.11 and 1.12) -
+    everything in the C(v1alpha1) document, KubeSpan in C(machine.network.kubespan). V(kubespan_document)
+    (Talos 1.13) - the same, with KubeSpan in a C(KubeSpanConfig) document. V(documents) (Talos 1.14) - the
+    edge settings only in their own documents, none in C(v1alpha1) - C(KubeNodeConfig) (labels, taints,
+    kubelet node IP), C(UnattendedInstallConfig) (install disk and image), C(KubeSpanConfig), C(HostnameConfig)
+    and C(DiscoveryServiceConfig); C(talosctl gen config) already writes C(DiscoveryIdentityConfig),
+    C(KubeClusterConfig), C(KubeletConfig) and C(KubeAPIServerCAConfig) for 1.14. Talos 1.14 rejects a
+    deprecated C(v1alpha1) field next to the document that replaced it, so the layouts are never mixed, and a
+    user patch that adds such a field to a 1.14 config fails with the document to patch instead.
+  - The hostname is C(machine.network.hostname) for 1.11 and a C(HostnameConfig) document from 1.12.
   - User patches (O(patches)) are applied after the edge patch, in order.
   - The config is compared with O(dest) as parsed YAML documents, so the file is rewritten only when its
     content changes. The config holds the cluster's secrets; they are never returned, and removed from the diff.
@@ -50,8 +57,10 @@ options:
     required: true
   talos_version:
     description:
-      - Talos version of the home cluster, V(v1.11.x), V(v1.12.x) or V(v1.13.x). Decides the config layout.
-      - C(talosctl) must be of this Talos line or newer.
+      - Talos version of the home cluster, V(v1.11.x), V(v1.12.x), V(v1.13.x) or V(v1.14.x). Decides the config
+        layout (see the description).
+      - C(talosctl) must be of this Talos line or newer; without O(talosctl_path) the module takes the one whose
+        minor version matches, when it is installed.
     type: str
     required: true
   kubernetes_version:
@@ -81,11 +90,15 @@ options:
     default:
       autoextender.io/edge: "true:NoSchedule"
   kubelet_valid_subnets:
-    description: Subnets the kubelet picks the node IP from (C(machine.kubelet.nodeIP.validSubnets)); C(!) excludes.
+    description:
+      - Subnets the kubelet picks the node IP from; C(!) excludes.
+      - C(machine.kubelet.nodeIP.validSubnets) up to Talos 1.13, C(KubeNodeConfig.nodeIP.validSubnets) from 1.14.
     type: list
     elements: str
   install_disk:
-    description: Disk Talos installs to.
+    description:
+      - Disk Talos installs to. From Talos 1.14 it becomes the C(UnattendedInstallConfig) disk selector
+        C(disk.dev_path == "<disk>").
     type: str
     default: /dev/sda
   install_image:
@@ -143,11 +156,16 @@ options:
         type: bool
         default: true
       service_endpoint:
-        description: URL of a self-hosted discovery service. When not set, Talos uses C(https://discovery.talos.dev/).
+        description:
+          - URL of a self-hosted discovery service. When not set, Talos uses C(https://discovery.talos.dev/).
+          - From Talos 1.14 it is the C(endpoint) of the C(DiscoveryServiceConfig) document C(default), which has
+            no Kubernetes registry.
         type: str
   patches:
     description:
       - Patches applied in order after the edge patch, through C(talosctl machineconfig patch).
+      - For Talos 1.14 patch the new documents (for example C(kind: KubeletConfig) for kubelet arguments), not
+        the deprecated C(v1alpha1) fields.
       - A mapping is a strategic-merge patch; a list is a JSON 6902 patch (applied to the C(v1alpha1) document);
         a string is C(@path) of a patch file or the YAML text of a patch.
       - Patches can carry secrets (registry passwords, proxy credentials, tokens), so this option is C(no_log)
@@ -168,7 +186,9 @@ options:
     description:
       - Path of the official Talos config JSON schema (C(config.schema.json)) for O(talos_version).
         When set, every document is checked against it too. Needs the C(jsonschema) library.
-      - Fields Talos accepts but leaves out of the schema (C(persist)) are ignored.
+      - Fields Talos accepts but leaves out of the schema (C(persist)) are ignored, and the kinds
+        C(UnattendedInstallConfig) and C(KubeSpanEndpointsConfig) are looked up under the names the schema of
+        Talos 1.14.0 and older gives them (C(UnattendedInstall), C(KubeSpanEndpoints)).
     type: path
   user_data_limit:
     description:
@@ -261,6 +281,11 @@ talos_machine_config:
       type: str
       returned: success
       sample: v1.13.9
+    layout:
+      description: The config layout of the Talos line, V(legacy), V(kubespan_document) or V(documents).
+      type: str
+      returned: success
+      sample: documents
     kubespan_layout:
       description: Where KubeSpan is configured, C(machine.network.kubespan) or C(KubeSpanConfig).
       type: str

@@ -77,17 +77,18 @@ def test_discovery_service_endpoint_and_nothing_unmanaged():
     assert edge_patches({"talos_version": "v1.13.9", "discovery": {"enabled": False}}, (1, 13)) == []
 
 
-@pytest.mark.parametrize("version,line", [("v1.13.9", (1, 13)), ("1.12.0", (1, 12)), ("v1.11", (1, 11))])
+@pytest.mark.parametrize("version,line", [("v1.14.1", (1, 14)), ("v1.13.9", (1, 13)), ("1.12.0", (1, 12)),
+                                          ("v1.11", (1, 11))])
 def test_supported_lines(version, line):
     assert talos_line(version) == line
 
 
-@pytest.mark.parametrize("version", ["v1.10.7", "v1.14.0", "v2.0.0", "latest", "", None])
+@pytest.mark.parametrize("version", ["v1.10.7", "v1.15.0", "v2.0.0", "latest", "", None])
 def test_unknown_talos_versions_fail_clearly(version):
     with pytest.raises(AutoextenderError) as exc:
         talos_line(version)
     assert exc.value.kind == "validation"
-    assert "v1.11, v1.12, v1.13" in exc.value.msg or "not a Talos version" in exc.value.msg
+    assert "v1.11, v1.12, v1.13, v1.14" in exc.value.msg or "not a Talos version" in exc.value.msg
 
 
 @pytest.mark.parametrize("url", ["https://192.168.1.10:6443", "https://cp.home.arpa:6443/", "https://[fd00::1]:6443"])
