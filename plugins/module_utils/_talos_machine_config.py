@@ -294,6 +294,31 @@ def check_layout(docs, line):
             kind="validation", details={"deprecated_fields": sorted(found)})
 
 
+def home_kubespan_patches(talos_version, kubespan, discovery_endpoint=None):
+    """The patches that turn KubeSpan and discovery on for a home node of ``talos_version`` (the kubespan role).
+
+    ``kubespan`` holds the module's option names. Up to 1.13 discovery is ``cluster.discovery`` (the
+    Kubernetes registry off); from 1.14 it is the ``DiscoveryServiceConfig`` document, and the patch also
+    deletes a ``cluster.discovery`` left by an upgrade from 1.13, which Talos rejects next to that document.
+    """
+    line = talos_line(talos_version)
+    settings = kubespan_settings(kubespan)
+    if layout(line) == DOCUMENTS:
+        return [{"cluster": {"discovery": {"$patch": "delete"}}},
+                _document("DiscoveryServiceConfig", name=DISCOVERY_SERVICE_NAME,
+                          endpoint=discovery_endpoint or DEFAULT_DISCOVERY_ENDPOINT),
+                _document(KUBESPAN_DOCUMENT, **settings)]
+    service = {"disabled": False}
+    if discovery_endpoint:
+        service["endpoint"] = discovery_endpoint
+    main = {"cluster": {"discovery": {"enabled": True, "registries": {"kubernetes": {"disabled": True},
+                                                                       "service": service}}}}
+    if layout(line) == LEGACY:
+        main["machine"] = {"network": {"kubespan": settings}}
+        return [main]
+    return [main, _document(KUBESPAN_DOCUMENT, **settings)]
+
+
 # -- user patches -------------------------------------------------------------
 def load_user_patch(item, index):
     """``(kind, yaml text, label)`` of one user patch: ``strategic`` or ``json6902``.

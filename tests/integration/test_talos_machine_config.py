@@ -1,13 +1,18 @@
 """talos_machine_config through ansible-playbook with the real talosctl, checked by talosctl and the official schemas."""
 import json
 import os
+import re
 import stat
+import subprocess
 
 import jsonschema
 import pytest
 import yaml
 
+from tests.conftest import _ci
 from tests.support.ansible import run_playbook, task_results
+from tests.support.talos import Talosctl
+from tests.support.tools import which
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "playbooks", "talos_machine_config.yml")
 SCHEMATIC = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"
@@ -15,14 +20,55 @@ PATCHES = [
     {"machine": {"sysctls": {"net.core.somaxconn": "65535"}}},
     [{"op": "add", "path": "/machine/kubelet/extraArgs", "value": {"max-pods": "50"}}],
 ]
-LINES = {"v1.12.11": "v1.12", "v1.13.9": "v1.13"}
+# Talos 1.14 patches its new documents: kubelet arguments in KubeletConfig, sysctls in SysctlConfig
+# (machine.kubelet and machine.sysctls are deprecated there); JSON 6902 on a field v1alpha1 keeps.
+PATCHES_1_14 = [
+    {"apiVersion": "v1alpha1", "kind": "SysctlConfig", "params": {"net.core.somaxconn": "65535"}},
+    {"apiVersion": "v1alpha1", "kind": "KubeletConfig", "extraArgs": {"max-pods": "50"}},
+    [{"op": "add", "path": "/machine/features/nodeAddressSortAlgorithm", "value": "v2"}],
+]
+LINES = {"v1.12.11": "v1.12", "v1.13.9": "v1.13", "v1.14.1": "v1.14"}
+# The v1alpha1 fields Talos 1.14 moved to documents (the issue's list, written out independently of the module).
+DEPRECATED_IN_1_14 = {"cluster": ["id", "secret", "discovery", "clusterName", "controlPlane", "ca"],
+                      "machine": ["kubelet", "nodeLabels", "nodeTaints", "nodeAnnotations"]}
+# The schema of Talos <= 1.14.0 names this runtime kind without "Config" (see test_talos_layouts.py).
+SCHEMA_KIND = {"UnattendedInstallConfig": "UnattendedInstall"}
+
+
+def _talosctl_version(path):
+    out = subprocess.run([path, "version", "--client", "--short"], capture_output=True, text=True, timeout=60,
+                         check=False).stdout
+    m = re.search(r"Talos v(\d+\.\d+)\.", out)
+    return m.group(1) if m else None
+
+
+def talosctl_for(version):
+    """The talosctl of the Talos line of ``version`` (``talosctl-1.x`` or ``talosctl`` of that line). No 1.12
+    talosctl is built: the oldest newer one renders that line with ``--talos-version``, as before."""
+    minor = version.lstrip("v").rsplit(".", 1)[0]
+    found = {}
+    for name in ("talosctl-%s" % minor, "talosctl", "talosctl-1.13", "talosctl-v1.13.9"):
+        path = which(name)
+        if path:
+            found.setdefault(_talosctl_version(path), path)
+    if minor in found:
+        return found[minor]
+    line = tuple(int(x) for x in minor.split("."))
+    newer = sorted((tuple(int(x) for x in v.split(".")), p) for v, p in found.items()
+                   if v and tuple(int(x) for x in v.split(".")) > line)
+    if line < (1, 13) and newer:
+        return newer[0][1]
+    reason = "no talosctl of Talos %s is installed (run `make tools`)" % minor
+    if _ci():
+        pytest.fail("CI: " + reason, pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture
 def render(talosctl, secrets_bundle, tmp_path):
     def run(check=False, diff=False, **extra):
-        extra_vars = {"talosctl_path": talosctl.path, "secrets_bundle": secrets_bundle[0],
-                      "dest": str(tmp_path / "edge.yaml")}
+        extra_vars = {"talosctl_path": talosctl_for(extra.get("talos_version", "v1.13.9")),
+                      "secrets_bundle": secrets_bundle[0], "dest": str(tmp_path / "edge.yaml")}
         extra_vars.update(extra)
         proc = run_playbook(PLAYBOOK, extra_vars, check=check, diff=diff)
         res = task_results(proc).get("Config") if proc.stdout.strip().startswith("{") else None
@@ -54,29 +100,90 @@ def schema_problems(documents, schema_file):
     problems = []
     for doc in documents:
         kind = doc.get("kind")
+        kinds = (kind, SCHEMA_KIND.get(kind))
         name = "v1alpha1.Config" if kind is None else next(
-            (n for n, d in schema["$defs"].items() if kind in ((d.get("properties") or {}).get("kind") or {}).get("enum", [])),
-            None)
+            (n for k in kinds for n, d in schema["$defs"].items()
+             if k in ((d.get("properties") or {}).get("kind") or {}).get("enum", [])), None)
         if name is None:
             problems.append("no schema for %s" % kind)
             continue
         doc = dict((k, v) for k, v in doc.items() if k != "persist")  # docgen:nodoc, not in the schema
+        if kind in SCHEMA_KIND and kind not in schema["$defs"][name]["properties"]["kind"]["enum"]:
+            doc["kind"] = SCHEMA_KIND[kind]
         validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/" + name})
         problems += [e.message for e in validator.iter_errors(doc)]
     return problems
 
 
+def find(documents, kind):
+    return next(d for d in documents if d.get("kind") == kind)
+
+
+def check_legacy_layout(documents, facts, version, secrets):
+    """Talos <= 1.13: the edge settings in the v1alpha1 document (KubeSpan in its document from 1.13)."""
+    main = next(d for d in documents if d.get("version") == "v1alpha1")
+    machine = main["machine"]
+    assert machine["nodeLabels"] == {"autoextender.io/pool": "hel1-a", "topology.kubernetes.io/zone": "hetzner-hel1",
+                                     "node.kubernetes.io/instance-type": "cx22"}
+    assert machine["nodeTaints"] == {"autoextender.io/edge": "true:NoSchedule"}
+    assert machine["kubelet"]["nodeIP"]["validSubnets"] == ["0.0.0.0/0", "!10.0.0.0/8"]
+    assert machine["kubelet"]["extraArgs"] == {"max-pods": "50"}  # JSON 6902 patch
+    assert machine["sysctls"] == {"net.core.somaxconn": "65535"}  # strategic-merge patch
+    assert machine["install"]["image"] == "factory.talos.dev/installer/%s:%s" % (SCHEMATIC, version)
+    assert main["cluster"]["discovery"]["registries"] == {"kubernetes": {"disabled": True}, "service": {"disabled": False}}
+    assert main["cluster"]["secret"] == secrets["cluster"]["secret"]
+    if version.startswith("v1.13"):
+        assert "network" not in machine
+        assert facts["kubespan_layout"] == "KubeSpanConfig" and facts["layout"] == "kubespan_document"
+        return find(documents, "KubeSpanConfig")
+    assert not any(d.get("kind") == "KubeSpanConfig" for d in documents)
+    assert facts["kubespan_layout"] == "machine.network.kubespan" and facts["layout"] == "legacy"
+    return machine["network"]["kubespan"]
+
+
+def check_documents_layout(documents, facts, version, secrets):
+    """Talos 1.14: every edge setting in its document, and no deprecated field in v1alpha1."""
+    main = next(d for d in documents if d.get("version") == "v1alpha1")
+    for section, fields in DEPRECATED_IN_1_14.items():
+        assert [f for f in fields if f in main.get(section, {})] == []
+    assert sorted(main["machine"]) == ["ca", "certSANs", "features", "token", "type"]
+    assert sorted(main["cluster"]) == ["token"]
+    assert main["machine"]["features"]["nodeAddressSortAlgorithm"] == "v2"  # JSON 6902 patch
+    node = find(documents, "KubeNodeConfig")
+    assert node["labels"] == {"autoextender.io/pool": "hel1-a", "topology.kubernetes.io/zone": "hetzner-hel1",
+                              "node.kubernetes.io/instance-type": "cx22"}
+    assert node["taints"] == {"autoextender.io/edge": "true:NoSchedule"}
+    assert node["nodeIP"]["validSubnets"] == ["0.0.0.0/0", "!10.0.0.0/8"]
+    assert find(documents, "KubeletConfig")["extraArgs"] == {"max-pods": "50"}  # strategic merge into gen's document
+    assert find(documents, "SysctlConfig")["params"] == {"net.core.somaxconn": "65535"}
+    install = find(documents, "UnattendedInstallConfig")
+    assert install["installer"]["image"] == "factory.talos.dev/installer/%s:%s" % (SCHEMATIC, version)
+    assert install["provisioning"]["diskSelector"]["match"] == 'disk.dev_path == "/dev/sda"'
+    assert [d["endpoint"] for d in documents if d.get("kind") == "DiscoveryServiceConfig"] == \
+        ["https://discovery.talos.dev/"]
+    identity = find(documents, "DiscoveryIdentityConfig")
+    assert (identity["clusterID"], identity["clusterSecret"]) == (secrets["cluster"]["id"], secrets["cluster"]["secret"])
+    assert find(documents, "KubeClusterConfig") == {"apiVersion": "v1alpha1", "kind": "KubeClusterConfig",
+                                                    "clusterName": "home", "endpoint": "https://192.168.1.10:6443"}
+    assert find(documents, "KubeAPIServerCAConfig")["acceptedCAs"][0].startswith("-----BEGIN CERTIFICATE-----")
+    assert facts["layout"] == "documents" and facts["kubespan_layout"] == "KubeSpanConfig"
+    assert facts["node_labels"] == node["labels"] and facts["install_image"] == install["installer"]["image"]
+    return find(documents, "KubeSpanConfig")
+
+
 @pytest.mark.parametrize("version", sorted(LINES))
-def test_check_create_repeat_for_each_talos_line(render, talosctl, talos_schema, secrets_bundle, tmp_path, version):
+def test_check_create_repeat_for_each_talos_line(render, talos_schema, secrets_bundle, tmp_path, version):
     schema = talos_schema[LINES[version]]
     dest = str(tmp_path / "edge.yaml")
-    args = dict(talos_version=version, schema_path=schema, patches=PATCHES)
+    documents_layout = version.startswith("v1.14")
+    args = dict(talos_version=version, schema_path=schema, patches=PATCHES_1_14 if documents_layout else PATCHES)
 
     proc, res = render(check=True, diff=True, **args)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert res["changed"] is True and not os.path.exists(dest)
     assert_no_secret(proc, secrets_bundle[1])
-    assert "********" in res["diff"]["after"] and "nodeLabels" in res["diff"]["after"]
+    assert "********" in res["diff"]["after"] and ("KubeNodeConfig" if documents_layout else "nodeLabels") in \
+        res["diff"]["after"]
 
     proc, res = render(diff=True, **args)
     assert proc.returncode == 0, proc.stdout[-4000:]
@@ -86,40 +193,24 @@ def test_check_create_repeat_for_each_talos_line(render, talosctl, talos_schema,
     facts = res["talos_machine_config"]
     assert facts["size"] == os.path.getsize(dest) and facts["fits_hetzner_user_data"] is True
 
-    # The real talosctl and the official schema both accept the file.
+    # The real talosctl of the line and the official schema of the version both accept the file.
+    talosctl = Talosctl(str(tmp_path))
+    talosctl.path = talosctl_for(version)
     talosctl.run("validate", "--config", dest, "--mode", "cloud")
     documents = docs(dest)
     assert schema_problems(documents, schema) == []
-
-    main = next(d for d in documents if d.get("version") == "v1alpha1")
-    machine = main["machine"]
-    assert machine["type"] == "worker"
-    assert machine["nodeLabels"] == {"autoextender.io/pool": "hel1-a", "topology.kubernetes.io/zone": "hetzner-hel1",
-                                     "node.kubernetes.io/instance-type": "cx22"}
-    assert machine["nodeTaints"] == {"autoextender.io/edge": "true:NoSchedule"}
-    assert machine["kubelet"]["nodeIP"]["validSubnets"] == ["0.0.0.0/0", "!10.0.0.0/8"]
-    assert machine["kubelet"]["extraArgs"] == {"max-pods": "50"}  # JSON 6902 patch
-    assert machine["sysctls"] == {"net.core.somaxconn": "65535"}  # strategic-merge patch
-    assert machine["install"]["image"] == "factory.talos.dev/installer/%s:%s" % (SCHEMATIC, version)
-    assert main["cluster"]["discovery"]["registries"] == {"kubernetes": {"disabled": True}, "service": {"disabled": False}}
-    assert main["cluster"]["secret"] == secrets_bundle[1]["cluster"]["secret"]
-    hostname = next(d for d in documents if d.get("kind") == "HostnameConfig")
+    assert next(d for d in documents if d.get("version") == "v1alpha1")["machine"]["type"] == "worker"
+    hostname = find(documents, "HostnameConfig")
     assert hostname["hostname"] == "hel1-a-1" and hostname["auto"] == "off"
-    if version.startswith("v1.13"):
-        assert "network" not in machine
-        kubespan = next(d for d in documents if d.get("kind") == "KubeSpanConfig")
-        assert facts["kubespan_layout"] == "KubeSpanConfig"
-    else:
-        assert not any(d.get("kind") == "KubeSpanConfig" for d in documents)
-        kubespan = machine["network"]["kubespan"]
-        assert facts["kubespan_layout"] == "machine.network.kubespan"
+    check = check_documents_layout if documents_layout else check_legacy_layout
+    kubespan = check(documents, facts, version, secrets_bundle[1])
     assert kubespan["enabled"] is True and kubespan["mtu"] == 1412
     assert kubespan["filters"]["endpoints"][:2] == ["0.0.0.0/0", "!10.0.0.0/8"] and "!100.64.0.0/10" in \
         kubespan["filters"]["endpoints"]
 
     before = os.stat(dest)
-    for check in (True, False):
-        proc, res = render(check=check, **args)
+    for check_mode in (True, False):
+        proc, res = render(check=check_mode, **args)
         assert proc.returncode == 0 and res["changed"] is False
     after = os.stat(dest)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
@@ -138,6 +229,20 @@ def test_the_layouts_are_told_apart_by_the_official_schemas(render, talos_schema
     assert not os.path.exists(str(tmp_path / "edge.yaml"))
     proc, res = render(talos_version="v1.13.9", schema_path=talos_schema["v1.12"])
     assert proc.returncode != 0 and "KubeSpanConfig: this document kind is not in" in res["msg"]
+    # 1.13's fields are deprecated in 1.14 and gone from its (stricter) schema; 1.14's documents are new to 1.13.
+    proc, res = render(talos_version="v1.13.9", schema_path=talos_schema["v1.14"])
+    assert proc.returncode != 0 and "v1alpha1: cluster: Additional properties are not allowed" in res["msg"]
+    proc, res = render(talos_version="v1.14.1", schema_path=talos_schema["v1.13"])
+    assert proc.returncode != 0 and "KubeNodeConfig: this document kind is not in" in res["msg"]
+
+
+def test_a_deprecated_field_in_a_1_14_config_is_refused_before_talosctl(render, tmp_path):
+    """A JSON 6902 patch that writes machine.kubelet into a 1.14 config: the module names the document to patch."""
+    patch = [[{"op": "add", "path": "/machine/kubelet", "value": {"extraArgs": {"max-pods": "50"}}}]]
+    proc, res = render(talos_version="v1.14.1", patches=patch)
+    assert proc.returncode != 0 and res["failure"]["kind"] == "validation"
+    assert "machine.kubelet (patch the KubeletConfig or KubeNodeConfig document)" in res["msg"]
+    assert not os.path.exists(str(tmp_path / "edge.yaml"))
 
 
 def test_a_patch_that_breaks_validation_keeps_the_old_file(render, secrets_bundle, tmp_path):

@@ -7,6 +7,7 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.integration.test_talos_machine_config import schema_problems, talosctl_for
 from tests.integration.test_talos_node_modules import closed_port
 from tests.integration.test_talos_secrets import generate_controlplane
 from tests.support.ansible import run_playbook
@@ -71,6 +72,34 @@ def test_join_config_role_renders_one_private_config_per_node(join_bed, talosctl
     assert not any(r.get("changed") for dummy, r in all_results(again))
 
 
+def test_join_config_role_renders_talos_1_14_documents(talosctl, talos_schema, tmp_path):
+    """A home cluster on Talos 1.14 (its controlplane config in the 1.14 layout): the join configs carry the
+    new documents only, and the cluster's identity comes from its DiscoveryIdentityConfig."""
+    talosctl.path = talosctl_for("v1.14.1")
+    talosctl.run("gen", "config", "home", "https://192.0.2.1:6443", "--output-types", "controlplane",
+                 "--talos-version", "v1.14", "--output", "controlplane.yaml")
+    controlplane = os.path.join(talosctl.workdir, "controlplane.yaml")
+    identity = next(d for d in load(controlplane) if d.get("kind") == "DiscoveryIdentityConfig")
+    work = str(tmp_path / "join")
+    proc = run_playbook(os.path.join(HERE, "talos_join_config.yml"), {
+        "talosctl_path": talosctl.path, "controlplane": controlplane, "work_dir": work, "pool": POOL,
+        "schema_path": talos_schema["v1.14"], "talos_version": "v1.14.1"})
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert identity["clusterSecret"] not in proc.stdout + proc.stderr
+    for i in (1, 2):
+        path = os.path.join(work, "hel1-a-%d.yaml" % i)
+        talosctl.run("validate", "--config", path, "--mode", "cloud")
+        documents = load(path)
+        assert schema_problems(documents, talos_schema["v1.14"]) == []
+        main = documents[0]
+        assert "secret" not in main["cluster"] and "nodeLabels" not in main["machine"]
+        kinds = dict((d.get("kind"), d) for d in documents[1:])
+        assert kinds["DiscoveryIdentityConfig"]["clusterSecret"] == identity["clusterSecret"]  # joins that cluster
+        assert kinds["KubeNodeConfig"]["labels"]["autoextender.io/pool"] == "hel1-a"
+        assert kinds["KubeletConfig"]["image"].endswith(":v1.36.3")
+        assert kinds["HostnameConfig"]["hostname"] == "hel1-a-%d" % i and kinds["KubeSpanConfig"]["mtu"] == 1412
+
+
 def test_join_config_role_enforces_the_user_data_limit_only_for_user_data(join_bed):
     run, work, dummy = join_bed
     proc = run(limits={"hetzner": 1000})
@@ -82,11 +111,16 @@ def test_join_config_role_enforces_the_user_data_limit_only_for_user_data(join_b
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 
-@pytest.mark.parametrize("version,schema_line", [("v1.12.11", "v1.12"), ("v1.13.9", "v1.13")])
+@pytest.mark.parametrize("version,schema_line,home_line", [
+    ("v1.12.11", "v1.12", "v1.12"), ("v1.13.9", "v1.13", "v1.13"), ("v1.14.1", "v1.14", "v1.14"),
+    # a home cluster upgraded to 1.14 keeps its 1.13-style config: the patch moves discovery to the document
+    ("v1.14.1", "v1.14", "v1.13"),
+])
 def test_kubespan_role_patch_fits_the_home_configs_and_the_node_is_asked_first(
-        talosctl, talos_schema, secrets_bundle, tmp_path, version, schema_line):
+        talosctl, talos_schema, secrets_bundle, tmp_path, version, schema_line, home_line):
+    talosctl.path = talosctl_for(version)
     talosctl.run("gen", "config", "home", "https://192.168.1.10:6443", "--with-secrets", secrets_bundle[0],
-                 "--output-types", "controlplane,talosconfig", "--talos-version", version.rsplit(".", 1)[0],
+                 "--output-types", "controlplane,talosconfig", "--talos-version", home_line,
                  "--with-docs=false", "--with-examples=false", "--output", "home")
     home = os.path.join(talosctl.workdir, "home")
     extra = {"talosctl_path": talosctl.path, "talosconfig": os.path.join(home, "talosconfig"), "node": "127.0.0.1",
@@ -114,7 +148,7 @@ def test_kubespan_role_patch_fits_the_home_configs_and_the_node_is_asked_first(
     with open(talos_schema[schema_line]) as f:
         schema = json.load(f)
     main = documents[0]
-    if schema_line == "v1.13":
+    if schema_line != "v1.12":
         kubespan = next(d for d in documents if d.get("kind") == "KubeSpanConfig")
         validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"],
                                                     "$ref": "#/$defs/network.KubeSpanConfigV1Alpha1"})
@@ -123,7 +157,16 @@ def test_kubespan_role_patch_fits_the_home_configs_and_the_node_is_asked_first(
         kubespan = main["machine"]["network"]["kubespan"]
     assert kubespan["enabled"] is True and kubespan["mtu"] == 1412
     assert kubespan["filters"]["endpoints"] == ["0.0.0.0/0", "!100.64.0.0/10", "::/0"]
-    assert main["cluster"]["discovery"]["registries"]["kubernetes"] == {"disabled": True}
+    if schema_line == "v1.14":
+        assert "discovery" not in main["cluster"]
+        assert [(d["name"], d["endpoint"]) for d in documents if d.get("kind") == "DiscoveryServiceConfig"] == \
+            [("default", "https://discovery.talos.dev/")]
+    else:
+        assert main["cluster"]["discovery"]["registries"]["kubernetes"] == {"disabled": True}
+    if home_line != schema_line:
+        return  # an upgraded config keeps other 1.13 fields the 1.14 schema no longer lists (test_talos_layouts)
+    if schema_line == "v1.14":
+        assert schema_problems(documents, talos_schema["v1.14"]) == []
     main = dict((k, v) for k, v in main.items() if k != "persist")
     validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/v1alpha1.Config"})
     assert [e.message for e in validator.iter_errors(main)] == []

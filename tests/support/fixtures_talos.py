@@ -55,10 +55,11 @@ def fake_talosctl_bin(monkeypatch):
 
 @pytest.fixture
 def talos_schema():
-    """``{"v1.12": path, "v1.13": path}`` of the official config schemas."""
+    """``{"v1.12": path, "v1.13": path, "v1.14": path}`` of the official config schemas (1.14: the rc.1 snapshot)."""
     from tests.conftest import spec_path
     return {"v1.12": spec_path("talos", "v1.12.11", "config.schema.json"),
-            "v1.13": spec_path("talos", "v1.13.9", "config.schema.json")}
+            "v1.13": spec_path("talos", "v1.13.9", "config.schema.json"),
+            "v1.14": spec_path("talos", "v1.14.0-rc.1", "config.schema.json")}
 
 
 @pytest.fixture

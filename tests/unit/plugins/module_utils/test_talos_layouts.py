@@ -17,6 +17,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talos_machine_
     check_layout,
     deprecated_fields,
     edge_patches,
+    home_kubespan_patches,
     install_disk_selector,
     summary,
 )
@@ -164,3 +165,33 @@ def test_trap_the_1_14_v1alpha1_schema_is_stricter_than_the_runtime():
                for p in problems)
     assert schema_errors(fixture("stability_v1.13_base-worker.yaml"), schema("v1.13.9"), "v1.13.9") == []
     assert deprecated_fields(fixture("stability_v1.14_base-worker.yaml")) == {}
+
+
+# -- the kubespan role's patch for home nodes --------------------------------------------------------------------
+HOME = {"enabled": True, "mtu": 1412, "advertise_kubernetes_networks": False, "endpoint_filters": ["0.0.0.0/0"]}
+HOME_KUBESPAN = {"enabled": True, "mtu": 1412, "advertiseKubernetesNetworks": False, "filters": {"endpoints": ["0.0.0.0/0"]}}
+LEGACY_DISCOVERY = {"discovery": {"enabled": True, "registries": {"kubernetes": {"disabled": True},
+                                                                  "service": {"disabled": False}}}}
+
+
+def test_home_patches_per_line():
+    assert home_kubespan_patches("v1.12.11", HOME) == [
+        {"cluster": LEGACY_DISCOVERY, "machine": {"network": {"kubespan": HOME_KUBESPAN}}}]
+    assert home_kubespan_patches("v1.13.9", HOME) == [
+        {"cluster": LEGACY_DISCOVERY}, dict({"apiVersion": "v1alpha1", "kind": "KubeSpanConfig"}, **HOME_KUBESPAN)]
+    assert home_kubespan_patches("v1.14.1", HOME, "https://disc.example/") == [
+        {"cluster": {"discovery": {"$patch": "delete"}}},
+        {"apiVersion": "v1alpha1", "kind": "DiscoveryServiceConfig", "name": "default", "endpoint": "https://disc.example/"},
+        dict({"apiVersion": "v1alpha1", "kind": "KubeSpanConfig"}, **HOME_KUBESPAN)]
+    assert home_kubespan_patches("v1.14.1", HOME)[1]["endpoint"] == "https://discovery.talos.dev/"
+    assert home_kubespan_patches("v1.13.9", HOME, "https://disc.example/")[0]["cluster"]["discovery"]["registries"][
+        "service"] == {"disabled": False, "endpoint": "https://disc.example/"}
+
+
+def test_the_kubespan_patches_filter():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.talos.autoextender.plugins.filter.kubespan_patches import FilterModule
+    kubespan_patches = FilterModule().filters()["kubespan_patches"]
+    assert kubespan_patches("v1.14.1", HOME) == home_kubespan_patches("v1.14.1", HOME)
+    with pytest.raises(AnsibleFilterError, match="kubespan_patches: Talos v1.10.7 is not supported"):
+        kubespan_patches("v1.10.7", HOME)
