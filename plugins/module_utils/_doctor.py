@@ -7,8 +7,9 @@ Every check returns one dict ``{"name", "ok", "detail", "fix", "kind"}``:
 ``detail`` says what was found, ``fix`` (None when ok) what to do about it,
 ``kind`` (None when ok) the failure kind of the error behind it.
 
-- ``talosctl``: found and version-gated by ``TalosCLI`` (``talosctl_path``, else
-  PATH, else ``$AUTOEXTENDER_TOOLS``), exactly as every Talos module finds it.
+- ``talosctl``: selected and version-gated by ``TalosCLI`` (``talosctl_path``, else
+  the talosctl of the home cluster's Talos line, see ``select_talosctl``), exactly
+  as every Talos module finds it; the detail says which one and why.
 - Python libraries: imported in the Python that runs the modules.
 - A cloud provider: its credential is there (``autoextender_credentials`` or the
   environment variable, as ``make_provider`` takes it) and its API accepts it for a read-only call (list
@@ -32,7 +33,11 @@ from ansible_collections.talos.autoextender.plugins.module_utils._dns_module imp
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import fqdn
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
-from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import MINIMUM_VERSION, TalosCLI
+from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import (
+    MAKE_TOOLS_BUILDS,
+    MINIMUM_VERSION,
+    TalosCLI,
+)
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 #: the variable the workflows take credentials from (docs/security.md)
@@ -81,20 +86,23 @@ def unreachable(error, endpoint):
     return "no answer from %s (%s)" % (endpoint or "its API", reason or error.msg[:160])
 
 
-def check_talosctl(talosctl_path=None, runner=None, environ=None):
-    """Find talosctl as the Talos modules do and read its version."""
-    cli = TalosCLI(talosctl_path=talosctl_path, runner=runner, environ=environ)
+def check_talosctl(talosctl_path=None, runner=None, environ=None, talos_version=None):
+    """Find talosctl as the Talos modules do (for the home cluster's ``talos_version``) and say why that one."""
+    cli = TalosCLI(talosctl_path=talosctl_path, talos_version=talos_version, runner=runner, environ=environ)
     try:
         version = cli.version()
     except AutoextenderError as e:
-        if e.kind == "missing_tool":
+        if e.details.get("install"):  # no talosctl of the home cluster's Talos line
+            fix = e.details["install"]
+        elif e.kind == "missing_tool":
             fix = ("run `make tools` in the collection's checkout, or install talosctl v%s or newer on PATH or in "
                    "$AUTOEXTENDER_TOOLS (default ~/.cache/talos-autoextender/bin), or set talosctl_path"
                    % MINIMUM_VERSION)
         else:
-            fix = "install talosctl v%s or newer (`make tools` builds v1.13.9)" % MINIMUM_VERSION
+            fix = ("install talosctl v%s or newer (`make tools` builds %s)"
+                   % (MINIMUM_VERSION, " and ".join(MAKE_TOOLS_BUILDS)))
         return result("talosctl", False, e.msg, fix, e.kind)
-    return result("talosctl", True, "talosctl %s at %s" % (version, cli.binary()))
+    return result("talosctl", True, "talosctl %s at %s: %s" % (version, cli.binary(), cli.why))
 
 
 def libraries_for(providers, dns_provider=None):

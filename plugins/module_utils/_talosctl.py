@@ -3,7 +3,10 @@
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 """The one wrapper around the ``talosctl`` binary.
 
-* The binary comes from the ``talosctl_path`` option, else ``PATH``, else
+* The binary comes from the ``talosctl_path`` option; else, when the home
+  cluster's ``talos_version`` is known, the talosctl of its Talos line
+  (``select_talosctl``: ``talosctl-<major>.<minor>``, or ``talosctl`` when it
+  is of that line); else ``talosctl``. Names are searched in ``PATH``, then
   ``$AUTOEXTENDER_TOOLS`` (default ``~/.cache/talos-autoextender/bin``).
 * ``talosctl version --client --short`` gates every use: below
   ``MINIMUM_VERSION`` the caller gets a clear ``unsupported_version`` error.
@@ -51,9 +54,14 @@ TALOSCTL_ARGUMENT_SPEC = dict(
     nodes=dict(type="list", elements="str"),
     endpoints=dict(type="list", elements="str"),
     context=dict(type="str"),
+    talos_version=dict(type="str"),
 )
 
 _VERSION_RE = re.compile(r"(?:Talos|Tag:)\s+v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.\-]+))?")
+_LINE_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:-[0-9A-Za-z.\-]+)?$")
+# What `make tools` builds in the collection's checkout, named in the "install" hints.
+MAKE_TOOLS_BUILDS = ("v1.14.1", "v1.13.9")
+NO_TALOS_VERSION = "talos_version is not set: the talosctl found first"
 
 
 def talosctl_argument_spec(**extra):
@@ -77,6 +85,102 @@ def version_key(version):
     if not m:
         raise ValueError("not a Talos version: %r" % (version,))
     return (int(m.group(1)), int(m.group(2)), int(m.group(3)), 0 if m.group(4) else 1)
+
+
+def talos_line(version):
+    """``(major, minor)`` of ``v1.13.9``/``1.13``/``v1.14.0-rc.1``, or None when it is not a Talos version."""
+    m = _LINE_RE.match((version or "").strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def find_talosctl(explicit=None, environ=None):
+    """The absolute path of ``talosctl_path`` (a path or a name), else of ``talosctl``; no version read.
+
+    A ``missing_tool`` error names what was searched and how to get talosctl.
+    """
+    search = tool_search_path(environ)
+    if explicit:
+        path = explicit
+        if os.sep not in path:
+            path = shutil.which(path, path=search)
+        elif not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            path = None
+        if not path:
+            raise AutoextenderError(
+                "talosctl_path %s is not an executable file" % explicit,
+                kind="missing_tool", details={"tool": "talosctl", "talosctl_path": explicit})
+        return os.path.abspath(path)
+    path = shutil.which("talosctl", path=search)
+    if not path:
+        raise AutoextenderError(
+            "talosctl was not found in PATH or $AUTOEXTENDER_TOOLS; install talosctl %s or newer "
+            "or set talosctl_path" % MINIMUM_VERSION,
+            kind="missing_tool", details={"tool": "talosctl", "searched": search.split(os.pathsep)})
+    return os.path.abspath(path)
+
+
+def read_client_version(path, runner=None):
+    """The version ``talosctl version --client --short`` of the binary at ``path`` prints (``v1.14.1``)."""
+    return TalosCLI(talosctl_path=path, runner=runner).client_version()
+
+
+def select_talosctl(talos_version=None, explicit=None, environ=None, runner=None):
+    """``(path, version, why)`` of the talosctl for a home cluster on ``talos_version``.
+
+    In order: ``explicit`` (the ``talosctl_path`` option) wins; else, with no
+    ``talos_version``, ``talosctl``; else ``talosctl-<major>.<minor>`` (it must
+    be of that line); else ``talosctl`` when it is of that line. A talosctl of
+    another line is refused: talosctl v1.14 with ``--talos-version v1.13``
+    renders a different 1.13 config than talosctl v1.13 (Kubernetes v1.37 by
+    default, which Talos 1.13 does not support; see docs/talos.md), so the
+    error names the talosctl to install instead.
+    """
+    if explicit:
+        path = find_talosctl(explicit, environ)
+        version = read_client_version(path, runner)
+        why = "talosctl_path is set"
+        if talos_line(talos_version) and talos_line(version) != talos_line(talos_version):
+            why += " (it is of another Talos line than the home cluster's %s)" % talos_version
+        return path, version, why
+    if not talos_version:
+        path = find_talosctl(None, environ)
+        return path, read_client_version(path, runner), NO_TALOS_VERSION
+    line = talos_line(talos_version)
+    if line is None:
+        raise AutoextenderError("talos_version %r is not a Talos version like v1.14.1" % (talos_version,),
+                                kind="validation", details={"talos_version": talos_version})
+    search = tool_search_path(environ)
+    name = "talosctl-%d.%d" % line
+    path = shutil.which(name, path=search)
+    if path:
+        path = os.path.abspath(path)
+        version = read_client_version(path, runner)
+        if talos_line(version) != line:
+            raise AutoextenderError(
+                "%s at %s is talosctl %s, not of the Talos v%d.%d line its name promises: replace it with "
+                "talosctl v%d.%d.x" % ((name, path, version) + line + line), kind="unsupported_version",
+                details={"path": path, "version": version, "talos_version": talos_version})
+        return path, version, "%s is of the home cluster's Talos line (talos_version %s)" % (name, talos_version)
+    found = shutil.which("talosctl", path=search)
+    if found:
+        found = os.path.abspath(found)
+        version = read_client_version(found, runner)
+        if talos_line(version) == line:
+            return found, version, ("talosctl is of the home cluster's Talos line (talos_version %s); no %s found"
+                                    % (talos_version, name))
+    if found:
+        problem = "talosctl at %s is %s, of another line" % (found, version)
+    else:
+        problem = "neither %s nor talosctl is in PATH or $AUTOEXTENDER_TOOLS" % name
+    built = [v for v in MAKE_TOOLS_BUILDS if talos_line(v) == line]
+    install = ("install talosctl v%d.%d.x as %s (or as talosctl) in PATH or $AUTOEXTENDER_TOOLS%s, or set "
+               "talosctl_path" % (line[0], line[1], name, " (`make tools` builds %s)" % built[0] if built else ""))
+    raise AutoextenderError(
+        "No talosctl of the Talos v%d.%d line for talos_version %s: %s. %s"
+        % (line[0], line[1], talos_version, problem, install[0].upper() + install[1:]),
+        kind="missing_tool",
+        details={"tool": name, "talos_version": talos_version, "searched": search.split(os.pathsep),
+                 "found": {"path": found, "version": version} if found else None, "install": install})
 
 
 def parse_json_stream(text):
@@ -135,8 +239,11 @@ class TalosCLI:
     """
 
     def __init__(self, talosctl_path=None, talosconfig=None, nodes=None, endpoints=None, context=None,
-                 secrets=None, module=None, runner=None, environ=None, minimum_version=MINIMUM_VERSION):
+                 secrets=None, module=None, runner=None, environ=None, minimum_version=MINIMUM_VERSION,
+                 talos_version=None):
         self.talosctl_path = talosctl_path
+        self.talos_version = talos_version
+        self.why = None
         self.talosconfig = talosconfig
         self.nodes = list(nodes or [])
         self.endpoints = list(endpoints or [])
@@ -148,6 +255,7 @@ class TalosCLI:
             runner = module_runner(module) if module is not None else subprocess_runner
         self._runner = runner
         self._binary = None
+        self._client_version = None
         self._version = None
 
     @classmethod
@@ -156,39 +264,29 @@ class TalosCLI:
         p = module.params
         return cls(talosctl_path=p.get("talosctl_path"), talosconfig=p.get("talosconfig"),
                    nodes=p.get("nodes"), endpoints=p.get("endpoints"), context=p.get("context"),
-                   secrets=secrets, module=module, runner=runner)
+                   talos_version=p.get("talos_version"), secrets=secrets, module=module, runner=runner)
 
     # -- the binary ------------------------------------------------------------
     def binary(self):
-        """The absolute path of talosctl; ``missing_tool`` error when there is none."""
+        """The absolute path of talosctl (see ``select_talosctl``); ``missing_tool`` error when there is none."""
         if self._binary:
             return self._binary
-        search = tool_search_path(self._environ)
-        if self.talosctl_path:
-            path = self.talosctl_path
-            if os.sep not in path:
-                path = shutil.which(path, path=search)
-            elif not (os.path.isfile(path) and os.access(path, os.X_OK)):
-                path = None
-            if not path:
-                raise AutoextenderError(
-                    "talosctl_path %s is not an executable file" % self.talosctl_path,
-                    kind="missing_tool", details={"tool": "talosctl", "talosctl_path": self.talosctl_path})
+        if self.talos_version:
+            path, version, why = select_talosctl(self.talos_version, self.talosctl_path, self._environ,
+                                                 self._runner)
+            self._binary, self._client_version, self.why = path, version, why
         else:
-            path = shutil.which("talosctl", path=search)
-            if not path:
-                raise AutoextenderError(
-                    "talosctl was not found in PATH or $AUTOEXTENDER_TOOLS; install talosctl %s or newer "
-                    "or set talosctl_path" % MINIMUM_VERSION,
-                    kind="missing_tool", details={"tool": "talosctl", "searched": search.split(os.pathsep)})
-        self._binary = os.path.abspath(path)
+            self._binary = find_talosctl(self.talosctl_path, self._environ)
+            self.why = "talosctl_path is set" if self.talosctl_path else NO_TALOS_VERSION
         return self._binary
 
-    def version(self):
-        """The client version (``v1.13.9``); fails clearly when it is below the minimum."""
-        if self._version:
-            return self._version
+    def client_version(self):
+        """The version the binary reports (``v1.14.1``), not gated."""
+        if self._client_version:
+            return self._client_version
         argv = [self.binary(), "version", "--client", "--short"]
+        if self._client_version:  # read while the binary was selected
+            return self._client_version
         rc, out, err = self._call(argv)
         if rc != 0:
             raise self._error(argv, rc, out, err, "Failed to read the talosctl version")
@@ -197,12 +295,21 @@ class TalosCLI:
             raise AutoextenderError(
                 "Could not read a version from `talosctl version --client --short`",
                 kind="unsupported_version", details=self._details(argv, rc, out, err))
+        self._client_version = found
+        return found
+
+    def version(self):
+        """The client version (``v1.13.9``); fails clearly when it is below the minimum."""
+        if self._version:
+            return self._version
+        found = self.client_version()
         if version_key(found) < version_key(self.minimum_version):
             raise AutoextenderError(
                 "talosctl %s at %s is too old: talos.autoextender needs talosctl v%s or newer"
-                % (found, argv[0], self.minimum_version.lstrip("v")),
+                % (found, self._binary, self.minimum_version.lstrip("v")),
                 kind="unsupported_version",
-                details={"path": argv[0], "version": found, "minimum": "v" + self.minimum_version.lstrip("v")})
+                details={"path": self._binary, "version": found,
+                         "minimum": "v" + self.minimum_version.lstrip("v")})
         self._version = found
         return found
 

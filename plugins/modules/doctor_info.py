@@ -14,8 +14,10 @@ author:
 description:
   - Checks what the other modules of the collection need, the way they look for it, and says how to fix each
     failure.
-  - C(talosctl) is found exactly as the Talos modules find it (O(talosctl_path), else C(PATH), else
-    C($AUTOEXTENDER_TOOLS), default C(~/.cache/talos-autoextender/bin)) and its version is checked.
+  - C(talosctl) is selected exactly as the Talos modules select it (O(talosctl_path); else, with O(talos_version),
+    the talosctl of the home cluster's Talos line, C(talosctl-<major>.<minor>) or C(talosctl) when it is of that line;
+    else C(talosctl); names are searched in C(PATH), then C($AUTOEXTENDER_TOOLS), default
+    C(~/.cache/talos-autoextender/bin)); its version is checked and the report says which one it picked and why.
   - The Python libraries the chosen providers need are imported in the Python that runs the modules.
   - For each cloud provider in O(providers), its credential must be there (O(credentials) or the provider's
     environment variable) and its API must accept it for a read-only call (listing the servers of the collection).
@@ -35,6 +37,12 @@ options:
   talosctl_path:
     description: The talosctl to check, as the Talos modules' option of the same name.
     type: path
+  talos_version:
+    description:
+      - The home cluster's Talos version (V(v1.13.9), V(v1.14.1)), as the Talos modules' option of the same name.
+      - The check fails, naming the talosctl to install, when no talosctl of that Talos line is found.
+    type: str
+    version_added: 0.2.0
   providers:
     description: Cloud providers to check (those of the pools).
     type: list
@@ -103,8 +111,9 @@ doctor:
       type: list
       elements: dict
       sample:
-        - {"name": "talosctl", "ok": true, "detail": "talosctl v1.13.9 at /root/.cache/talos-autoextender/bin/talosctl",
-           "fix": null, "kind": null, "endpoint": null}
+        - {"name": "talosctl", "ok": true,
+           "detail": "talosctl v1.13.9 at /root/.cache/talos-autoextender/bin/talosctl-v1.13.9: talosctl-1.13 is of the
+             home cluster's Talos line (talos_version v1.13.9)", "fix": null, "kind": null, "endpoint": null}
         - {"name": "cloud provider hetzner", "ok": false,
            "detail": "no credential: autoextender_credentials.hetzner.api_token (or HCLOUD_TOKEN) is not set",
            "fix": "set autoextender_credentials.hetzner.api_token (or HCLOUD_TOKEN) to a Hetzner Cloud API token ...",
@@ -164,6 +173,7 @@ def main():
         argument_spec=dict(
             gather=dict(type="list", elements="str", choices=list(GATHER), default=list(GATHER)),
             talosctl_path=dict(type="path"),
+            talos_version=dict(type="str"),
             providers=dict(type="list", elements="str", choices=cloud_names(), default=[]),
             credentials=dict(type="dict", default={}, no_log=True),
             dns=dict(type="dict"),
@@ -179,7 +189,7 @@ def main():
     dns = p["dns"]
     checks = []
     if "talosctl" in gather:
-        checks.append(_doctor.check_talosctl(p["talosctl_path"]))
+        checks.append(_doctor.check_talosctl(p["talosctl_path"], talos_version=p["talos_version"]))
     if "libraries" in gather:
         for module_name, pip_name in _doctor.libraries_for(providers, dns and dns["provider"]):
             checks.append(_doctor.check_library(module_name, pip_name, sys.executable))

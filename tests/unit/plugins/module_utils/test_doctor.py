@@ -8,9 +8,9 @@ import pytest
 from ansible_collections.talos.autoextender.plugins.module_utils import _doctor
 
 
-def fake_talosctl(folder, version="v1.13.9"):
-    """An executable named talosctl in ``folder`` and a runner answering its version."""
-    path = os.path.join(str(folder), "talosctl")
+def fake_talosctl(folder, version="v1.13.9", name="talosctl"):
+    """An executable named ``name`` in ``folder`` and a runner answering its version."""
+    path = os.path.join(str(folder), name)
     with open(path, "w") as f:
         f.write("#!/bin/sh\nexit 0\n")
     os.chmod(path, stat.S_IRWXU)
@@ -35,8 +35,37 @@ def test_talosctl_is_found_in_the_tool_cache_when_path_lacks_it(tmp_path):
     check = _doctor.check_talosctl(runner=runner, environ={"PATH": str(tmp_path / "empty"),
                                                            "AUTOEXTENDER_TOOLS": str(cache)})
     assert check["ok"] and check["fix"] is None
-    assert check["detail"] == "talosctl v1.13.9 at %s" % path
+    assert check["detail"] == "talosctl v1.13.9 at %s: talos_version is not set: the talosctl found first" % path
     assert calls == [[path, "version", "--client", "--short"]]
+
+
+def test_the_doctor_says_which_talosctl_it_picked_for_the_home_cluster_and_why(tmp_path):
+    cache = tmp_path / "tools"
+    cache.mkdir()
+    newest, dummy, dummy = fake_talosctl(cache, version="v1.14.1")
+    old, dummy, dummy = fake_talosctl(cache, name="talosctl-1.13")
+    versions = {newest: "v1.14.1", old: "v1.13.9"}
+
+    def runner(argv, cwd=None, data=None):
+        return 0, "Client:\n\tTag:         %s\n" % versions[argv[0]], ""
+
+    environ = {"PATH": str(tmp_path / "empty"), "AUTOEXTENDER_TOOLS": str(cache)}
+    check = _doctor.check_talosctl(runner=runner, environ=environ, talos_version="v1.13.9")
+    assert check["ok"] and check["detail"] == (
+        "talosctl v1.13.9 at %s: talosctl-1.13 is of the home cluster's Talos line (talos_version v1.13.9)" % old)
+    check = _doctor.check_talosctl(runner=runner, environ=environ, talos_version="v1.14.1")
+    assert check["ok"] and check["detail"] == (
+        "talosctl v1.14.1 at %s: talosctl is of the home cluster's Talos line (talos_version v1.14.1); "
+        "no talosctl-1.14 found" % newest)
+
+
+def test_no_talosctl_of_the_home_clusters_line_says_which_one_to_install(tmp_path):
+    path, runner, dummy = fake_talosctl(tmp_path, version="v1.14.1")
+    check = _doctor.check_talosctl(runner=runner, environ={"PATH": str(tmp_path)}, talos_version="v1.13.9")
+    assert not check["ok"] and check["kind"] == "missing_tool"
+    assert "talosctl at %s is v1.14.1, of another line" % path in check["detail"]
+    assert check["fix"] == ("install talosctl v1.13.x as talosctl-1.13 (or as talosctl) in PATH or "
+                            "$AUTOEXTENDER_TOOLS (`make tools` builds v1.13.9), or set talosctl_path")
 
 
 def test_a_missing_talosctl_says_where_it_looked_and_how_to_get_it(tmp_path):

@@ -8,10 +8,13 @@ from ansible_collections.talos.autoextender.plugins.module_utils._errors import 
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import (
     WITHHELD,
     TalosCLI,
+    find_talosctl,
     module_runner,
     parse_json_stream,
     parse_version,
     parse_yaml_stream,
+    select_talosctl,
+    talos_line,
     talosctl_argument_spec,
     tool_search_path,
     version_key,
@@ -200,7 +203,7 @@ def test_from_module_reads_the_shared_options():
         BIN, "get", "members", "--talosconfig=/tc", "--context=c", "--nodes=n1", "--endpoints=e1"]
     assert c.version() == "v1.13.9"
     assert set(talosctl_argument_spec(dest=dict(type="path"))) == {
-        "talosctl_path", "talosconfig", "nodes", "endpoints", "context", "dest"}
+        "talosctl_path", "talosconfig", "nodes", "endpoints", "context", "talos_version", "dest"}
 
 
 # -- output parsing ------------------------------------------------------------
@@ -295,3 +298,132 @@ def test_check_rc_false_returns_the_failure():
     runner = FakeRunner(recorded("gen_secrets_exists"))
     rc, out, err = cli(runner).run(["gen", "secrets"], check_rc=False)
     assert rc == 1 and "already exists" in err
+
+
+# -- which talosctl: the one of the home cluster's Talos line -------------------
+class VersionsByPath:
+    """A runner answering ``version --client --short`` per binary, as the real talosctl prints it."""
+
+    def __init__(self, versions):
+        self.versions = versions
+        self.calls = []
+
+    def __call__(self, argv, cwd=None, data=None):
+        self.calls.append(list(argv))
+        assert argv[1:] == ["version", "--client", "--short"], argv
+        return 0, fixture("version_client_short.stdout").replace(VERSION, self.versions[argv[0]]), ""
+
+
+def tool_dirs(tmp_path, path_tools=(), cache_tools=()):
+    """A PATH folder and an $AUTOEXTENDER_TOOLS folder holding executables of the given names."""
+    environ = {}
+    for var, names in (("PATH", path_tools), ("AUTOEXTENDER_TOOLS", cache_tools)):
+        folder = tmp_path / var.lower()
+        folder.mkdir()
+        for name in names:
+            exe = folder / name
+            exe.write_text("#!/bin/sh\n")
+            exe.chmod(0o755)
+        environ[var] = str(folder)
+    return environ
+
+
+@pytest.mark.parametrize("version, line", [
+    ("v1.13.9", (1, 13)), ("1.14", (1, 14)), ("v1.14.0-rc.1", (1, 14)), (" v1.12.11 ", (1, 12)),
+    ("latest", None), ("", None), (None, None), ("v1", None),
+])
+def test_talos_line(version, line):
+    assert talos_line(version) == line
+
+
+def test_the_versioned_name_of_the_line_wins_over_a_newer_talosctl_first_in_path(tmp_path):
+    environ = tool_dirs(tmp_path, path_tools=["talosctl"], cache_tools=["talosctl", "talosctl-1.13"])
+    newest, old = str(tmp_path / "path" / "talosctl"), str(tmp_path / "autoextender_tools" / "talosctl-1.13")
+    runner = VersionsByPath({newest: "v1.14.1", old: "v1.13.9"})
+    path, version, why = select_talosctl("v1.13.9", environ=environ, runner=runner)
+    assert (path, version) == (old, "v1.13.9")
+    assert why == "talosctl-1.13 is of the home cluster's Talos line (talos_version v1.13.9)"
+    assert runner.calls == [[old, "version", "--client", "--short"]]  # the newer one is not even asked
+
+
+def test_plain_talosctl_is_taken_when_it_is_of_the_line(tmp_path):
+    environ = tool_dirs(tmp_path, cache_tools=["talosctl", "talosctl-1.13"])
+    newest = str(tmp_path / "autoextender_tools" / "talosctl")
+    runner = VersionsByPath({newest: "v1.14.1"})
+    path, version, why = select_talosctl("v1.14.0", environ=environ, runner=runner)
+    assert (path, version) == (newest, "v1.14.1")
+    assert why == "talosctl is of the home cluster's Talos line (talos_version v1.14.0); no talosctl-1.14 found"
+
+
+def test_talosctl_path_wins_and_the_reason_says_when_it_is_of_another_line(tmp_path):
+    environ = tool_dirs(tmp_path, cache_tools=["talosctl", "talosctl-1.13"])
+    newest = str(tmp_path / "autoextender_tools" / "talosctl")
+    runner = VersionsByPath({newest: "v1.14.1"})
+    assert select_talosctl("v1.13.9", explicit=newest, environ=environ, runner=runner) == (
+        newest, "v1.14.1", "talosctl_path is set (it is of another Talos line than the home cluster's v1.13.9)")
+    assert select_talosctl("v1.14.1", explicit="talosctl", environ=environ, runner=runner) == (
+        newest, "v1.14.1", "talosctl_path is set")
+
+
+def test_without_talos_version_the_first_talosctl_is_taken(tmp_path):
+    environ = tool_dirs(tmp_path, path_tools=["talosctl"], cache_tools=["talosctl-1.13"])
+    first = str(tmp_path / "path" / "talosctl")
+    assert select_talosctl(None, environ=environ, runner=VersionsByPath({first: "v1.14.1"})) == (
+        first, "v1.14.1", "talos_version is not set: the talosctl found first")
+
+
+def test_a_talosctl_of_another_line_is_refused_with_what_to_install(tmp_path):
+    environ = tool_dirs(tmp_path, cache_tools=["talosctl"])
+    newest = str(tmp_path / "autoextender_tools" / "talosctl")
+    with pytest.raises(AutoextenderError) as exc:
+        select_talosctl("v1.13.9", environ=environ, runner=VersionsByPath({newest: "v1.14.1"}))
+    assert exc.value.kind == "missing_tool"
+    assert exc.value.msg == (
+        "No talosctl of the Talos v1.13 line for talos_version v1.13.9: talosctl at %s is v1.14.1, of another line. "
+        "Install talosctl v1.13.x as talosctl-1.13 (or as talosctl) in PATH or $AUTOEXTENDER_TOOLS "
+        "(`make tools` builds v1.13.9), or set talosctl_path" % newest)
+    assert exc.value.details["found"] == {"path": newest, "version": "v1.14.1"}
+
+
+def test_a_line_make_tools_does_not_build_gets_no_make_tools_hint(tmp_path):
+    environ = tool_dirs(tmp_path)
+    with pytest.raises(AutoextenderError) as exc:
+        select_talosctl("v1.12.11", environ=environ, runner=VersionsByPath({}))
+    assert exc.value.kind == "missing_tool"
+    assert "neither talosctl-1.12 nor talosctl is in PATH" in exc.value.msg
+    assert "Install talosctl v1.12.x as talosctl-1.12" in exc.value.msg and "make tools" not in exc.value.msg
+
+
+def test_a_versioned_name_of_the_wrong_line_is_an_error_not_a_silent_pick(tmp_path):
+    environ = tool_dirs(tmp_path, cache_tools=["talosctl-1.13"])
+    liar = str(tmp_path / "autoextender_tools" / "talosctl-1.13")
+    with pytest.raises(AutoextenderError) as exc:
+        select_talosctl("v1.13.9", environ=environ, runner=VersionsByPath({liar: "v1.14.1"}))
+    assert exc.value.kind == "unsupported_version"
+    assert "talosctl-1.13 at %s is talosctl v1.14.1, not of the Talos v1.13 line" % liar in exc.value.msg
+
+
+def test_a_talos_version_that_is_not_one_is_a_validation_error(tmp_path):
+    with pytest.raises(AutoextenderError) as exc:
+        select_talosctl("latest", environ=tool_dirs(tmp_path, cache_tools=["talosctl"]), runner=VersionsByPath({}))
+    assert exc.value.kind == "validation" and "'latest'" in exc.value.msg
+
+
+def test_the_cli_runs_the_selected_talosctl_and_reads_its_version_once(tmp_path):
+    environ = tool_dirs(tmp_path, cache_tools=["talosctl", "talosctl-1.13"])
+    old = str(tmp_path / "autoextender_tools" / "talosctl-1.13")
+    versions = VersionsByPath({old: "v1.13.9"})
+
+    def runner(argv, cwd=None, data=None):
+        return versions(argv) if argv[1:2] == ["version"] else (0, "", "")
+
+    c = TalosCLI(talos_version="v1.13.0", environ=environ, runner=runner)
+    c.run(["gen", "secrets"])
+    assert (c.binary(), c.version()) == (old, "v1.13.9")
+    assert c.why.startswith("talosctl-1.13 is of the home cluster's Talos line")
+    assert versions.calls == [[old, "version", "--client", "--short"]]
+
+
+def test_find_talosctl_reads_no_version(tmp_path):
+    environ = tool_dirs(tmp_path, cache_tools=["talosctl"])
+    assert find_talosctl(None, environ) == str(tmp_path / "autoextender_tools" / "talosctl")
