@@ -225,12 +225,16 @@ def edge_patches(spec, line):
         machine["network"] = network
     main = {"machine": machine} if machine else {}
     if _discovery_enabled(spec):
-        service = {}
-        if (spec.get("discovery") or {}).get("service_endpoint"):
-            service["endpoint"] = spec["discovery"]["service_endpoint"]
-        main["cluster"] = {"discovery": {"enabled": True, "registries": {
-            "kubernetes": {"disabled": True}, "service": dict(service, disabled=False)}}}
+        main["cluster"] = legacy_discovery((spec.get("discovery") or {}).get("service_endpoint"))
     return ([main] if main else []) + documents
+
+
+def legacy_discovery(endpoint=None):
+    """``cluster.discovery`` up to Talos 1.13: the discovery service registry only (``endpoint`` if given)."""
+    service = {"disabled": False}
+    if endpoint:
+        service["endpoint"] = endpoint
+    return {"discovery": {"enabled": True, "registries": {"kubernetes": {"disabled": True}, "service": service}}}
 
 
 def install_disk_selector(disk):
@@ -308,11 +312,7 @@ def home_kubespan_patches(talos_version, kubespan, discovery_endpoint=None):
                 _document("DiscoveryServiceConfig", name=DISCOVERY_SERVICE_NAME,
                           endpoint=discovery_endpoint or DEFAULT_DISCOVERY_ENDPOINT),
                 _document(KUBESPAN_DOCUMENT, **settings)]
-    service = {"disabled": False}
-    if discovery_endpoint:
-        service["endpoint"] = discovery_endpoint
-    main = {"cluster": {"discovery": {"enabled": True, "registries": {"kubernetes": {"disabled": True},
-                                                                       "service": service}}}}
+    main = {"cluster": legacy_discovery(discovery_endpoint)}
     if layout(line) == LEGACY:
         main["machine"] = {"network": {"kubespan": settings}}
         return [main]

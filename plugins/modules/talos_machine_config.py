@@ -164,7 +164,7 @@ options:
   patches:
     description:
       - Patches applied in order after the edge patch, through C(talosctl machineconfig patch).
-      - For Talos 1.14 patch the new documents (for example C(kind: KubeletConfig) for kubelet arguments), not
+      - For Talos 1.14, patch the new documents (for example a C(KubeletConfig) document for kubelet arguments), not
         the deprecated C(v1alpha1) fields.
       - A mapping is a strategic-merge patch; a list is a JSON 6902 patch (applied to the C(v1alpha1) document);
         a string is C(@path) of a patch file or the YAML text of a patch.
@@ -240,6 +240,22 @@ EXAMPLES = r"""
           path: /machine/kubelet/extraArgs
           value:
             max-pods: "50"
+
+- name: The same for a Talos 1.14 home cluster (patch the new documents, not machine.kubelet)
+  talos.autoextender.talos_machine_config:
+    dest: "{{ work_dir }}/hel1-a-1.yaml"
+    secrets_bundle: "{{ work_dir }}/secrets.yaml"
+    cluster_name: home
+    endpoint: https://192.168.1.10:6443
+    talos_version: v1.14.1
+    hostname: hel1-a-1
+    pool: hel1-a
+    schematic: 376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba
+    patches:
+      - apiVersion: v1alpha1
+        kind: KubeletConfig
+        extraArgs:
+          max-pods: "50"
 """
 
 RETURN = r"""
