@@ -5,7 +5,9 @@
 #   install_tools.sh [DEST]
 #
 # Environment (defaults are the versions the collection is tested with):
-#   TALOSCTL_VERSION  v1.13.9      TALOSCTL_SHA256  pinned sum of talosctl-linux-<arch> (optional)
+#   TALOSCTL_VERSION  v1.14.1      TALOSCTL_SHA256  pinned sum of talosctl-linux-<arch> (optional)
+#   TALOSCTL_1_13_VERSION v1.13.9  TALOSCTL_1_13_SHA256  the same for talosctl-1.13 (the collection picks
+#                                  the talosctl of the home cluster's Talos line; empty version: not installed)
 #   HELM_VERSION      v4.3.1       HELM_SHA256      pinned sum of helm-<ver>-linux-<arch>.tar.gz (optional)
 #   ARCH              amd64|arm64 (default: from uname -m)
 #   TALOS_RELEASES_URL  https://github.com/siderolabs/talos/releases/download
@@ -18,7 +20,9 @@
 set -eu
 
 DEST=${1:-/usr/local/bin}
-TALOSCTL_VERSION=${TALOSCTL_VERSION:-v1.13.9}
+TALOSCTL_VERSION=${TALOSCTL_VERSION:-v1.14.1}
+TALOSCTL_1_13_VERSION=${TALOSCTL_1_13_VERSION-v1.13.9}
+TALOSCTL_1_13_SHA256=${TALOSCTL_1_13_SHA256:-}
 HELM_VERSION=${HELM_VERSION:-v4.3.1}
 TALOSCTL_SHA256=${TALOSCTL_SHA256:-}
 HELM_SHA256=${HELM_SHA256:-}
@@ -68,9 +72,17 @@ verify() {
 }
 
 talos_file=talosctl-linux-$ARCH
-fetch "$TALOS_RELEASES_URL/$TALOSCTL_VERSION/$talos_file" "$WORK/$talos_file"
-fetch "$TALOS_RELEASES_URL/$TALOSCTL_VERSION/sha256sum.txt" "$WORK/talos.sha256"
-verify "$WORK/$talos_file" "$WORK/talos.sha256" "$TALOSCTL_SHA256"
+# fetch_talosctl VERSION PIN DIR: the release's talosctl, checked, as DIR/talosctl-linux-<arch>
+fetch_talosctl() {
+    mkdir -p "$3"
+    fetch "$TALOS_RELEASES_URL/$1/$talos_file" "$3/$talos_file"
+    fetch "$TALOS_RELEASES_URL/$1/sha256sum.txt" "$3/talos.sha256"
+    verify "$3/$talos_file" "$3/talos.sha256" "$2"
+}
+fetch_talosctl "$TALOSCTL_VERSION" "$TALOSCTL_SHA256" "$WORK/talosctl"
+if [ -n "$TALOSCTL_1_13_VERSION" ]; then
+    fetch_talosctl "$TALOSCTL_1_13_VERSION" "$TALOSCTL_1_13_SHA256" "$WORK/talosctl-1.13"
+fi
 
 helm_file=helm-$HELM_VERSION-linux-$ARCH.tar.gz
 fetch "$HELM_RELEASES_URL/$helm_file" "$WORK/$helm_file"
@@ -79,6 +91,10 @@ verify "$WORK/$helm_file" "$WORK/helm.sha256" "$HELM_SHA256"
 tar -xzf "$WORK/$helm_file" -C "$WORK" "linux-$ARCH/helm"
 
 mkdir -p "$DEST"
-install -m 0755 "$WORK/$talos_file" "$DEST/talosctl"
+install -m 0755 "$WORK/talosctl/$talos_file" "$DEST/talosctl"
+if [ -n "$TALOSCTL_1_13_VERSION" ]; then
+    install -m 0755 "$WORK/talosctl-1.13/$talos_file" "$DEST/talosctl-1.13"
+    echo "install_tools: talosctl-1.13 $TALOSCTL_1_13_VERSION installed in $DEST"
+fi
 install -m 0755 "$WORK/linux-$ARCH/helm" "$DEST/helm"
 echo "install_tools: talosctl $TALOSCTL_VERSION and helm $HELM_VERSION ($ARCH) installed in $DEST"

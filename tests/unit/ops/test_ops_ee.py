@@ -25,7 +25,7 @@ def _pins():
     spec = importlib.util.spec_from_file_location("build_go_tools", os.path.join(REPO, "hack", "build_go_tools.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.TOOLS["talosctl"]["version"], module.TOOLS["helm"]["version"]
+    return module.TOOLS["talosctl"]["version"], module.TOOLS["talosctl-1.13"]["version"], module.TOOLS["helm"]["version"]
 
 
 class Releases:
@@ -33,14 +33,16 @@ class Releases:
 
     def __init__(self, root):
         self.root = root
-        self.talosctl = b"#!/bin/sh\necho 'Client: Talos v1.13.9'\n"
+        self.talosctls = {v: b"#!/bin/sh\necho 'Client: Talos %s'\n" % v.encode() for v in ("v1.14.1", "v1.13.9")}
+        self.talosctl = self.talosctls["v1.14.1"]
         self.helm = b"#!/bin/sh\necho v4.3.1\n"
-        talos_dir = os.path.join(root, "talos", "v1.13.9")
-        os.makedirs(talos_dir)
-        self.write(os.path.join(talos_dir, "talosctl-linux-amd64"), self.talosctl)
-        self.write(os.path.join(talos_dir, "sha256sum.txt"), (
-            "%s  talosctl-darwin-amd64\n%s  talosctl-linux-amd64\n"
-            % ("0" * 64, hashlib.sha256(self.talosctl).hexdigest())).encode())
+        for version, exe in self.talosctls.items():
+            talos_dir = os.path.join(root, "talos", version)
+            os.makedirs(talos_dir)
+            self.write(os.path.join(talos_dir, "talosctl-linux-amd64"), exe)
+            self.write(os.path.join(talos_dir, "sha256sum.txt"), (
+                "%s  talosctl-darwin-amd64\n%s  talosctl-linux-amd64\n"
+                % ("0" * 64, hashlib.sha256(exe).hexdigest())).encode())
         os.makedirs(os.path.join(root, "helm"))
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w:gz") as tar:
@@ -84,14 +86,15 @@ def install(releases, dest, **env):
 def test_installs_both_tools_when_the_published_sums_match(releases, tmp_path):
     proc = install(releases, tmp_path / "bin")
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "bin" / "talosctl").read_bytes() == releases.talosctl
+    assert (tmp_path / "bin" / "talosctl").read_bytes() == releases.talosctls["v1.14.1"]
+    assert (tmp_path / "bin" / "talosctl-1.13").read_bytes() == releases.talosctls["v1.13.9"]
     assert (tmp_path / "bin" / "helm").read_bytes() == releases.helm
     assert os.access(tmp_path / "bin" / "talosctl", os.X_OK)
     assert "no pin set" in proc.stdout
 
 
 def test_a_tampered_download_is_refused_and_nothing_is_installed(releases, tmp_path):
-    Releases.write(os.path.join(releases.root, "talos", "v1.13.9", "talosctl-linux-amd64"), b"evil")
+    Releases.write(os.path.join(releases.root, "talos", "v1.13.9", "talosctl-linux-amd64"), b"evil")  # the 1.13 one
     proc = install(releases, tmp_path / "bin")
     assert proc.returncode != 0
     assert "the release publishes" in proc.stderr
@@ -103,9 +106,10 @@ def test_a_pinned_sum_must_match_too(releases, tmp_path):
     assert proc.returncode != 0 and "pinned" in proc.stderr
     good = hashlib.sha256(releases.talosctl).hexdigest()
     helm = hashlib.sha256(releases.helm_tgz).hexdigest()
-    proc = install(releases, tmp_path / "bin", TALOSCTL_SHA256=good, HELM_SHA256=helm)
+    old = hashlib.sha256(releases.talosctls["v1.13.9"]).hexdigest()
+    proc = install(releases, tmp_path / "bin", TALOSCTL_SHA256=good, TALOSCTL_1_13_SHA256=old, HELM_SHA256=helm)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("matches the pinned sum") == 2
+    assert proc.stdout.count("matches the pinned sum") == 3
 
 
 def test_a_file_missing_from_the_checksum_list_is_refused(releases, tmp_path):
@@ -122,13 +126,15 @@ def test_a_missing_release_fails_clearly(releases, tmp_path):
 def test_versions_match_what_the_tests_run_with():
     with open(EE) as f:
         ee = yaml.safe_load(f)
-    talos, helm = _pins()
+    talos, talos_1_13, helm = _pins()
     steps = "\n".join(ee["additional_build_steps"]["append_final"])
     assert "ARG TALOSCTL_VERSION=%s\n" % talos in steps + "\n"
+    assert "ARG TALOSCTL_1_13_VERSION=%s\n" % talos_1_13 in steps + "\n"
     assert "ARG HELM_VERSION=%s\n" % helm in steps + "\n"
     with open(INSTALL) as f:
         script = f.read()
     assert "TALOSCTL_VERSION:-%s}" % talos in script and "HELM_VERSION:-%s}" % helm in script
+    assert "TALOSCTL_1_13_VERSION-%s}" % talos_1_13 in script
     with open(os.path.join(REPO, "requirements-dev.txt")) as f:
         core = re.search(r"^ansible-core==\S+", f.read(), re.M).group(0)
     assert ee["dependencies"]["ansible_core"]["package_pip"] == core
