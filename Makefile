@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV        ?= .venv
+VENV_2_20   ?= .venv-2.20
 PY          := $(VENV)/bin/python
 TOOLS_BIN   ?= $(HOME)/.cache/talos-autoextender/bin
 # ansible_collections/talos/autoextender -> this checkout, so ansible, pytest
@@ -11,6 +12,7 @@ COLLECTIONS := $(CURDIR)/.cache/collections
 export PATH := $(CURDIR)/$(VENV)/bin:$(TOOLS_BIN):/usr/sbin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export AUTOEXTENDER_TOOLS := $(TOOLS_BIN)
+export VENV_2_20
 
 .PHONY: help tools venv debs gotools collection-link test unit integration molecule sanity lint demo lab-down clean shell bench
 
@@ -24,11 +26,20 @@ tools: ## install everything the tests and the demo need (cached)
 	@$(MAKE) --no-print-directory collection-link
 	@hack/tools_report.sh
 
-venv: $(VENV)/.stamp
+# Two venvs on Python >= 3.12 (hack/find_python.sh finds one, or says what to
+# install; PYTHON=/path/to/python3.x picks it): .venv with ansible-core 2.21 for
+# everything, .venv-2.20 with ansible-core 2.20 for the unit and sanity tiers.
+venv: $(VENV)/.stamp $(VENV_2_20)/.stamp
 $(VENV)/.stamp: requirements.txt requirements-dev.txt
-	python3 -m venv $(VENV)
+	@py=$$(hack/find_python.sh) && echo "venv $(VENV): $$py" && "$$py" -m venv --clear $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+# The 2.20 venv prefers Python 3.12 (2.21's minimum), so both ends are tested.
+$(VENV_2_20)/.stamp: requirements.txt requirements-2.20.txt
+	@py=$$(hack/find_python.sh python3.12 python3.13 python3) && echo "venv $(VENV_2_20): $$py" && "$$py" -m venv --clear $(VENV_2_20)
+	$(VENV_2_20)/bin/pip install --quiet --upgrade pip
+	$(VENV_2_20)/bin/pip install --quiet -r requirements-2.20.txt
 	touch $@
 
 debs: ## Debian packages of the real servers (pdns, bind, etcd, wireguard)
@@ -37,9 +48,13 @@ debs: ## Debian packages of the real servers (pdns, bind, etcd, wireguard)
 gotools: ## talosctl, talos-api-sim, kube-apiserver + kube-controller-manager + kube-scheduler + kwok (one build), traefik, pebble, helm, external-dns from Go modules
 	@python3 hack/build_go_tools.py --cache $(TOOLS_BIN)
 
+# awx.awx (extras/awx/configure.yml) left the `ansible` package in 14: Galaxy is
+# not reachable here, so it comes from ansible 13.8.0 in the 2.20 venv (awx.awx 24.6.1).
+AWX_COLLECTION = $(firstword $(wildcard $(CURDIR)/$(VENV_2_20)/lib/python3*/site-packages/ansible_collections/awx))
 collection-link:
 	@mkdir -p $(COLLECTIONS)/ansible_collections/talos
 	@ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/talos/autoextender
+	@$(if $(AWX_COLLECTION),ln -sfn $(AWX_COLLECTION) $(COLLECTIONS)/ansible_collections/awx,echo "collection-link: no awx.awx in $(VENV_2_20) (make venv)" >&2)
 
 test: tools ## set everything up and run every test tier
 	@hack/test.sh
@@ -73,4 +88,4 @@ bench: ## run the benchmarks: BENCH="bench_dns migrate" picks some, ARGS="--runs
 	@for b in $(BENCH); do echo "== python3 benchmarks/$$b.py $(ARGS)"; $(PY) benchmarks/$$b.py $(ARGS) || exit 1; done
 
 clean: ## remove the venv and local caches (not the Go tool cache)
-	rm -rf $(VENV) .cache tests/output
+	rm -rf $(VENV) $(VENV_2_20) .cache tests/output

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Run the test tiers (all by default, or those named), then print a summary,
 # the closing count line and the TOOLS line. Exit non-zero if any tier failed.
+# unit-2.20 and sanity-2.20 run the unit and sanity tiers again in the second
+# venv (ansible-core 2.20, the oldest meta/runtime.yml claims).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 OUT=$REPO/tests/output
 mkdir -p "$OUT"
 tiers=("$@")
-[ ${#tiers[@]} -gt 0 ] || tiers=(unit integration molecule sanity lint)
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit unit-2.20 integration molecule sanity sanity-2.20 lint)
+VENV_2_20=$REPO/${VENV_2_20:-.venv-2.20}
 export PYTHONDONTWRITEBYTECODE=1
 declare -A status
 
@@ -20,12 +23,23 @@ run_tier() {
 }
 
 pytest_tier() {
-  local name=$1
+  local name=$1 xml=${2:-$OUT/$1.xml}
   local workers=()
   # Integration tests mostly wait on real servers and ansible-playbook runs:
   # two workers (each with its own session servers), one test file each.
   [ "$name" = integration ] && workers=(-n "${PYTEST_WORKERS:-2}" --dist loadfile)
-  python -m pytest "tests/$name" -p no:cacheprovider -q -rs "${workers[@]}" --junitxml="$OUT/$name.xml"
+  python -m pytest "tests/$name" -p no:cacheprovider -q -rs "${workers[@]}" --junitxml="$xml"
+}
+
+# A tier in the ansible-core 2.20 venv: its python and ansible-test first on PATH.
+# Its JUnit file goes to $OUT/2.20/ so the closing count line counts each test once.
+in_2_20() {
+  if [ ! -x "$VENV_2_20/bin/python" ]; then
+    echo "no $VENV_2_20: run make venv first"
+    return 1
+  fi
+  mkdir -p "$OUT/2.20"
+  PATH=$VENV_2_20/bin:$PATH "$@"
 }
 
 molecule_tier() {
@@ -43,7 +57,8 @@ sanity_tier() {
   # run it on a copy of the tracked files (what a release would contain).
   # SANITY_DIR lets parallel runs use their own copy; SANITY_TARGETS limits
   # the run to some files (paths relative to the collection root).
-  local dest=${SANITY_DIR:-$REPO/.cache/sanity}/ansible_collections/talos/autoextender
+  # The 2.20 run gets its own copy (SANITY_DIR/2.20) so both can be inspected after.
+  local dest=${SANITY_DIR:-$REPO/.cache/sanity}${1:+/$1}/ansible_collections/talos/autoextender
   rm -rf "$dest" && mkdir -p "$dest"
   git ls-files -z --cached --others --exclude-standard | \
     (cd "$REPO" && xargs -0 cp --parents -t "$dest" 2>/dev/null)
@@ -59,8 +74,10 @@ lint_tier() {
 for t in "${tiers[@]}"; do
   case $t in
     unit|integration) run_tier "$t" pytest_tier "$t" ;;
+    unit-2.20) run_tier "$t" in_2_20 pytest_tier unit "$OUT/2.20/unit.xml" ;;
     molecule) run_tier molecule molecule_tier ;;
     sanity) run_tier sanity sanity_tier ;;
+    sanity-2.20) run_tier "$t" in_2_20 sanity_tier 2.20 ;;
     lint) run_tier lint lint_tier ;;
     *) echo "unknown tier: $t"; exit 2 ;;
   esac
@@ -74,5 +91,12 @@ for t in "${tiers[@]}"; do
   [ "${status[$t]}" = ok ] || failed=1
 done
 python3 hack/junit_totals.py "$OUT"/*.xml 2>/dev/null
+if [[ " ${tiers[*]} " == *" unit-2.20 "* ]]; then
+  python3 hack/junit_totals.py "$OUT"/2.20/unit.xml 2>/dev/null | sed 's/^pytest:/pytest (ansible-core 2.20, unit):/'
+fi
+# Which ansible-core and Python each venv ran (the support matrix's "tested" column).
+for v in "$REPO/.venv" "$VENV_2_20"; do
+  [ -x "$v/bin/python" ] && "$v/bin/python" -c 'import sys, ansible; print("ansible-core %s on Python %d.%d.%d (%s)" % ((ansible.__version__,) + sys.version_info[:3] + (sys.argv[1],)))' "${v##*/}"
+done
 python3 tests/support/tools.py --line
 exit $failed

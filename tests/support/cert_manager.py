@@ -51,7 +51,7 @@ class _Api:
 def controller_rbac():
     """The ClusterRoles of RBAC and, for each, its ClusterRoleBinding to the ServiceAccount."""
     with open(RBAC) as f:
-        roles = [d for d in yaml.safe_load_all(f) if d]
+        roles = yaml.safe_load(f)["items"]  # a Kubernetes List: one YAML document
     bindings = [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                  "metadata": {"name": role["metadata"]["name"]},
                  "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",

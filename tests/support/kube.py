@@ -53,6 +53,18 @@ def write_kubeconfig(path, url, ca_path, token, user="autoextender-admin"):
 #: kwok's Stages: what a kubelet does for pods, and for the Nodes a test creates
 KWOK_STAGES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kwok")
 
+
+def _kwok_stages(workdir, name):
+    """kwok reads one object per YAML document; our Stage files are Kubernetes Lists
+    (one document each, as ansible-test's yamllint wants): write the items out as a stream."""
+    with open(os.path.join(KWOK_STAGES, name)) as f:
+        items = yaml.safe_load(f)["items"]
+    path = os.path.join(workdir, "kwok-" + name)
+    with open(path, "w") as f:
+        yaml.safe_dump_all(items, f)
+    return path
+
+
 #: how long kube-controller-manager waits for a Node's heartbeat before it marks the Node
 #: Unknown (50 s in a real cluster). The lab's machines (talos-api-sim, --heartbeat-seconds 5)
 #: and kwok's fake Nodes (tests/support/kwok/nodes.yaml) renew every 5 s, but on a loaded
@@ -223,7 +235,8 @@ def _start_control_loop(workdir, stack, ports, pki, configs):
     ], os.path.join(workdir, "kube-scheduler.log")))
     kwok = stack.enter_context(ManagedProcess("kwok", [
         which("kwok"), "--kubeconfig", configs["kwok"],
-        *("--config=" + os.path.join(KWOK_STAGES, name) for name in ("kwok.yaml", "pods.yaml", "nodes.yaml")),
+        "--config=" + os.path.join(KWOK_STAGES, "kwok.yaml"),
+        *("--config=" + _kwok_stages(workdir, name) for name in ("pods.yaml", "nodes.yaml")),
         # pods on every Node; Node status only where a Stage selects the Node (nodes.yaml)
         "--manage-all-nodes",
         # no Lease controller: the lab's machines renew their Leases themselves
