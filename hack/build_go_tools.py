@@ -23,6 +23,34 @@ import time
 
 TOOLS = {
     "talosctl": {
+        # The default talosctl: the newest Talos 1.14 release the module proxy
+        # serves (v1.14.2 and later are refused). The collection picks it for
+        # home clusters on Talos 1.14 (plugins/module_utils/_talosctl.py).
+        "module": "github.com/siderolabs/talos",
+        "version": "v1.14.1",
+        "package": "github.com/siderolabs/talos/cmd/talosctl",
+        # ./pkg/machinery is tagged pkg/machinery/v1.14.1 on the proxy.
+        "local_version": "v1.14.1",
+        # The proxy serves go-kubernetes, containerd and etcdutl at the versions
+        # v1.14.1 pins (no dropped files); it refuses these three, which stand in
+        # (see hack/gotools/go-kubernetes/README.md): cosi runtime one patch lower,
+        # rtnetlink's next release (RouteVia, which `talosctl cluster` BGP code
+        # needs), upstream ethtool instead of Sidero's fork (machined code only).
+        "substitutes": [
+            "github.com/cosi-project/runtime => github.com/cosi-project/runtime v1.16.2",
+            "github.com/jsimonetti/rtnetlink/v2 => github.com/jsimonetti/rtnetlink/v2 v2.3.0",
+            "github.com/mdlayher/ethtool => github.com/mdlayher/ethtool v0.6.1",
+        ],
+        "ldflags": [
+            "-X github.com/siderolabs/talos/pkg/machinery/version.Name=Talos",
+            "-X github.com/siderolabs/talos/pkg/machinery/version.Tag=v1.14.1",
+            "-X github.com/siderolabs/talos/pkg/machinery/version.SHA=2f86b9d2",
+        ],
+    },
+    "talosctl-1.13": {
+        # The talosctl for home clusters on Talos 1.13: the versioned file is
+        # talosctl-v1.13.9, the name link talosctl-1.13.
+        "file": "talosctl",
         "module": "github.com/siderolabs/talos",
         "version": "v1.13.9",
         "package": "github.com/siderolabs/talos/cmd/talosctl",
@@ -218,7 +246,8 @@ def build(name, spec, cache, env, log):
     if spec.get("local"):
         return build_local(name, spec, cache, env, log)
     group = "binaries" in spec
-    dest = os.path.join(cache, "%s-%s" % (name, spec["version"]) + ("-" + group_key(spec) if group else ""))
+    dest = os.path.join(cache, "%s-%s" % (spec.get("file", name), spec["version"])
+                        + ("-" + group_key(spec) if group else ""))
     if not os.path.exists(dest):
         work = tempfile.mkdtemp(prefix="wrap-%s-" % name)
         try:

@@ -44,11 +44,21 @@ KUBESPAN_PATCH = {"machine": {"network": {"kubespan": {"enabled": True}}}}
 LABELS = {"app.kubernetes.io/name": SERVICE, "app.kubernetes.io/part-of": "autoextender-lab"}
 
 
+def lab_talos_version():
+    """The Talos version of the lab's home cluster (inventories/lab: autoextender_cluster.talos_version)."""
+    import yaml
+    with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all.yml")) as f:
+        return yaml.safe_load(f)["autoextender_cluster"]["talos_version"]
+
+
 def talosctl_path(given):
+    """``--talosctl``, else the talosctl of the lab's Talos line, as the collection's modules pick it."""
     from tests.support import tools
-    path = given or tools.which("talosctl")
+    version = lab_talos_version()
+    path = given or tools.talosctl_for(version)
     if not path:
-        raise SystemExit("lab_home: talosctl not found (run `make tools` or pass --talosctl)")
+        raise SystemExit("lab_home: no talosctl of the line of Talos %s (talosctl-<major>.<minor> or talosctl; "
+                         "run `make tools` or pass --talosctl)" % version)
     return path
 
 

@@ -94,6 +94,7 @@ def bind_server(servers_stack):
 
 @pytest.fixture
 def talosctl(tmp_path):
-    require_tool("talosctl")
+    """The talosctl of the tests' home Talos line (tests/support/talos.py: HOME_TALOS_VERSION)."""
+    require_tool("talosctl", "talosctl-1.13")
     from tests.support.talos import Talosctl
     return Talosctl(str(tmp_path))

@@ -1,7 +1,7 @@
 """playbooks/doctor.yml as a user runs it, in a shell without the Go tool cache on PATH.
 
-- On the lab, right after ``make tools``: it passes, and finds talosctl in the tool cache,
-  exactly where the Talos modules look.
+- On the lab, right after ``make tools``: it passes, and picks the talosctl of the lab's
+  Talos line in the tool cache, exactly as the Talos modules do, and says why.
 - On a real-provider inventory (provider hetzner, pointed at the Hetzner API simulator,
   which checks every request against the official spec): a missing token and a refused
   token each fail with the fix; the right token passes.
@@ -55,13 +55,27 @@ def lab(tmp_path_factory):
                        cwd=REPO, timeout=300, check=False)
 
 
+def lab_talos_version():
+    with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all.yml")) as f:
+        return yaml.safe_load(f)["autoextender_cluster"]["talos_version"]
+
+
 def test_the_doctor_passes_on_the_lab_and_finds_talosctl_where_the_modules_do(lab):
     assert not any(os.path.exists(os.path.join(p, "talosctl")) for p in shell_env()["PATH"].split(os.pathsep))
     proc = doctor("inventories/lab", shell_env(AUTOEXTENDER_LAB_DIR=lab))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     out = proc.stdout
-    assert "ok    talosctl: talosctl v1.13.9 at %s" % os.path.realpath(os.path.join(TOOLS, "talosctl")) in out \
-        or "ok    talosctl: talosctl v1.13.9 at %s" % os.path.join(TOOLS, "talosctl") in out
+    # The talosctl of the lab's Talos line: talosctl-<major>.<minor>, else talosctl (the newest line's).
+    version = lab_talos_version()
+    line = ".".join(version.lstrip("v").split(".")[:2])
+    versioned = os.path.join(TOOLS, "talosctl-" + line)
+    if os.path.exists(versioned):
+        picked, why = versioned, "talosctl-%s is of the home cluster's Talos line (talos_version %s)" % (line, version)
+    else:
+        picked, why = os.path.join(TOOLS, "talosctl"), ("talosctl is of the home cluster's Talos line (talos_version "
+                                                        "%s); no talosctl-%s found" % (version, line))
+    assert re.search(r"ok    talosctl: talosctl v%s\.\d+ at %s: %s" % (re.escape(line), re.escape(picked), re.escape(why)),
+                     out), out[-3000:]
     for line in ("ok    cloud provider lab: the API accepted the credential", "ok    dns powerdns zone lab.test",
                  "ok    kubernetes api: Kubernetes v1.36.3 answers", "ok    python library requests"):
         assert line in out

@@ -2,14 +2,22 @@
 import os
 import subprocess
 
-from .tools import which
+from .tools import talosctl_for
+
+# The Talos version of the tests' home clusters, unless a test says otherwise: the
+# talosctl fixture is the talosctl of this line, as the collection selects it.
+HOME_TALOS_VERSION = "v1.13.9"
 
 
 class Talosctl:
-    """talosctl with a private HOME so no test reads or writes ~/.talos."""
+    """talosctl of ``talos_version``'s line with a private HOME so no test reads or writes ~/.talos."""
 
-    def __init__(self, workdir):
-        self.path = which("talosctl")
+    def __init__(self, workdir, talos_version=HOME_TALOS_VERSION):
+        self.path = talosctl_for(talos_version)
+        if not self.path:
+            raise AssertionError("no talosctl of the line of Talos %s (talosctl-<major>.<minor> or talosctl): "
+                                 "run `make tools`" % talos_version)
+        self.talos_version = talos_version
         self.workdir = workdir
         self.env = dict(os.environ, HOME=workdir, TALOSCONFIG=os.path.join(workdir, "talosconfig"))
 

@@ -14,7 +14,10 @@ KNOWN_MISSING = os.path.join(os.path.dirname(HERE), "KNOWN_MISSING_TOOLS")
 
 # name -> (executable, version argv, regexp whose group 1 is the version)
 TOOLS = {
+    # the default talosctl (the newest Talos line) and the one of the 1.13 line: the collection picks the
+    # talosctl of the home cluster's line (plugins/module_utils/_talosctl.py, select_talosctl)
     "talosctl": ("talosctl", ["version", "--client", "--short"], r"Talos (v[\w.\-]+)"),
+    "talosctl-1.13": ("talosctl-1.13", ["version", "--client", "--short"], r"Talos (v[\w.\-]+)"),
     # the lab's Talos machine API (hack/talos-api-sim), built by `make tools` from Talos' machinery module
     "talos-api-sim": ("talos-api-sim", ["--version"], r"(v\d[\w.\-]*)"),
     "kube-apiserver": ("kube-apiserver", ["--version"], r"Kubernetes (v[\w.\-]+)"),
@@ -51,16 +54,32 @@ def which(name):
 
 def version(name):
     """The tool's version string, or None when it is missing or does not run."""
-    exe, argv, pattern = TOOLS[name]
     path = which(name)
-    if not path:
-        return None
+    return _version_of(path, TOOLS[name]) if path else None
+
+
+def _version_of(path, tool):
+    dummy, argv, pattern = tool
     try:
         out = subprocess.run([path] + argv, capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     m = re.search(pattern, out.stdout + out.stderr)
     return m.group(1) if m else None
+
+
+def talosctl_for(talos_version):
+    """The talosctl of ``talos_version``'s Talos line, found as the collection finds it, or None.
+
+    ``talosctl-<major>.<minor>``, else ``talosctl`` when it is of that line
+    (the order of ``select_talosctl``, without its error messages).
+    """
+    line = ".".join(talos_version.lstrip("v").split(".")[:2])
+    for name in ("talosctl-" + line, "talosctl"):
+        path = shutil.which(name, path=search_path())
+        if path and (_version_of(path, TOOLS["talosctl"]) or "").lstrip("v").startswith(line + "."):
+            return path
+    return None
 
 
 def known_missing():
