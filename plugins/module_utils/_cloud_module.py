@@ -51,14 +51,17 @@ def cloud_argument_spec(**extra):
     return connection_argument_spec(**spec)
 
 
-def make_provider(name, api_token=None, api_url=None, deadline=None, environ=None):
-    """A CloudProvider with credentials from the options or the provider's environment variables."""
+def make_provider(name, api_token=None, api_url=None, deadline=None, environ=None, module=None):
+    """A CloudProvider with credentials from the options or the provider's environment variables;
+    ``module`` runs the commands a provider needs (the Hetzner rescue runner's ssh)."""
     environ = os.environ if environ is None else environ
     token = api_token or environ.get(TOKEN_ENV.get(name, ""))
     url = api_url or environ.get(URL_ENV.get(name, ""))
     options = {"api_url": url} if url else {}
     if deadline is not None:
         options["deadline"] = deadline
+    if module is not None:
+        options["module"] = module
     try:
         return registry.provider(name, {"token": token} if token else {}, options)
     except ImportError as e:
@@ -110,7 +113,7 @@ class CloudResource(Resource):
     def provider(self):
         if self._provider is None:
             self._provider = make_provider(self.params["provider"], self.params.get("api_token"),
-                                           self.params.get("api_url"), self.deadline)
+                                           self.params.get("api_url"), self.deadline, module=self.module)
         return self._provider
 
     @property

@@ -29,7 +29,6 @@ Errors name the key and the rule, never the value.
 
 from __future__ import annotations
 
-from ansible.module_utils.six import string_types
 from ansible_collections.talos.autoextender.plugins.module_utils import _cloud_module, _dns_module
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import registry as dns_registry
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
@@ -91,7 +90,7 @@ def validate(mapping):
                                         % (VARIABLE, name, key, name, ", ".join(allowed)), kind="validation")
             if value is None or value == "":
                 continue
-            if not isinstance(value, string_types):
+            if not isinstance(value, str):
                 # The value itself is never named: it may be a secret.
                 raise AutoextenderError("%s.%s.%s must be a string, not %s"
                                         % (VARIABLE, name, key, type(value).__name__), kind="validation")

@@ -19,8 +19,8 @@
   echoes parts of the config (secrets included) on a parse error.
 * Commands run through an injectable ``runner(argv, cwd=None, data=None)``
   returning ``(rc, stdout, stderr)``: ``AnsibleModule.run_command`` when a
-  module is given, else ``subprocess``. Unit tests pass a fake runner and
-  check the exact argv.
+  module is given (module code runs commands no other way), else the caller's.
+  Unit tests pass a fake runner and check the exact argv.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 
 try:
     import yaml
@@ -216,12 +215,6 @@ def tool_search_path(environ=None):
     return os.pathsep.join(p for p in (environ.get("PATH", ""), tools) if p)
 
 
-def subprocess_runner(argv, cwd=None, data=None):
-    """Run ``argv`` without a shell; return ``(rc, stdout, stderr)`` as text."""
-    proc = subprocess.run(argv, cwd=cwd, input=data, capture_output=True, text=True, check=False)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 def module_runner(module):
     """A runner over ``AnsibleModule.run_command`` that never expands ``~``/``$VAR`` in argv."""
     def run(argv, cwd=None, data=None):
@@ -251,8 +244,8 @@ class TalosCLI:
         self.secrets = secrets if secrets is not None else []
         self.minimum_version = minimum_version
         self._environ = environ
-        if runner is None:
-            runner = module_runner(module) if module is not None else subprocess_runner
+        if runner is None and module is not None:
+            runner = module_runner(module)
         self._runner = runner
         self._binary = None
         self._client_version = None
@@ -379,6 +372,9 @@ class TalosCLI:
                                     details=redact(details, self.secrets))
 
     def _call(self, argv, cwd=None, data=None):
+        if self._runner is None:
+            raise AutoextenderError("TalosCLI runs talosctl through a module or a runner; it was given neither",
+                                    kind="internal", details={"cmd": redact(list(argv), self.secrets)})
         try:
             rc, out, err = self._runner(argv, cwd=cwd, data=data)
         except OSError as e:

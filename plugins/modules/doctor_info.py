@@ -144,6 +144,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._credentials im
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.registry import names as dns_names
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.registry import names as cloud_names
+from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import module_runner
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import Range, ValidatedModule
 
 GATHER = ("talosctl", "libraries", "cloud", "dns", "kubernetes")
@@ -189,7 +190,8 @@ def main():
     dns = p["dns"]
     checks = []
     if "talosctl" in gather:
-        checks.append(_doctor.check_talosctl(p["talosctl_path"], talos_version=p["talos_version"]))
+        checks.append(_doctor.check_talosctl(p["talosctl_path"], runner=module_runner(module),
+                                             talos_version=p["talos_version"]))
     if "libraries" in gather:
         for module_name, pip_name in _doctor.libraries_for(providers, dns and dns["provider"]):
             checks.append(_doctor.check_library(module_name, pip_name, sys.executable))

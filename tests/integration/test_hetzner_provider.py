@@ -8,6 +8,8 @@ and succeeds or fails as told.
 import time
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base, registry
@@ -358,9 +360,17 @@ def test_invalid_labels_are_refused_before_any_call(hetzner_sim, hetzner_provide
 
 
 # -- Talos image ------------------------------------------------------------------------------------
-def test_image_build_over_real_ssh_then_reuse(hetzner_sim, rescue_sshd, image_factory, tmp_path):
+@pytest.fixture
+def ansible_module():
+    """A real AnsibleModule: the rescue runner's ssh goes through its run_command, as in talos_image."""
+    with patch_module_args({}):
+        yield AnsibleModule(argument_spec={})
+
+
+def test_image_build_over_real_ssh_then_reuse(hetzner_sim, rescue_sshd, image_factory, tmp_path, ansible_module):
     disk = tmp_path / "sda"
-    prov = provider(hetzner_sim, rescue={"user": rescue_sshd.user, "port": rescue_sshd.port, "device": str(disk)})
+    prov = provider(hetzner_sim, rescue={"user": rescue_sshd.user, "port": rescue_sshd.port, "device": str(disk)},
+                    module=ansible_module)
     image = prov.create_talos_image(image_spec(image_factory["url"]), Deadline(90))
 
     assert disk.read_bytes() == image_factory["raw"], "the rescue system wrote the factory image to the disk"
@@ -384,9 +394,10 @@ def test_image_build_over_real_ssh_then_reuse(hetzner_sim, rescue_sshd, image_fa
     assert prov.delete_image(image, Deadline(10)) is False
 
 
-def test_image_build_failure_on_the_rescue_system_cleans_up(hetzner_sim, rescue_sshd, image_factory, tmp_path):
+def test_image_build_failure_on_the_rescue_system_cleans_up(hetzner_sim, rescue_sshd, image_factory, tmp_path,
+                                                           ansible_module):
     prov = provider(hetzner_sim, rescue={"user": rescue_sshd.user, "port": rescue_sshd.port,
-                                         "device": str(tmp_path / "sda")})
+                                         "device": str(tmp_path / "sda")}, module=ansible_module)
     missing = image_factory["url"].replace("hcloud-amd64", "hcloud-arm64")
     with pytest.raises(AutoextenderError) as err:
         prov.create_talos_image(image_spec(missing), Deadline(60))

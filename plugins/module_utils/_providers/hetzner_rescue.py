@@ -15,7 +15,8 @@ step that needs a shell there is done by a *rescue runner*, an object with:
     to the server's disk; raise ``AutoextenderError`` on failure.
 
 ``SshRunner`` (the default) uses the system ``ssh`` client with a fresh
-ed25519 key. The rescue system has a new host key on every boot and the API
+ed25519 key, run through the module's ``run_command`` (``module_run``; module
+code runs commands no other way). The rescue system has a new host key on every boot and the API
 does not publish it, so the first key seen is trusted (``accept-new``) and
 kept in a known_hosts file inside ``workdir`` only: it never touches the
 user's ``~/.ssh/known_hosts`` and is deleted with the work directory.
@@ -23,6 +24,7 @@ user's ``~/.ssh/known_hosts`` and is deleted with the work directory.
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import subprocess
@@ -54,7 +56,7 @@ class SshRunner(object):
     """
 
     def __init__(self, user="root", port=22, device="/dev/sda", ssh="ssh", ssh_keygen="ssh-keygen",
-                 connect_timeout=10, run=subprocess.run, sleep=time.sleep):
+                 connect_timeout=10, run=None, sleep=time.sleep):
         self.user = user
         self.port = int(port)
         self.device = device
@@ -109,6 +111,9 @@ class SshRunner(object):
         self.commands.append(list(argv))
         if timeout is not None and timeout <= 0:
             raise AutoextenderError("Failed to %s: the deadline passed" % what, kind="timeout", details={"cmd": argv})
+        if self._run is None:
+            raise AutoextenderError("The rescue runner runs ssh through a module or a run callable; it was given neither",
+                                    kind="internal", details={"cmd": argv})
         try:
             result = self._run(argv, capture_output=True, text=True, timeout=timeout, check=False)
         except OSError as exc:
@@ -129,8 +134,30 @@ def _tail(text, limit=2000):
     return text[-limit:]
 
 
+def module_run(module):
+    """A ``subprocess.run`` stand-in over ``module.run_command`` for ``SshRunner``.
+
+    run_command has no timeout: coreutils' ``timeout`` enforces it (exit status
+    124 means it fired), and ``subprocess.TimeoutExpired`` is raised as
+    subprocess.run would. argv is never expanded (``~``, ``$VAR``).
+    """
+    def run(argv, capture_output=True, text=True, timeout=None, check=False):
+        cmd = list(argv)
+        if timeout is not None:
+            cmd = ["timeout", "--kill-after=5", str(max(1, int(math.ceil(timeout))))] + cmd
+        rc, out, err = module.run_command(cmd, check_rc=False, expand_user_and_vars=False, handle_exceptions=False)
+        if timeout is not None and rc == 124:
+            raise subprocess.TimeoutExpired(list(argv), timeout, output=out, stderr=err)
+        return subprocess.CompletedProcess(list(argv), rc, out, err)
+    return run
+
+
 def runner_from_options(options):
-    """``options["rescue_runner"]`` (an object) or an ``SshRunner`` built from ``options["rescue"]`` (a dict)."""
+    """``options["rescue_runner"]`` (an object) or an ``SshRunner`` built from ``options["rescue"]`` (a dict),
+    running its commands through ``options["module"]`` unless the dict names its own ``run``."""
     if options.get("rescue_runner") is not None:
         return options["rescue_runner"]
-    return SshRunner(**dict(options.get("rescue") or {}))
+    settings = dict(options.get("rescue") or {})
+    if settings.get("run") is None and options.get("module") is not None:
+        settings["run"] = module_run(options["module"])
+    return SshRunner(**settings)

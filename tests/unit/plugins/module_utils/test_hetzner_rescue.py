@@ -1,11 +1,15 @@
 """The SSH rescue runner: the exact argv, the remote script, retries until the rescue system answers."""
 import subprocess
+import time
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.hetzner_rescue import (
     SshRunner,
+    module_run,
     runner_from_options,
     write_script,
 )
@@ -73,7 +77,7 @@ def test_rescue_never_answering_ends_at_the_deadline(tmp_path):
 
 
 def test_prepare_makes_a_real_ed25519_key(tmp_path):
-    key = SshRunner().prepare(str(tmp_path))
+    key = SshRunner(run=subprocess.run).prepare(str(tmp_path))
     assert key.startswith("ssh-ed25519 ") and key.endswith("talos-autoextender-rescue")
     assert oct((tmp_path / "id_ed25519").stat().st_mode & 0o777) == "0o600"
 
@@ -83,3 +87,31 @@ def test_runner_from_options():
     assert runner_from_options({"rescue_runner": marker}) is marker
     runner = runner_from_options({"rescue": {"port": 2200, "device": "/dev/vda"}})
     assert (runner.port, runner.device, runner.user) == (2200, "/dev/vda", "root")
+
+
+@pytest.fixture
+def ansible_module():
+    with patch_module_args({}):
+        yield AnsibleModule(argument_spec={})
+
+
+def test_module_run_runs_argv_unexpanded_through_run_command(ansible_module):
+    result = module_run(ansible_module)(["echo", "$HOME", "~"], capture_output=True, text=True, timeout=10, check=False)
+    assert (result.args, result.returncode, result.stdout) == (["echo", "$HOME", "~"], 0, "$HOME ~\n")
+    failed = module_run(ansible_module)(["sh", "-c", "echo no >&2; exit 3"], capture_output=True, text=True, check=False)
+    assert (failed.returncode, failed.stderr) == (3, "no\n")
+
+
+def test_module_run_enforces_the_timeout_run_command_lacks(ansible_module):
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired) as err:
+        module_run(ansible_module)(["sleep", "30"], capture_output=True, text=True, timeout=1, check=False)
+    assert err.value.cmd == ["sleep", "30"] and time.monotonic() - started < 10
+
+
+def test_the_runner_of_a_module_uses_its_run_command(ansible_module, tmp_path):
+    runner = runner_from_options({"module": ansible_module, "rescue": {"port": 2200}})
+    assert runner.port == 2200 and runner.prepare(str(tmp_path)).startswith("ssh-ed25519 ")
+    with pytest.raises(AutoextenderError, match="through a module or a run callable") as err:
+        SshRunner().prepare(str(tmp_path / "x"))
+    assert err.value.kind == "internal"
