@@ -13,7 +13,7 @@ options:
   talosctl_path:
     description:
       - Path (or name) of the C(talosctl) binary. When set, it is used whatever its version.
-      - When not set, and O(talos_version) is set, the talosctl of the home cluster's Talos line is used:
+      - When not set, and O(talos_version) is set, the talosctl of the home cluster's Talos line is used, that is
         C(talosctl-<major>.<minor>) (for example C(talosctl-1.13)), else C(talosctl) when it is of that line; the
         module fails, naming the talosctl to install, when there is none. Without O(talos_version), C(talosctl).
       - Names are searched in E(PATH), then in E(AUTOEXTENDER_TOOLS) (default C(~/.cache/talos-autoextender/bin)).
