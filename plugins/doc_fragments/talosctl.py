@@ -27,7 +27,6 @@ options:
         line (for example talosctl v1.14 with C(--talos-version v1.13) defaults to Kubernetes v1.37, which Talos 1.13
         does not run).
     type: str
-    version_added: 0.2.0
   talosconfig:
     description:
       - Path of the talosconfig file holding the client credentials for the Talos API.

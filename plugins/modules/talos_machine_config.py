@@ -60,7 +60,7 @@ options:
       - Talos version of the home cluster, V(v1.11.x), V(v1.12.x), V(v1.13.x) or V(v1.14.x). Decides the config
         layout (see the description).
       - C(talosctl) must be of this Talos line or newer; without O(talosctl_path) the module takes the one whose
-        minor version matches, when it is installed.
+        minor version matches, and fails naming it when it is not installed (see O(talosctl_path)).
     type: str
     required: true
   kubernetes_version:
