@@ -33,6 +33,9 @@ REQUIRED_FIELDS = (
 # One of these holds the Kubernetes secrets encryption key.
 ENCRYPTION_FIELDS = ("secrets.secretboxencryptionsecret", "secrets.aescbcencryptionsecret")
 CONTROLPLANE_TYPES = ("controlplane", "init")
+# From Talos 1.14 the cluster's identity and Kubernetes CAs live in these documents, next to v1alpha1.
+SECRET_DOCUMENT_KINDS = ("DiscoveryIdentityConfig", "KubeAPIServerCAConfig", "KubeAggregatorCAConfig",
+                         "KubeServiceAccountConfig", "KubeEtcdEncryptionConfig")
 _SECRET_KEY_RE = re.compile(r"token|secret|key|crt|cert|password|^id$", re.IGNORECASE)
 
 
@@ -131,8 +134,22 @@ def v1alpha1_document(text, path):
     return doc, data
 
 
+def secret_documents(text):
+    """``[(document text, parsed dict)]`` of the ``SECRET_DOCUMENT_KINDS`` documents of a config (Talos 1.14)."""
+    found = []
+    for node in yaml.compose_all(text):
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        kind = dict((k.value, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)).get("kind")
+        if isinstance(kind, yaml.ScalarNode) and kind.value in SECRET_DOCUMENT_KINDS:
+            doc = text[node.start_mark.index:node.end_mark.index].rstrip() + "\n"
+            found.append((doc, yaml.safe_load(doc)))
+    return found
+
+
 def bundle_from_controlplane_config(cli, path, tmpdir=None, secrets=None):
-    """Run ``talosctl gen secrets --from-controlplane-config`` on the v1alpha1 document of ``path``.
+    """Run ``talosctl gen secrets --from-controlplane-config`` on the v1alpha1 document of ``path``
+    and its documents that hold secrets (``SECRET_DOCUMENT_KINDS``, Talos 1.14).
 
     Returns the bundle bytes. The stripped config and the bundle live only in
     a private temporary directory, removed before returning.
@@ -145,12 +162,15 @@ def bundle_from_controlplane_config(cli, path, tmpdir=None, secrets=None):
         raise AutoextenderError("%s is not a UTF-8 text file" % path, kind="validation", details={"path": path})
     doc, data = v1alpha1_document(text, path)
     secrets += secret_values(data)
+    extra = secret_documents(text)
+    for dummy, parsed in extra:
+        secrets += secret_values(dict((k, v) for k, v in parsed.items() if k not in ("apiVersion", "kind")), True)
     work = tempfile.mkdtemp(prefix="talos-secrets-", dir=tmpdir)  # mode 0700
     try:
         stripped = os.path.join(work, "controlplane.yaml")
         fd = os.open(stripped, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(doc)
+            f.write("---\n".join([doc] + [d for d, dummy in extra]))
         out = os.path.join(work, "secrets.yaml")
         cli.run(["gen", "secrets", "--from-controlplane-config=%s" % stripped, "--output-file=%s" % out],
                 sensitive=True, cwd=work, what="generate the secrets bundle from %s" % path)

@@ -195,3 +195,16 @@ def test_the_kubespan_patches_filter():
     assert kubespan_patches("v1.14.1", HOME) == home_kubespan_patches("v1.14.1", HOME)
     with pytest.raises(AnsibleFilterError, match="kubespan_patches: Talos v1.10.7 is not supported"):
         kubespan_patches("v1.10.7", HOME)
+
+
+def test_a_1_14_controlplane_config_keeps_its_secret_documents_for_the_bundle():
+    """talos_secrets hands talosctl the v1alpha1 document plus those holding the cluster's identity and CAs:
+    from Talos 1.14 they are no longer in v1alpha1 (the real talosctl: test_talos_roles.py)."""
+    from ansible_collections.talos.autoextender.plugins.module_utils._talos_secrets import secret_documents
+    text = ("version: v1alpha1\nmachine: {type: controlplane}\n---\napiVersion: v1alpha1\nkind: HostnameConfig\n"
+            "auto: stable\n---\napiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\nclusterID: abc\n"
+            "clusterSecret: s3cret-value\n---\napiVersion: v1alpha1\nkind: KubeAPIServerCAConfig\n"
+            "issuingCA: {cert: c, key: k}\n")
+    found = secret_documents(text)
+    assert [d["kind"] for dummy, d in found] == ["DiscoveryIdentityConfig", "KubeAPIServerCAConfig"]
+    assert found[0][0] == "apiVersion: v1alpha1\nkind: DiscoveryIdentityConfig\nclusterID: abc\nclusterSecret: s3cret-value\n"
