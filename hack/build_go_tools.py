@@ -78,12 +78,13 @@ TOOLS = {
         "version": "v1.14.1",
     },
     "kubernetes": {
-        # The Kubernetes version Talos v1.13.9 installs by default. One `go build`
+        # The Kubernetes version Talos v1.14.1 installs by default
+        # (constants.DefaultKubernetesVersion of its pkg/machinery). One `go build`
         # links the control plane binaries the lab runs, and the tools on the same
         # k8s.io module graph (kwok, the cert-manager controller) join it: their
         # shared packages compile once.
         "module": "k8s.io/kubernetes",
-        "version": "v1.36.3",
+        "version": "v1.37.0",
         "binaries": {
             "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
             "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
@@ -93,11 +94,11 @@ TOOLS = {
         "requires": ["sigs.k8s.io/kwok v0.8.0", "github.com/cert-manager/cert-manager v1.21.1"],
         "local_packages": {"cert-manager-controller": "gotools/cert-manager-controller"},
         # ./staging/src/k8s.io/* are published as k8s.io/* v0.<minor>.<patch>.
-        "local_version": "v0.36.3",
+        "local_version": "v0.37.0",
         "ldflags": [
-            "-X k8s.io/component-base/version.gitVersion=v1.36.3",
+            "-X k8s.io/component-base/version.gitVersion=v1.37.0",
             "-X k8s.io/component-base/version.gitMajor=1",
-            "-X k8s.io/component-base/version.gitMinor=36",
+            "-X k8s.io/component-base/version.gitMinor=37",
             "-X k8s.io/component-base/version.gitTreeState=clean",
         ],
     },
