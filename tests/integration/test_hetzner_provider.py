@@ -395,7 +395,7 @@ def test_image_build_over_real_ssh_then_reuse(hetzner_sim, rescue_sshd, image_fa
 
 
 def test_image_build_failure_on_the_rescue_system_cleans_up(hetzner_sim, rescue_sshd, image_factory, tmp_path,
-                                                           ansible_module):
+                                                            ansible_module):
     prov = provider(hetzner_sim, rescue={"user": rescue_sshd.user, "port": rescue_sshd.port,
                                          "device": str(tmp_path / "sda")}, module=ansible_module)
     missing = image_factory["url"].replace("hcloud-amd64", "hcloud-arm64")
