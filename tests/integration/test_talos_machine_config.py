@@ -1,9 +1,7 @@
 """talos_machine_config through ansible-playbook with the real talosctl, checked by talosctl and the official schemas."""
 import json
 import os
-import re
 import stat
-import subprocess
 
 import jsonschema
 import pytest
@@ -11,8 +9,8 @@ import yaml
 
 from tests.conftest import _ci
 from tests.support.ansible import run_playbook, task_results
+from tests.support import tools
 from tests.support.talos import Talosctl
-from tests.support.tools import which
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "playbooks", "talos_machine_config.yml")
 SCHEMATIC = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"
@@ -35,33 +33,18 @@ DEPRECATED_IN_1_14 = {"cluster": ["id", "secret", "discovery", "clusterName", "c
 SCHEMA_KIND = {"UnattendedInstallConfig": "UnattendedInstall"}
 
 
-def _talosctl_version(path):
-    out = subprocess.run([path, "version", "--client", "--short"], capture_output=True, text=True, timeout=60,
-                         check=False).stdout
-    m = re.search(r"Talos v(\d+\.\d+)\.", out)
-    return m.group(1) if m else None
-
-
 def talosctl_for(version):
-    """The talosctl of the Talos line of ``version`` (``talosctl-1.x`` or ``talosctl`` of that line). No 1.12
-    talosctl is built: the oldest newer one renders that line with ``--talos-version``, as before."""
-    minor = version.lstrip("v").rsplit(".", 1)[0]
-    found = {}
-    for name in ("talosctl-%s" % minor, "talosctl", "talosctl-1.13", "talosctl-v1.13.9"):
-        path = which(name)
-        if path:
-            found.setdefault(_talosctl_version(path), path)
-    if minor in found:
-        return found[minor]
-    line = tuple(int(x) for x in minor.split("."))
-    newer = sorted((tuple(int(x) for x in v.split(".")), p) for v, p in found.items()
-                   if v and tuple(int(x) for x in v.split(".")) > line)
-    if line < (1, 13) and newer:
-        return newer[0][1]
-    reason = "no talosctl of Talos %s is installed (run `make tools`)" % minor
-    if _ci():
-        pytest.fail("CI: " + reason, pytrace=False)
-    pytest.skip(reason)
+    """The talosctl of the Talos line of ``version``, as the collection selects it. No 1.12 talosctl is
+    built: that line is rendered by the 1.13 one with ``--talos-version v1.12``, as before."""
+    path = tools.talosctl_for(version)
+    if path is None and version.startswith(("v1.11.", "v1.12.")):
+        path = tools.talosctl_for("v1.13")
+    if path is None:
+        reason = "no talosctl of the line of Talos %s is installed (run `make tools`)" % version
+        if _ci():
+            pytest.fail("CI: " + reason, pytrace=False)
+        pytest.skip(reason)
+    return path
 
 
 @pytest.fixture
@@ -195,7 +178,7 @@ def test_check_create_repeat_for_each_talos_line(render, talos_schema, secrets_b
 
     # The real talosctl of the line and the official schema of the version both accept the file.
     talosctl = Talosctl(str(tmp_path))
-    talosctl.path = talosctl_for(version)
+    talosctl.path = talosctl_for(version)  # the line's own talosctl validates
     talosctl.run("validate", "--config", dest, "--mode", "cloud")
     documents = docs(dest)
     assert schema_problems(documents, schema) == []
