@@ -77,7 +77,7 @@ def test_the_doctor_passes_on_the_lab_and_finds_talosctl_where_the_modules_do(la
     assert re.search(r"ok    talosctl: talosctl v%s\.\d+ at %s: %s" % (re.escape(line), re.escape(picked), re.escape(why)),
                      out), out[-3000:]
     for line in ("ok    cloud provider lab: the API accepted the credential", "ok    dns powerdns zone lab.test",
-                 "ok    kubernetes api: Kubernetes v1.36.3 answers", "ok    python library requests"):
+                 "ok    kubernetes api: Kubernetes v1.37.0 answers", "ok    python library requests"):
         assert line in out
     assert "helm" not in out and "FAIL" not in out
 
