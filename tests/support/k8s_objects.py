@@ -93,7 +93,9 @@ class Kube:
         """Create the Node as a kubelet registers it; kwok (its kubelet) reports it Ready or not.
 
         ``ready=False``: a kubelet that runs but reports NotReady (KubeletNotReady), kwok's
-        node-not-ready label (tests/support/kwok/nodes.yaml). Returns once kwok reported.
+        node-not-ready label (tests/support/kwok/nodes.yaml). Returns once kwok reported and,
+        for a Ready Node, once the node lifecycle controller lifted its not-ready taint: until
+        then the scheduler puts no pod there, and which of two new Nodes takes the pods would race.
         """
         meta_labels = dict(labels, **{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
                                       "kubernetes.io/arch": "amd64"})
@@ -102,6 +104,10 @@ class Kube:
         self.core.create_node({"metadata": {"name": name, "labels": meta_labels, "annotations": {KWOK_NODE: "fake"}},
                                "spec": {"taints": taints}})
         self.wait_node_ready(name, "True" if ready else "False")
+        if ready:
+            wait_for(lambda: not any(t.key == "node.kubernetes.io/not-ready"
+                                     for t in self.core.read_node(name).spec.taints or []),
+                     60, "the not-ready taint of Node %s to be lifted" % name)
 
     def set_node_ready(self, name, ready):
         """The Node's kubelet (kwok) turns Ready, or reports NotReady (KubeletNotReady)."""
