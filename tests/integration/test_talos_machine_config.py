@@ -34,10 +34,11 @@ SCHEMA_KIND = {"UnattendedInstallConfig": "UnattendedInstall"}
 
 
 def talosctl_for(version):
-    """The talosctl of the Talos line of ``version``, as the collection selects it. No 1.12 talosctl is
-    built: that line is rendered by the 1.13 one with ``--talos-version v1.12``, as before."""
+    """The talosctl of the Talos line of ``version``, as the collection selects it. No talosctl older than
+    1.13 is built: the 1.13 one renders those lines with ``--talos-version``, as before (and is given to
+    the test of an unsupported line, which fails before any talosctl runs)."""
     path = tools.talosctl_for(version)
-    if path is None and version.startswith(("v1.11.", "v1.12.")):
+    if path is None and tuple(int(x) for x in version.lstrip("v").split(".")[:2]) < (1, 13):
         path = tools.talosctl_for("v1.13")
     if path is None:
         reason = "no talosctl of the line of Talos %s is installed (run `make tools`)" % version
