@@ -146,7 +146,8 @@ def test_a_lab_killed_with_kill_9_comes_back_with_up(lab, talosctl):
     assert up.returncode == 0, up.stdout + up.stderr
     assert "again on its kept data" in up.stdout
     assert lab.state["kube"]["url"] != before["kube"]["url"] or lab.state["pids"] != before["pids"]
-    assert lab.server(NAME)["status"] == "running"
+    server = lab.server(NAME)
+    assert server["status"] == "running", server["talos"]  # its message says why a machine did not come back
     wait_for(lambda: lab.server(NAME)["talos"]["stage"] == "configured", "the machine to boot from its disk", 60)
     wait_for(lambda: lab.node_ready(NAME) == ["True"], "the Node", 60)
     assert lab.edge_set() == [address]

@@ -271,7 +271,8 @@ def test_another_clusters_talosconfig_is_refused_by_tls_in_one_line_and_not_retr
 
 # -- reboots ----------------------------------------------------------------------------------------------
 def test_a_reboot_during_a_call_is_retried_within_the_deadline(bed):
-    node = bed["node"](user_data=bed["cluster"]["worker"], reboot_seconds=3)
+    # Down long enough that "Info without time" runs while it is (an ansible task takes seconds on a loaded runner).
+    node = bed["node"](user_data=bed["cluster"]["worker"], reboot_seconds=12)
     documents = load(bed["cluster"]["worker"])
     documents[0]["machine"]["nodeLabels"] = {"autoextender.io/test": "one"}
     one = dump(str(bed["tmp"] / "one.yaml"), documents)

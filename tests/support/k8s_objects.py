@@ -73,11 +73,22 @@ class Kube:
         self.dyn = dynamic.DynamicClient(self.api)  # re-discover the new kinds
 
     def namespace(self, name):
+        """Create ``name``; return once its default ServiceAccount exists (admission refuses pods before)."""
         try:
             self.core.create_namespace({"metadata": {"name": name}})
         except ApiException as e:
             if e.status != 409:
                 raise
+
+        def has_default_account():
+            try:
+                return self.core.read_namespaced_service_account("default", name)
+            except ApiException as e:
+                if e.status != 404:
+                    raise
+                return None
+
+        wait_for(has_default_account, 60, "the default ServiceAccount of namespace %s" % name)
         return name
 
     def delete_namespace(self, name):
