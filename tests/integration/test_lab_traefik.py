@@ -317,11 +317,15 @@ def test_a_change_of_the_role_rolls_traefik_side_by_side(edge_lab):
     assert "--log.level=DEBUG" in lab_ingress.cmdline(new_pid) and not os.path.exists("/proc/%d" % old_pid)
     assert "%s/%s: deleted: stopped in" % (NS, old.metadata.name) in edge_lab.pods_log()
     print("\nrolling update: %d probes of /healthz, %d failed %s" % (sent[0], len(failed), failed[:3]))
-    # No connection is refused or reset: the old Traefik keeps serving until the new one binds next to it
-    # (reusePort). What the lab shows: the new process takes connections as soon as it binds :80, a
-    # moment before its Kubernetes providers loaded the routes, and answers those with Traefik's 404
-    # (docs/ingress.md, "Upgrades on the host network").
-    assert all(detail.startswith("HTTP 404 404 page not found") for detail in failed), failed
+    # The old Traefik keeps serving until the new one binds next to it (reusePort), so nothing is refused.
+    # What the lab shows: the new process takes connections as soon as it binds :80, a moment before its
+    # Kubernetes providers loaded the routes, and answers those with Traefik's 404; and the old one, on
+    # SIGTERM, closes the connections still in its accept queue, which their clients see reset
+    # (docs/ingress.md, "Upgrades on the host network"; benchmarks/ingress_rollout.py counts both).
+    # Tolerated: those two, and resets for at most 1 probe in 100.
+    cut = [d for d in failed if not d.startswith("HTTP 404 404 page not found")]
+    assert all(d.startswith(("ConnectionResetError", "RemoteDisconnected", "BadStatusLine")) for d in cut), cut
+    assert len(cut) <= sent[0] // 100, (len(cut), sent[0], cut)
 
 
 def test_removing_the_pool_from_the_daemonset_stops_traefik(edge_lab):

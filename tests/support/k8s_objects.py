@@ -79,16 +79,8 @@ class Kube:
         except ApiException as e:
             if e.status != 409:
                 raise
-
-        def has_default_account():
-            try:
-                return self.core.read_namespaced_service_account("default", name)
-            except ApiException as e:
-                if e.status != 404:
-                    raise
-                return None
-
-        wait_for(has_default_account, 60, "the default ServiceAccount of namespace %s" % name)
+        wait_for(lambda: self.get("v1", "ServiceAccount", "default", name), 60,
+                 "the default ServiceAccount of namespace %s" % name)
         return name
 
     def delete_namespace(self, name):
