@@ -56,7 +56,7 @@ options:
   dns:
     description:
       - The edge record sets, as M(talos.autoextender.dns_record_set_info) returns them in C(record_sets)
-        (C(name), C(type), C(ttl), C(values), C(owner)); one dict is taken as a list of one.
+        (C(name), C(type), C(ttl), C(rdata), C(owner)); one dict is taken as a list of one.
       - Only C(A) and C(AAAA) values are matched with servers.
     type: raw
   probes:
@@ -123,7 +123,7 @@ _value:
       elements: dict
     dns:
       description:
-        - The record sets with C(name), C(type), C(ttl), C(owner) and C(values); each value has C(value),
+        - The record sets with C(name), C(type), C(ttl), C(owner) and C(rdata); each value has C(value),
           C(server), C(pool) and C(health).
       type: list
       elements: dict
@@ -295,9 +295,12 @@ def _record_sets(dns):
     out = []
     for rrset in _dicts(dns, "dns") or []:
         rtype = str(rrset.get("type") or "").upper()
-        values = [_ip(v) if rtype in ADDRESS_TYPES else str(v) for v in rrset.get("values") or []]
+        if "values" in rrset and "rdata" not in rrset:
+            raise AnsibleFilterError("status_report: the record set %s %s has 'values' but no 'rdata': pass the "
+                                     "record sets as dns_record_set_info returns them" % (rrset.get("name"), rtype))
+        values = [_ip(v) if rtype in ADDRESS_TYPES else str(v) for v in rrset.get("rdata") or []]
         out.append({"name": rrset.get("name"), "type": rtype, "ttl": rrset.get("ttl"), "owner": rrset.get("owner"),
-                    "values": sorted(set(values))})
+                    "rdata": sorted(set(values))})
     return out
 
 
@@ -388,7 +391,7 @@ def _state(row, warnings):
 def _dns_rows(record_sets, owners, ctx):
     """Each DNS value with the server it belongs to; warnings for values that should not be there."""
     warnings, cluster = ctx["warnings"], ctx["cluster"]["name"]
-    if not [v for rs in record_sets if rs["type"] in ADDRESS_TYPES for v in rs["values"]]:
+    if not [v for rs in record_sets if rs["type"] in ADDRESS_TYPES for v in rs["rdata"]]:
         _warn(warnings, "dns_empty", "dns", "The edge record set has no A or AAAA value: nothing is published")
     for rrset in record_sets:
         if rrset["type"] in ADDRESS_TYPES and rrset["owner"] != cluster:
@@ -396,7 +399,7 @@ def _dns_rows(record_sets, owners, ctx):
                   % (rrset["name"], rrset["type"], "owned by %s" % rrset["owner"] if rrset["owner"]
                      else "not owned (no ownership record)", cluster))
         values = []
-        for value in rrset["values"]:
+        for value in rrset["rdata"]:
             entry = {"value": value, "server": None, "pool": None, "health": None}
             if rrset["type"] in ADDRESS_TYPES:
                 server, pool = owners.get(value, (None, None))
@@ -405,7 +408,7 @@ def _dns_rows(record_sets, owners, ctx):
                              health=None if probe is None else "healthy" if probe["healthy"] else "unhealthy")
                 _check_value(value, server, pool, probe, warnings)
             values.append(entry)
-        rrset["values"] = values
+        rrset["rdata"] = values
     return record_sets
 
 
@@ -442,7 +445,7 @@ def _summary(report):
         "nodes": len([s for s in servers if s["node"]]) + len(report["nodes"] or []),
         "ready": len([s for s in servers if s["ready"]]) + len([n for n in report["nodes"] or [] if n["ready"]]),
         "peers": len(peers), "peers_up": len([p for p in peers if p["state"] == "up"]),
-        "dns_values": len([v for rs in report["dns"] or [] if rs["type"] in ADDRESS_TYPES for v in rs["values"]]),
+        "dns_values": len([v for rs in report["dns"] or [] if rs["type"] in ADDRESS_TYPES for v in rs["rdata"]]),
         "probes": len(probed), "healthy": len([s for s in probed if s["health"] == "healthy"]),
         "warnings": len(report["warnings"]),
     }
@@ -459,7 +462,7 @@ def status_report(cluster, pools=None, servers=None, nodes=None, kubespan=None, 
            "nodes": None if node_objs is None else sorted((_node(n) for n in node_objs), key=lambda n: n["name"] or ""),
            "peers": None if kubespan is None else _peers(kubespan), "probes": _probes(probes),
            "dns": record_sets, "used_nodes": set(), "used_peers": set(),
-           "published": set(v for rs in record_sets or [] if rs["type"] in ADDRESS_TYPES for v in rs["values"])}
+           "published": set(v for rs in record_sets or [] if rs["type"] in ADDRESS_TYPES for v in rs["rdata"])}
     owners, rows = {}, []
     for server, pool in sorted(server_rows, key=lambda sp: (sp[1]["name"], sp[0]["name"])):
         pool["servers"].append(server["name"])

@@ -103,6 +103,10 @@ class Resource:
         """Lines to warn the user with: what was repaired on the way (an adopted create, ...)."""
         return []
 
+    def output(self, state):
+        """``state`` (a copy) as the module returns it, in the result and the diff: its documented RETURN keys."""
+        return state
+
     # -- predictions used in check mode -------------------------------------
     def predict_create(self, desired):
         return dict((k, v) for k, v in desired.items() if v is not None)
@@ -152,7 +156,7 @@ class Resource:
     def redacted(self, state):
         if state is None:
             return None
-        out = copy.deepcopy(state)
+        out = self.output(copy.deepcopy(state))
         if isinstance(out, dict):
             for key in self.secret_fields:
                 if out.get(key) is not None:

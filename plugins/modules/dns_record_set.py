@@ -148,8 +148,10 @@ record_set:
       returned: success
       type: int
       sample: 60
-    values:
-      description: The values, sorted.
+    rdata:
+      description:
+        - The values, sorted (the option O(values); returned as C(rdata) because C(values) would be the dict method
+          in a Jinja expression).
       returned: success
       type: list
       elements: str
@@ -161,6 +163,7 @@ record_set:
       sample: home
 """
 
+from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import returned
 from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import (
     DnsResource,
     shrink_refused,
@@ -210,6 +213,9 @@ class DnsRecordSet(DnsResource):
 
     def wait(self, state, deadline):
         return self.manager.wait_visible(state, self.deadline)
+
+    def output(self, state):
+        return returned(state)
 
 
 def main():

@@ -94,7 +94,7 @@ record_sets:
       returned: always
       type: int
       sample: 60
-    values:
+    rdata:
       description: The values, sorted (TXT without quotes).
       returned: always
       type: list
@@ -108,7 +108,7 @@ record_sets:
 """
 
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import ownership
-from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import RECORD_TYPES
+from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import RECORD_TYPES, returned
 from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import (
     DNS_RULES,
     dns_argument_spec,
@@ -154,7 +154,7 @@ def main():
             owners = ownership.owners_by_type(claims.get(rrset["name"])).get(rrset["type"], [])
             rrset["owner"] = owners[0] if owners else None
             if (not p["type"] or rrset["type"] == p["type"]) and (not p["owner"] or rrset["owner"] == p["owner"]):
-                out.append(rrset)
+                out.append(returned(rrset))
     except AutoextenderError as e:
         e = e.redacted(provider.secrets() if provider else [])
         module.fail_json(msg=e.msg, failure=e.failure())

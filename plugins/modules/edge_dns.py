@@ -214,10 +214,10 @@ edge_dns:
       type: str
       sample: publish
     record_sets:
-      description: Per record type, the published set (C(ttl), C(values), C(owner)).
+      description: Per record type, the published set (C(ttl), C(rdata) its values, C(owner)).
       returned: success
       type: dict
-      sample: {"A": {"ttl": 60, "values": ["192.0.2.10"], "owner": "home"}}
+      sample: {"A": {"ttl": 60, "rdata": ["192.0.2.10"], "owner": "home"}}
     targets:
       description:
         - One entry per address seen (listed nodes and addresses published before).
@@ -235,6 +235,7 @@ edge_dns:
            "reason": "probe_failed", "error": "TCP 192.0.2.11 port 443: Connection refused"}
 """
 
+from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import returned
 from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import (
     DnsResource,
     validate,
@@ -327,6 +328,11 @@ class EdgeSet(DnsResource):
         after = dict(current)
         after.update((key, want) for key, (dummy, want) in changes.items())
         return after
+
+    def output(self, state):
+        if "record_sets" in state:
+            state["record_sets"] = dict((rtype, returned(rrset)) for rtype, rrset in state["record_sets"].items())
+        return state
 
     def wait(self, state, deadline):
         for rtype, rrset in sorted(state["record_sets"].items()):

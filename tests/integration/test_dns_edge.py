@@ -41,7 +41,7 @@ def test_staged_migration_from_pool_a_to_pool_b(dns_bed, edge_nodes, tmp_path):
 
     proc, r = run_dns_tasks(tmp_path, [step("check publish a", ["a"], check=True)])
     assert r["check publish a"]["changed"] is True
-    assert r["check publish a"]["edge_dns"]["record_sets"]["A"]["values"] == ["127.0.0.2"]
+    assert r["check publish a"]["edge_dns"]["record_sets"]["A"]["rdata"] == ["127.0.0.2"]
     assert dns_bed.answers(name, "A") == []
 
     proc, r = run_dns_tasks(tmp_path, [step("publish a", ["a"]), step("publish a again", ["a"])])
@@ -125,7 +125,7 @@ def test_input_without_active_nodes_leaves_the_live_set_unchanged(dns_bed, edge_
     ])
     for title in ("no nodes", "typo in the pool", "remove, no nodes"):
         assert not r[title].get("failed") and r[title]["changed"] is False, r[title]
-        assert r[title]["edge_dns"]["record_sets"]["A"]["values"] == ["127.0.0.2", "127.0.0.3"]
+        assert r[title]["edge_dns"]["record_sets"]["A"]["rdata"] == ["127.0.0.2", "127.0.0.3"]
         assert set(reason for reason, published in reasons(r[title]).values() if published) == {"kept_no_active_address"}
     assert ("nodes is empty: it has no node of the active pools a: the A and AAAA set of %s is kept as it is" % name
             in r["no nodes"]["warnings"])

@@ -39,7 +39,7 @@ def test_lifecycle_check_create_repeat_update_delete(dns_bed, tmp_path):
     a = dict(name=name, type="A", ttl=60)
     proc, r = run_dns_tasks(tmp_path, [task(dns_bed, "check create", check=True, values=["192.0.2.1", "192.0.2.2"], **a)])
     assert r["check create"]["changed"] is True
-    assert r["check create"]["record_set"]["values"] == ["192.0.2.1", "192.0.2.2"]
+    assert r["check create"]["record_set"]["rdata"] == ["192.0.2.1", "192.0.2.2"]
     assert dns_bed.answers(name, "A") == [] and dns_bed.answers("_autoextender." + name, "TXT") == []
 
     proc, r = run_dns_tasks(tmp_path, [
@@ -48,7 +48,7 @@ def test_lifecycle_check_create_repeat_update_delete(dns_bed, tmp_path):
         task(dns_bed, "repeat", values=["192.0.2.1", "192.0.2.2"], **a),
     ])
     assert [r[t]["changed"] for t in ("create", "check repeat", "repeat")] == [True, False, False]
-    assert r["create"]["record_set"] == {"name": name, "type": "A", "ttl": 60, "values": ["192.0.2.1", "192.0.2.2"],
+    assert r["create"]["record_set"] == {"name": name, "type": "A", "ttl": 60, "rdata": ["192.0.2.1", "192.0.2.2"],
                                          "owner": "home"}
     assert dns_bed.answers(name, "A") == ["192.0.2.1", "192.0.2.2"]
     assert dns_bed.answers("_autoextender." + name, "TXT") == [claim("home", "A")]
@@ -56,8 +56,8 @@ def test_lifecycle_check_create_repeat_update_delete(dns_bed, tmp_path):
     proc, r = run_dns_tasks(tmp_path, [task(dns_bed, "check update", check=True, diff=True,
                                             values=["192.0.2.1", "192.0.2.3"], **a)])
     assert r["check update"]["changed"] is True
-    assert r["check update"]["diff"]["before"]["values"] == ["192.0.2.1", "192.0.2.2"]
-    assert r["check update"]["diff"]["after"]["values"] == ["192.0.2.1", "192.0.2.3"]
+    assert r["check update"]["diff"]["before"]["rdata"] == ["192.0.2.1", "192.0.2.2"]
+    assert r["check update"]["diff"]["after"]["rdata"] == ["192.0.2.1", "192.0.2.3"]
     assert dns_bed.answers(name, "A") == ["192.0.2.1", "192.0.2.2"]
 
     proc, r = run_dns_tasks(tmp_path, [
@@ -109,7 +109,7 @@ def test_record_types_and_info(dns_bed, tmp_path):
     assert set(owned) >= {(name, "AAAA"), (name, "TXT"), ("www-" + name, "CNAME")}
     assert (foreign, "A") not in owned
     assert not any(n.startswith("_autoextender.") for n, dummy in owned)
-    assert r["info foreign"]["record_sets"] == [{"name": foreign, "type": "A", "ttl": 300, "values": ["203.0.113.9"],
+    assert r["info foreign"]["record_sets"] == [{"name": foreign, "type": "A", "ttl": 300, "rdata": ["203.0.113.9"],
                                                  "owner": None}]
     assert r["info one name"]["changed"] is False
 

@@ -70,8 +70,8 @@ def sample_facts(tmp_path, **overrides):
         "status_report_kubespan": [peer("hel1-a-1", "203.0.113.7:51820"), peer("hel1-a-2", "203.0.113.8:51820"),
                                    peer("fsn1-b-1", "198.51.100.1:51820")],
         "status_report_dns": [{"name": "edge.example.org.", "type": "A", "ttl": 60,
-                               "values": ["203.0.113.7", "203.0.113.8"], "owner": "home"},
-                              {"name": "edge.example.org.", "type": "AAAA", "ttl": 60, "values": ["2001:db8::7"],
+                               "rdata": ["203.0.113.7", "203.0.113.8"], "owner": "home"},
+                              {"name": "edge.example.org.", "type": "AAAA", "ttl": 60, "rdata": ["2001:db8::7"],
                                "owner": "home"}],
         "status_report_probes": [{"ip": ip, "healthy": True, "error": None, "latency_ms": 3.5}
                                  for ip in ("203.0.113.7", "203.0.113.8", "2001:db8::7", "198.51.100.1")],
@@ -166,8 +166,8 @@ def test_the_report_escapes_every_string_from_an_api_and_lists_everything(tmp_pa
                                 dict(peer(h("home-node"), "192.168.1.10:51820"), node=h("observer"),
                                      last_handshake=h("handshake"))],
         status_report_dns=[{"name": h("dns-name"), "type": "A", "ttl": 60, "owner": h("owner"),
-                            "values": ["203.0.113.7", h("value")]},
-                           {"name": h("dns-name"), "type": "TXT", "ttl": 60, "owner": None, "values": [h("txt")]}],
+                            "rdata": ["203.0.113.7", h("value")]},
+                           {"name": h("dns-name"), "type": "TXT", "ttl": 60, "owner": None, "rdata": [h("txt")]}],
         status_report_probes=[{"ip": "203.0.113.7", "healthy": False, "error": h("probe-error"), "latency_ms": 1}],
     )
     proc = run(facts)
@@ -230,7 +230,7 @@ def test_inconsistencies_are_warned_on_the_screen_and_in_the_report(tmp_path):
                              node("hel1-a-1", "203.0.113.7", "hel1-a"), node("fsn1-b-1", "198.51.100.1", "fsn1-b")],
         # 203.0.113.7 is published but fails its probe; 192.0.2.250 belongs to no server.
         status_report_dns=[{"name": "edge.example.org.", "type": "A", "ttl": 60, "owner": "home",
-                            "values": ["203.0.113.7", "203.0.113.8", "192.0.2.250"]}],
+                            "rdata": ["203.0.113.7", "203.0.113.8", "192.0.2.250"]}],
         status_report_probes=[{"ip": "203.0.113.7", "healthy": False,
                                "error": "TCP 203.0.113.7 port 443: Connection refused", "latency_ms": 0.4},
                               {"ip": "203.0.113.8", "healthy": True, "error": None, "latency_ms": 2}],
@@ -259,7 +259,7 @@ def test_inconsistencies_are_warned_on_the_screen_and_in_the_report(tmp_path):
 def test_fail_on_warnings_fails_after_the_report_and_only_then(tmp_path):
     facts = sample_facts(tmp_path, status_report_fail_on_warnings=True,
                          status_report_dns=[{"name": "edge.example.org.", "type": "A", "ttl": 60, "owner": "home",
-                                             "values": ["203.0.113.7", "203.0.113.8", "192.0.2.250"]}])
+                                             "rdata": ["203.0.113.7", "203.0.113.8", "192.0.2.250"]}])
     proc = run(facts)
     assert proc.returncode != 0
     failed = results(proc)["Fail when something does not add up"]

@@ -45,6 +45,19 @@ def record_set(name, rtype, ttl, values):
     return {"name": name.lower(), "type": rtype.upper(), "ttl": int(ttl), "values": sorted(set(values))}
 
 
+def returned(rrset):
+    """``rrset`` as the modules return it: its values under ``rdata``.
+
+    A returned key ``values`` would shadow the dict method of that name in a
+    Jinja expression (``result.record_set.values`` is the method), so
+    ansible-core 2.21's validate-modules refuses it.
+    """
+    out = dict(rrset)
+    if "values" in out:
+        out["rdata"] = out.pop("values")
+    return out
+
+
 class DnsProvider(object):
     """Subclass per backend; one instance per task, bound to one zone."""
 

@@ -44,7 +44,7 @@ def peer(label, endpoint, state="up", observer="192.168.1.10", rx=100, tx=200, h
 
 
 def rrset(*values, rtype="A", owner="home"):
-    return {"name": "edge.example.org.", "type": rtype, "ttl": 60, "values": list(values), "owner": owner}
+    return {"name": "edge.example.org.", "type": rtype, "ttl": 60, "rdata": list(values), "owner": owner}
 
 
 def probe(ip, healthy=True, error=None, latency_ms=12.5):
@@ -85,7 +85,7 @@ def test_a_healthy_world_has_no_warning_and_joins_everything():
     assert [n["name"] for n in report["nodes"]] == ["cp-1"]
     assert report["nodes"][0]["roles"] == ["control-plane"] and report["nodes"][0]["version"] == "v1.36.3"
     assert report["pools"][0]["servers"] == ["hel1-a-1", "hel1-a-2"]
-    assert [v["server"] for v in report["dns"][0]["values"]] == ["hel1-a-1", "hel1-a-2"]
+    assert [v["server"] for v in report["dns"][0]["rdata"]] == ["hel1-a-1", "hel1-a-2"]
     assert report["summary"] == {"pools": 1, "active_pools": 1, "servers": 2, "running": 2, "nodes": 3, "ready": 3,
                                  "peers": 2, "peers_up": 2, "dns_values": 2, "probes": 2, "healthy": 2,
                                  "warnings": 0}
@@ -184,7 +184,7 @@ def test_an_ip_in_dns_that_is_unhealthy_is_flagged():
     assert warning["subject"] == "203.0.113.7" and "port 443: refused" in warning["message"]
     assert row(report, "hel1-a-1")["health"] == "unhealthy" and row(report, "hel1-a-1")["state"] == "down"
     assert row(report, "hel1-a-1")["probe_error"] == "TCP 203.0.113.7 port 443: refused"
-    assert report["dns"][0]["values"][0]["health"] == "unhealthy"
+    assert report["dns"][0]["rdata"][0]["health"] == "unhealthy"
 
 
 def test_an_unhealthy_server_out_of_dns_is_not_a_warning():
@@ -196,7 +196,7 @@ def test_an_unhealthy_server_out_of_dns_is_not_a_warning():
 def test_a_dns_value_of_no_known_server_is_flagged():
     report = healthy_world(dns=[rrset("203.0.113.7", "203.0.113.8", "198.51.100.99")])
     assert codes(report) == [("dns_unknown_value", "198.51.100.99")]
-    unknown = report["dns"][0]["values"][0]
+    unknown = report["dns"][0]["rdata"][0]
     assert unknown == {"value": "198.51.100.99", "server": None, "pool": None, "health": None}
 
 
@@ -249,10 +249,10 @@ def test_an_edge_set_owned_by_another_cluster_is_flagged(owner, text):
 def test_non_address_record_sets_are_listed_but_not_joined():
     report = healthy_world(dns=[rrset("203.0.113.7", "203.0.113.8"),
                                 {"name": "www.example.org.", "type": "CNAME", "ttl": 300,
-                                 "values": ["edge.example.org."], "owner": None}])
+                                 "rdata": ["edge.example.org."], "owner": None}])
     assert report["warnings"] == [] and report["summary"]["dns_values"] == 2
-    assert report["dns"][1]["values"] == [{"value": "edge.example.org.", "server": None, "pool": None,
-                                           "health": None}]
+    assert report["dns"][1]["rdata"] == [{"value": "edge.example.org.", "server": None, "pool": None,
+                                          "health": None}]
 
 
 def test_one_record_set_dict_is_taken_as_a_list():
@@ -361,6 +361,7 @@ def test_the_cluster_needs_a_name(cluster):
     ({"nodes": "node-1"}, "nodes must be a list of dicts, got str"),
     ({"kubespan": [1, 2]}, "kubespan must be a list of dicts"),
     ({"dns": ["1.2.3.4"]}, "dns must be a list of dicts"),
+    ({"dns": [{"name": "edge.example.org.", "type": "A", "values": ["192.0.2.1"]}]}, "has 'values' but no 'rdata'"),
 ])
 def test_bad_inputs_fail_clearly(kwargs, match):
     with pytest.raises(AnsibleFilterError, match=match):

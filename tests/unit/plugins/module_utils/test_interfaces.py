@@ -37,6 +37,14 @@ def test_in_zone_and_record_set():
         "name": "e.example.org.", "type": "A", "ttl": 60, "values": ["1", "2"]}
 
 
+def test_modules_return_the_values_as_rdata():
+    """A returned key ``values`` would be the dict method in Jinja (validate-modules' bad-return-value-key)."""
+    internal = dict(dns.record_set("e.example.org.", "A", 60, ["192.0.2.1"]), owner="home")
+    assert dns.returned(internal) == {"name": "e.example.org.", "type": "A", "ttl": 60, "rdata": ["192.0.2.1"],
+                                      "owner": "home"}
+    assert "values" in internal
+
+
 def test_unknown_names_fail_clearly():
     with pytest.raises(AutoextenderError, match="choose one of hetzner, lab, linode"):
         registry.provider_class("aws")
