@@ -40,7 +40,6 @@ from tests.support.labnet.addressing import APP_PORT, ECHO_PORT, HOME_INDEX, Pla
 
 NAMESPACE, SERVICE, HEALTHZ = "default", "hello", "lab-healthz"
 INGRESS_CLASS = "edge"  # the edge_ingress role's default class
-KUBESPAN_PATCH = {"machine": {"network": {"kubespan": {"enabled": True}}}}
 LABELS = {"app.kubernetes.io/name": SERVICE, "app.kubernetes.io/part-of": "autoextender-lab"}
 
 
@@ -49,6 +48,14 @@ def lab_talos_version():
     import yaml
     with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all.yml")) as f:
         return yaml.safe_load(f)["autoextender_cluster"]["talos_version"]
+
+
+def kubespan_patches():
+    """KubeSpan on in the layout of the lab's Talos line: the patches the kubespan role gives a home node."""
+    sys.path.insert(0, os.path.join(REPO, ".cache", "collections"))  # `make collection-link`
+    from ansible_collections.talos.autoextender.plugins.module_utils._talos_machine_config import (
+        home_kubespan_patches)
+    return home_kubespan_patches(lab_talos_version(), {"enabled": True})
 
 
 def talosctl_path(given):
@@ -80,10 +87,10 @@ def talos_files(lab_dir, talosctl):
         if not os.path.exists(controlplane):
             # KubeSpan on, as on every node of a cluster that extends to edges: the home node's
             # kubespanpeerstatuses then come from its WireGuard link to the edges.
+            patches = [arg for patch in kubespan_patches() for arg in ("--config-patch", json.dumps(patch))]
             subprocess.run([talosctl, "gen", "config", "lab", "https://127.0.0.1:6443", "--with-secrets", secrets,
-                            "--output-types", "controlplane", "--with-docs=false", "--with-examples=false",
-                            "--config-patch", json.dumps(KUBESPAN_PATCH), "-o", controlplane], check=True,
-                           capture_output=True, env=env)
+                            "--output-types", "controlplane", "--with-docs=false", "--with-examples=false"]
+                           + patches + ["-o", controlplane], check=True, capture_output=True, env=env)
     finally:
         os.umask(old)
     for path in (secrets, talosconfig, controlplane):
