@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Start, stop and show the local lab (docs/lab.md) outside of pytest.
 
-    hack/lab.py up     [--dir .lab]   the home cluster (etcd, kube-apiserver, kube-controller-manager,
+    hack/lab.py up     [--dir .lab] [--talos-version V]
+                                      the home cluster (etcd, kube-apiserver, kube-controller-manager,
                                       kube-scheduler, kwok), PowerDNS with the lab zone,
                                       Pebble and cert-manager, the lab cloud API, ExternalDNS
                                       (hack/lab_external_dns.py), and (as root) the real data path
@@ -150,7 +151,7 @@ def _start_certificates(lab_dir, kube, pdns, zone, stack):
             "log": os.path.join(lab_dir, "cert-manager", "cert-manager.log")}
 
 
-def up(lab_dir, zone):
+def up(lab_dir, zone, talos_version=None):
     state = load_state(lab_dir)
     if state and all(_alive(p) for p in state.get("pids", [])) and state.get("pids"):
         print("lab: already up (%s)" % os.path.join(lab_dir, STATE))
@@ -176,7 +177,10 @@ def up(lab_dir, zone):
     state["kube"] = {"url": kube.url, "kubeconfig": kube.kubeconfig, "ca": kube.ca_path}
     state["powerdns"] = {"api_url": pdns.api_url, "api_key": pdns.api_key, "server": pdns.host,
                          "dns_port": pdns.dns_port}
-    state["home"] = _optional_part("lab_home.py", ["up", "--dir", lab_dir, "--kubeconfig", kube.kubeconfig], lab_dir)
+    # The home node's Talos line (default: the lab inventory's autoextender_lab_talos_version).
+    home_version = ["--talos-version", talos_version] if talos_version else []
+    state["home"] = _optional_part("lab_home.py", ["up", "--dir", lab_dir, "--kubeconfig", kube.kubeconfig]
+                                   + home_version, lab_dir)
     if os.geteuid() == 0:
         state["datapath"] = _optional_part("labnet.py", ["up", "--state-dir", os.path.join(lab_dir, "net")],
                                            lab_dir)
@@ -191,8 +195,8 @@ def up(lab_dir, zone):
                                                       "--kubeconfig", kube.kubeconfig] + labnet + home, lab_dir)
     if state["cloud"].get("home_talos_api"):
         state["home"]["talos_api"] = state["cloud"]["home_talos_api"]
-        _optional_part("lab_home.py", ["endpoint", "--dir", lab_dir, "--address", state["home"]["talos_api"]],
-                       lab_dir)
+        _optional_part("lab_home.py", ["endpoint", "--dir", lab_dir, "--address", state["home"]["talos_api"]]
+                       + home_version, lab_dir)
     state["control"] = {"source": state["cloud"].get("control_source") or "127.0.0.1/32"}
     # ExternalDNS runs continuously once the external_dns role applied its Deployment (hack/lab_external_dns.py).
     state["external_dns"] = _optional_part("lab_external_dns.py", ["start", "--dir", lab_dir, "--kubeconfig",
@@ -363,10 +367,12 @@ def main(argv=None):
     parser.add_argument("--dir", default=os.path.join(REPO, ".lab"))
     parser.add_argument("--zone", default="lab.test")
     parser.add_argument("--purge", action="store_true", help="with down: also remove the lab directory")
+    parser.add_argument("--talos-version", help="with up: the home cluster's Talos version (default: the lab "
+                                                "inventory's autoextender_lab_talos_version)")
     args = parser.parse_args(argv)
     lab_dir = os.path.abspath(args.dir)
     if args.action == "up":
-        up(lab_dir, args.zone)
+        up(lab_dir, args.zone, args.talos_version)
         return status(lab_dir)
     if args.action == "down":
         down(lab_dir, args.purge)

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """The lab's "home cluster" side: what an existing Talos cluster already has (docs/workflows.md).
 
-    hack/lab_home.py up --dir LAB_DIR --kubeconfig FILE [--talosctl PATH]
-    hack/lab_home.py endpoint --dir LAB_DIR --address IP [--talosctl PATH]
+    hack/lab_home.py up --dir LAB_DIR --kubeconfig FILE [--talos-version V] [--talosctl PATH]
+    hack/lab_home.py endpoint --dir LAB_DIR --address IP [--talos-version V] [--talosctl PATH]
+
+The home cluster runs ``--talos-version`` (default: ``autoextender_lab_talos_version`` of the
+lab inventory); its configs are in that line's layout, made by that line's talosctl.
 
 - ``LAB_DIR/secrets.yaml`` (0600): the home cluster's secrets bundle, made once with
   ``talosctl gen secrets`` and kept (a real cluster has had one since its creation);
@@ -44,24 +47,23 @@ LABELS = {"app.kubernetes.io/name": SERVICE, "app.kubernetes.io/part-of": "autoe
 
 
 def lab_talos_version():
-    """The Talos version of the lab's home cluster (inventories/lab: autoextender_cluster.talos_version)."""
+    """The lab's default Talos version (inventories/lab: autoextender_lab_talos_version)."""
     import yaml
     with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all.yml")) as f:
-        return yaml.safe_load(f)["autoextender_cluster"]["talos_version"]
+        return yaml.safe_load(f)["autoextender_lab_talos_version"]
 
 
-def kubespan_patches():
-    """KubeSpan on in the layout of the lab's Talos line: the patches the kubespan role gives a home node."""
+def kubespan_patches(talos_version):
+    """KubeSpan on in the layout of ``talos_version``'s line: the patches the kubespan role gives a home node."""
     sys.path.insert(0, os.path.join(REPO, ".cache", "collections"))  # `make collection-link`
     from ansible_collections.talos.autoextender.plugins.module_utils._talos_machine_config import (
         home_kubespan_patches)
-    return home_kubespan_patches(lab_talos_version(), {"enabled": True})
+    return home_kubespan_patches(talos_version, {"enabled": True})
 
 
-def talosctl_path(given):
-    """``--talosctl``, else the talosctl of the lab's Talos line, as the collection's modules pick it."""
+def talosctl_path(given, version):
+    """``--talosctl``, else the talosctl of ``version``'s line, as the collection's modules pick it."""
     from tests.support import tools
-    version = lab_talos_version()
     path = given or tools.talosctl_for(version)
     if not path:
         raise SystemExit("lab_home: no talosctl of the line of Talos %s (talosctl-<major>.<minor> or talosctl; "
@@ -69,11 +71,17 @@ def talosctl_path(given):
     return path
 
 
-def talos_files(lab_dir, talosctl):
+def talos_files(lab_dir, talosctl, talos_version):
     """The secrets bundle, the home node's controlplane config and a talosconfig, made once."""
     secrets = os.path.join(lab_dir, "secrets.yaml")
     talosconfig = os.path.join(lab_dir, "talosconfig")
     controlplane = os.path.join(lab_dir, "home-controlplane.yaml")
+    marker = os.path.join(lab_dir, "home-talos-version")
+    if os.path.exists(controlplane):
+        made = open(marker).read().strip() if os.path.exists(marker) else "an unknown version"
+        if made != talos_version:
+            raise SystemExit("lab_home: the kept home cluster of %s runs Talos %s, not %s; start an empty lab: "
+                             "python3 hack/lab.py down --purge --dir %s" % (lab_dir, made, talos_version, lab_dir))
     env = dict(os.environ, HOME=lab_dir)
     old = os.umask(0o077)
     try:
@@ -87,10 +95,12 @@ def talos_files(lab_dir, talosctl):
         if not os.path.exists(controlplane):
             # KubeSpan on, as on every node of a cluster that extends to edges: the home node's
             # kubespanpeerstatuses then come from its WireGuard link to the edges.
-            patches = [arg for patch in kubespan_patches() for arg in ("--config-patch", json.dumps(patch))]
+            patches = [arg for patch in kubespan_patches(talos_version) for arg in ("--config-patch", json.dumps(patch))]
             subprocess.run([talosctl, "gen", "config", "lab", "https://127.0.0.1:6443", "--with-secrets", secrets,
                             "--output-types", "controlplane", "--with-docs=false", "--with-examples=false"]
                            + patches + ["-o", controlplane], check=True, capture_output=True, env=env)
+            with open(marker, "w") as f:
+                f.write(talos_version + "\n")
     finally:
         os.umask(old)
     for path in (secrets, talosconfig, controlplane):
@@ -185,20 +195,23 @@ def main(argv=None):
     parser.add_argument("--kubeconfig", help="with up: the home cluster's kubeconfig")
     parser.add_argument("--address", help="with endpoint: the home node's Talos API address")
     parser.add_argument("--talosctl")
+    parser.add_argument("--talos-version", help="the home cluster's Talos version (default: the lab inventory's)")
     args = parser.parse_args(argv)
+    version = args.talos_version or lab_talos_version()
     lab_dir = os.path.abspath(args.dir)
     if args.action == "endpoint":
         if not args.address:
             parser.error("endpoint needs --address")
         talosconfig = os.path.join(lab_dir, "talosconfig")
-        point_talosconfig(talosconfig, args.address, talosctl_path(args.talosctl))
+        point_talosconfig(talosconfig, args.address, talosctl_path(args.talosctl, version))
         print(json.dumps({"talosconfig": talosconfig, "endpoint": args.address}))
         return 0
     if not args.kubeconfig:
         parser.error("up needs --kubeconfig")
-    secrets, talosconfig, controlplane = talos_files(lab_dir, talosctl_path(args.talosctl))
+    secrets, talosconfig, controlplane = talos_files(lab_dir, talosctl_path(args.talosctl, version), version)
     app = home_service(args.kubeconfig)
-    print(json.dumps({"enabled": True, "secrets": secrets, "talosconfig": talosconfig, "controlplane": controlplane,
+    print(json.dumps({"enabled": True, "talos_version": version, "secrets": secrets, "talosconfig": talosconfig,
+                      "controlplane": controlplane,
                       "service": "%s/%s" % (NAMESPACE, SERVICE), "app": app, "crds": local_crds()}))
     return 0
 

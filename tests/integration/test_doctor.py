@@ -57,7 +57,7 @@ def lab(tmp_path_factory):
 
 def lab_talos_version():
     with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all.yml")) as f:
-        return yaml.safe_load(f)["autoextender_cluster"]["talos_version"]
+        return yaml.safe_load(f)["autoextender_lab_talos_version"]
 
 
 def test_the_doctor_passes_on_the_lab_and_finds_talosctl_where_the_modules_do(lab):
