@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import ssl
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -76,6 +77,25 @@ NODE_MONITOR_GRACE_SECONDS = 40
 #: a pod of a NotReady or unreachable Node is evicted after this long (5 minutes in a real
 #: cluster). DaemonSet pods tolerate both for ever, as the DaemonSet controller adds them.
 NOT_READY_TOLERATION_SECONDS = 30
+
+#: The informer rework that Kubernetes 1.36 turned on as beta (client-go's AtomicFIFO) and the
+#: controllers' stale-cache checks built on it. The lab's controller-manager runs with them off,
+#: as upstream's release note says to "temporarily regain the previous behavior": with them on,
+#: the DaemonSet controller once stopped in the middle of a surge rollout of the migrate scenario
+#: (locally 1 run in 4, and in CI). Right after logging "read version: 745 is not as new as
+#: written version: 758 for group resource daemonsets.apps", it synced the DaemonSet no more for
+#: 10 minutes. The new pod was Ready and the old one was never removed. Gates a build lacks are
+#: left out: 1.37 adds StaleControllerConsistencyHPA and NodeControllerLeaseCircuitBreaker.
+INFORMER_GATES_OFF = ("AtomicFIFO", "StaleControllerConsistencyDaemonSet", "StaleControllerConsistencyHPA",
+                      "StaleControllerConsistencyJob", "StaleControllerConsistencyReplicaSet",
+                      "StaleControllerConsistencyStatefulSet", "NodeControllerLeaseCircuitBreaker")
+
+
+def informer_gates_off(kcm):
+    """``--feature-gates`` turning INFORMER_GATES_OFF off, for the gates this kube-controller-manager has."""
+    known = subprocess.run([kcm, "--help"], capture_output=True, text=True, timeout=60).stdout
+    return ",".join("%s=false" % gate for gate in INFORMER_GATES_OFF if "%s=true|false" % gate in known)
+
 
 #: kwok acts as every kubelet: it writes pod and node status and deletes pods, for all
 #: Nodes. No built-in role covers that (a kubelet's system:node:<name> is limited to its
@@ -214,8 +234,9 @@ def _serving(workdir, part, port, config):
 
 def _start_control_loop(workdir, stack, ports, pki, configs):
     """kube-controller-manager, kube-scheduler and kwok; wait until each answers its health check."""
+    kcm_path = which("kube-controller-manager")
     kcm = stack.enter_context(ManagedProcess("kube-controller-manager", [
-        which("kube-controller-manager"), "--kubeconfig", configs["kube-controller-manager"],
+        kcm_path, "--kubeconfig", configs["kube-controller-manager"],
         *_serving(workdir, "kube-controller-manager", ports["kcm"], configs["kube-controller-manager"]),
         "--leader-elect=false",
         # each controller with its own ServiceAccount's token, as in a real cluster (the
@@ -231,6 +252,7 @@ def _start_control_loop(workdir, stack, ports, pki, configs):
         "--node-monitor-period", "2s",
         "--node-monitor-grace-period", "%ds" % NODE_MONITOR_GRACE_SECONDS,
         "--node-startup-grace-period", "%ds" % NODE_MONITOR_GRACE_SECONDS,
+        "--feature-gates", informer_gates_off(kcm_path),
     ], os.path.join(workdir, "kube-controller-manager.log")))
     scheduler = stack.enter_context(ManagedProcess("kube-scheduler", [
         which("kube-scheduler"), "--kubeconfig", configs["kube-scheduler"],
