@@ -22,15 +22,10 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talos_machine_
     summary,
 )
 from tests.conftest import spec_path
+from tests.unit.plugins.module_utils.test_talos_machine_config import SCHEMATIC, SPEC as SPEC_1_13
 
-SCHEMATIC = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"
-SPEC = {
-    "talos_version": "v1.14.1", "hostname": "hel1-a-1", "pool": "hel1-a", "zone": "hetzner-hel1",
-    "instance_type": "cx22", "node_labels": {"team": "edge"}, "node_taints": {"autoextender.io/edge": "true:NoSchedule"},
-    "kubelet_valid_subnets": ["0.0.0.0/0", "!10.0.0.0/8"], "install_disk": "/dev/sda", "schematic": SCHEMATIC,
-    "kubespan": {"enabled": True, "mtu": 1412, "endpoint_filters": PUBLIC_ENDPOINT_FILTERS},
-    "discovery": {"enabled": True, "service_endpoint": None},
-}
+# The edge of test_talos_machine_config.py (a 1.13 one), on Talos 1.14.
+SPEC = dict(SPEC_1_13, talos_version="v1.14.1")
 LABELS = {"autoextender.io/pool": "hel1-a", "topology.kubernetes.io/zone": "hetzner-hel1",
           "node.kubernetes.io/instance-type": "cx22", "team": "edge"}
 RC1 = "v1.14.0-rc.1"
