@@ -61,7 +61,10 @@ def test_the_doctor_says_which_talosctl_it_picked_for_the_home_cluster_and_why(t
 
 def test_no_talosctl_of_the_home_clusters_line_says_which_one_to_install(tmp_path):
     path, runner, dummy = fake_talosctl(tmp_path, version="v1.14.1")
-    check = _doctor.check_talosctl(runner=runner, environ={"PATH": str(tmp_path)}, talos_version="v1.13.9")
+    # $AUTOEXTENDER_TOOLS named: its default (~/.cache/talos-autoextender/bin) is this machine's, which may hold
+    # a talosctl-1.13 (CI's make tools builds one).
+    check = _doctor.check_talosctl(runner=runner, environ={"PATH": str(tmp_path), "AUTOEXTENDER_TOOLS": str(tmp_path)},
+                                   talos_version="v1.13.9")
     assert not check["ok"] and check["kind"] == "missing_tool"
     assert "talosctl at %s is v1.14.1, of another line" % path in check["detail"]
     assert check["fix"] == ("install talosctl v1.13.x as talosctl-1.13 (or as talosctl) in PATH or "
