@@ -194,27 +194,45 @@ class OpenAPISpec:
                 return template, op, dict(zip(names, m.groups())), params
         return None
 
-    def check_request(self, method, path, query, body):
-        """Violations (a list of strings) of one request; ``query`` maps name -> [values]."""
+    def check_request(self, method, path, query, body, headers=None):
+        """Violations (a list of strings) of one request; ``query`` maps name -> [values].
+
+        Every query parameter must be documented; documented query, path and header
+        parameters are checked against their schemas (``headers``: a mapping with
+        case-insensitive ``get``, e.g. ``http.client.HTTPMessage``; None skips the header checks).
+        """
         found = self.operation(method, path)
         if found is None:
             return ["%s %s is not an operation of %s" % (method, path, self.path)]
-        template, op, dummy, params = found
+        template, op, path_params, params = found
         errors = []
+        documented = set()
         for param in params:
             if "$ref" in param:
                 param = self._resolve(param["$ref"])
-            if param.get("in") != "query" or param["name"] not in query:
-                if param.get("in") == "query" and param.get("required") and param["name"] not in query:
-                    errors.append("query parameter %s is required" % param["name"])
+            where, name = param.get("in"), param["name"]
+            if where == "query":
+                documented.add(name)
+                values = query.get(name)
+            elif where == "path":
+                values = [path_params[name]] if name in path_params else None
+            elif where == "header" and headers is not None:
+                value = headers.get(name)
+                values = None if value is None else [value]
+            else:
+                continue
+            if values is None:
+                if param.get("required"):
+                    errors.append("%s parameter %s is required" % (where, name))
                 continue
             schema = param.get("schema", {})
             while isinstance(schema, dict) and "$ref" in schema:
                 schema = self._resolve(schema["$ref"])
             if schema.get("type") == "array":  # ?type=a&type=b: each value is one item
                 schema = schema.get("items", {})
-            for raw in query[param["name"]]:
-                errors += ["query %s=%r: %s" % (param["name"], raw, e) for e in self._check_param(raw, schema)]
+            for raw in values:
+                errors += ["%s %s=%r: %s" % (where, name, raw, e) for e in self._check_param(raw, schema)]
+        errors += ["query parameter %s is not documented" % name for name in sorted(set(query) - documented)]
         content = (op.get("requestBody") or {}).get("content", {})
         if body is not None and "application/json" in content:
             pointer = _pointer("paths", template, method.lower(), "requestBody", "content", "application/json", "schema")
@@ -259,10 +277,13 @@ class OpenAPISpec:
         while isinstance(schema, dict) and "$ref" in schema:
             schema = self._resolve(schema["$ref"])
         kind = schema.get("type")
+        members = schema.get("oneOf") or schema.get("anyOf") or []
+        if kind == "object" or members and all(_inline(self.doc, m).get("type") == "object" for m in members):
+            kind = "object"  # a JSON object in a header or query value (Linode's X-Filter)
         try:
-            value = {"integer": int, "number": float}.get(kind, str)(raw)
+            value = {"integer": int, "number": float, "object": json.loads}.get(kind, str)(raw)
         except ValueError:
-            return ["not a valid %s" % kind]
+            return ["not a valid %s" % ("JSON object" if kind == "object" else kind)]
         if kind == "boolean":
             return [] if raw in ("true", "false") else ["not a boolean"]
         schema = _convert(_inline(self.doc, schema), "request", self.doc)

@@ -7,8 +7,11 @@ does (``error_body``). The base class provides:
 
 - a threaded server on 127.0.0.1 with a free port, started and stopped by
   fixtures (``with sim:``);
-- spec checking of every request and response (``violations``); fixtures
-  call ``assert_clean()`` at teardown so a mismatch fails the test;
+- spec checking of every request and response (``violations``), those that
+  meet a fault included; fixtures call ``assert_clean()`` at teardown so a
+  mismatch fails the test;
+- a handler's own crash answered as a 500 whose body carries the traceback, and
+  recorded as a violation (never a closed connection a client's retry would hide);
 - fault knobs that tests turn on: latency, 429 bursts with Retry-After, 5xx
   responses, dropped connections, "commit then drop" (the change is made
   but the client never hears back, as when a run dies between create and wait)
@@ -20,6 +23,7 @@ import json
 import re
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -115,6 +119,11 @@ class Simulator:
     def error_body(self, error):
         raise NotImplementedError
 
+    def rate_limit_headers(self, fault):
+        """Headers of every answer about the client's rate limit; ``fault`` is the armed ``rate_limit`` fault
+        that answers this request with a 429, else None. Default: only ``Retry-After`` on a 429."""
+        return {"Retry-After": str(fault.retry_after)} if fault is not None else {}
+
     def authorised(self, request):
         """Default: a bearer token, when the simulator has one."""
         return self.token is None or request.headers.get("Authorization") == "Bearer " + self.token
@@ -188,13 +197,20 @@ class Simulator:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
         request = Request(handler.command, url.path, parse_qs(url.query, keep_blank_values=True), handler.headers, raw)
+        self._check_request(request)
         if self.latency:
             time.sleep(self.latency)
         if self._take_fault(request.method, request.path, ("drop",)):
             self.log.append((request.method, request.path, "dropped"))
             handler.close_connection = True
             return
-        status, body, headers = self._dispatch(request)
+        try:
+            status, body, headers = self._dispatch(request)
+        except Exception:  # the simulator's own defect: a visible 500 and a violation, never a dropped connection
+            trace = traceback.format_exc()
+            self.violations.append("%s %s: the %s simulator crashed:\n%s" % (request.method, request.path, self.name,
+                                                                               trace))
+            status, body, headers = 500, {"simulator_crash": trace}, {}
         if self._take_fault(request.method, request.path, ("commit_then_drop",)) and status < 400:
             self.log.append((request.method, request.path, "committed-dropped"))
             handler.close_connection = True
@@ -222,22 +238,28 @@ class Simulator:
         handler.end_headers()
         handler.wfile.write(payload)
 
+    def _check_request(self, request):
+        """Every request against the document, whatever answer it then gets (a fault included)."""
+        if self.spec is None:
+            return
+        body = None
+        if request.raw and "json" in (request.headers.get("Content-Type") or "json"):
+            try:
+                body = json.loads(request.raw)
+            except ValueError:
+                body = None
+        self.violations += self.spec.check_request(request.method, request.path, request.query, body,
+                                                   headers=request.headers)
+
     def _dispatch(self, request):
         fault = self._take_fault(request.method, request.path, ("rate_limit", "server_error"))
         if fault is not None:
             if fault.kind == "rate_limit":
                 error = ApiError(429, "rate_limit_exceeded", "rate limit exceeded")
-                return 429, self.error_body(error), {"Retry-After": str(fault.retry_after)}
-            error = ApiError(fault.status, "unavailable", "service unavailable")
-            return fault.status, self._checked_response(request, fault.status, self.error_body(error)), {}
-        if self.spec is not None:
-            body = None
-            if request.raw and "json" in (request.headers.get("Content-Type") or "json"):
-                try:
-                    body = json.loads(request.raw)
-                except ValueError:
-                    body = None
-            self.violations += self.spec.check_request(request.method, request.path, request.query, body)
+                headers = self.rate_limit_headers(fault)
+            else:
+                error, headers = ApiError(fault.status, "unavailable", "service unavailable"), self.rate_limit_headers(None)
+            return error.status, self._checked_response(request, error.status, self.error_body(error)), headers
         try:
             if not self.authorised(request):
                 raise ApiError(401, "unauthorized", "unable to authenticate")
@@ -247,6 +269,7 @@ class Simulator:
             status, body, headers = (result + ({},))[:3] if isinstance(result, tuple) else (200, result, {})
         except ApiError as error:
             status, body, headers = error.status, self.error_body(error), {}
+        headers = dict(self.rate_limit_headers(None), **headers)
         return status, self._checked_response(request, status, body), headers
 
     def _checked_response(self, request, status, body):

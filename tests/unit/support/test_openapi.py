@@ -82,3 +82,27 @@ def test_array_query_parameters_are_checked_per_item():
     spec = hetzner()
     assert spec.check_request("GET", "/v1/images", {"type": ["snapshot", "system"]}, None) == []
     assert spec.check_request("GET", "/v1/images", {"type": ["floppy"]}, None)
+
+
+def test_an_undocumented_query_parameter_is_a_violation():
+    spec = hetzner()
+    assert spec.check_request("GET", "/v1/servers", {"page": ["1"], "per_page": ["50"]}, None) == []
+    assert spec.check_request("GET", "/v1/servers", {"limit": ["50"]}, None) == [
+        "GET /servers: query parameter limit is not documented"]
+
+
+def test_path_parameters_are_checked_against_their_schema():
+    spec = hetzner()
+    assert spec.check_request("GET", "/v1/servers/42", {}, None) == []
+    assert spec.check_request("GET", "/v1/servers/web-1", {}, None) == [
+        "GET /servers/{id}: path id='web-1': not a valid integer"]
+
+
+def test_documented_header_parameters_are_checked_when_headers_are_given():
+    spec = load_spec(spec_path("linode", "openapi-v4.189.0.yaml"))
+    path = "/v4/linode/instances"
+    assert spec.check_request("GET", path, {}, None, headers={"X-Filter": '{"label": "edge-1"}'}) == []
+    assert spec.check_request("GET", path, {}, None, headers={"X-Filter": "label=edge-1"}) == [
+        "GET /{apiVersion}/linode/instances: header X-Filter='label=edge-1': not a valid JSON object"]
+    assert spec.check_request("GET", path, {}, None, headers={"X-Filter": '["label"]'})
+    assert spec.check_request("GET", path, {}, None) == []  # not required

@@ -88,3 +88,28 @@ def test_commit_then_error_makes_the_change_and_answers_a_checked_5xx(sim):
 def test_paginate():
     assert paginate(list(range(5)), 2, 2) == ([2, 3], 2, 3)
     assert paginate([], 1, 25) == ([], 1, 1)
+
+
+class CrashingSim(TinySim):
+    @route("GET", "/servers/{id}/actions")
+    def broken(self, request):
+        return {"actions": [1 / 0]}
+
+
+def test_a_handler_crash_is_a_500_with_its_traceback_and_a_violation():
+    with CrashingSim(load_spec(spec_path("hetzner", "hcloud-openapi-unofficial.json"), "/v1"), token="t0k") as sim:
+        r = get(sim, "/servers/7/actions")
+        assert r.status_code == 500 and "ZeroDivisionError" in r.json()["simulator_crash"]
+        assert get(sim, "/servers").status_code == 200  # the simulator keeps serving
+        with pytest.raises(AssertionError, match=r"(?s)the tiny simulator crashed:.*ZeroDivisionError"):
+            sim.assert_clean()
+
+
+@pytest.mark.parametrize("fault", ["rate_limit", "server_error", "drop", "commit_then_drop", "commit_then_error"])
+def test_a_request_that_meets_a_fault_is_checked_too(sim, fault):
+    sim.fail_next(fault, path="/servers$")
+    try:
+        get(sim, "/servers", params={"limit": "5"})
+    except requests.ConnectionError:
+        assert fault in ("drop", "commit_then_drop")
+    assert sim.violations == ["GET /servers: query parameter limit is not documented"]

@@ -9,6 +9,7 @@ statuses move (``initializing`` -> ``starting`` -> ``running``, images
 import json
 
 from tests.support.sim.base import Request, Simulator
+from tests.support.sim.rate_limit import Bucket
 from tests.support.sim.hetzner.actions import ActionsMixin
 from tests.support.sim.hetzner.catalog import CatalogMixin
 from tests.support.sim.hetzner.firewalls import FirewallsMixin
@@ -41,10 +42,16 @@ class HetznerSim(ActionsMixin, CatalogMixin, ServersMixin, ImagesMixin, Firewall
         self.zones = {}
         self.on_boot = []
         self.ipv4_override = None
+        self.bucket = Bucket(limit=3600, period=3600.0)
         self.seed_system_images()
 
     def error_body(self, error):
         return {"error": {"code": error.code, "message": error.message, "details": error.extra.get("details")}}
+
+    def rate_limit_headers(self, fault):
+        """Hetzner's headers on every answer, the 429 included, which carries no Retry-After."""
+        limit, remaining, reset = self.bucket.spend(fault)
+        return {"RateLimit-Limit": str(limit), "RateLimit-Remaining": str(remaining), "RateLimit-Reset": str(reset)}
 
     def _dispatch(self, request):
         with self.lock:

@@ -21,6 +21,7 @@ from tests.support.sim.linode.firewalls import FirewallsMixin
 from tests.support.sim.linode.images import UPLOAD_PREFIX, ImagesMixin, default_images
 from tests.support.sim.linode.instances import InstancesMixin
 from tests.support.sim.linode.regions import RegionsMixin, default_regions, default_types
+from tests.support.sim.rate_limit import Bucket
 
 SPEC = ("linode", "openapi-v4.189.0.yaml")
 FILES_PREFIX = "/files/"
@@ -58,6 +59,8 @@ class LinodeSim(InstancesMixin, ImagesMixin, FirewallsMixin, RegionsMixin, Domai
         self.files = {}
         #: (image id, bytes received) of every upload, for assertions
         self.uploads = []
+        # The OpenAPI document states no limit; 800 requests a minute is an assumption of the simulator.
+        self.bucket = Bucket(limit=800, period=60.0)
 
     def error_body(self, error):
         reason = "Invalid Token" if error.status == 401 else error.message
@@ -65,6 +68,19 @@ class LinodeSim(InstancesMixin, ImagesMixin, FirewallsMixin, RegionsMixin, Domai
         if error.extra.get("field"):
             entry["field"] = error.extra["field"]
         return {"errors": [entry]}
+
+    def rate_limit_headers(self, fault):
+        """Linode's X-RateLimit-* on every answer, and Retry-After on a 429."""
+        limit, remaining, reset = self.bucket.spend(fault)
+        headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
+                   "X-RateLimit-Reset": str(reset)}
+        if fault is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        return headers
+
+    def _check_request(self, request):
+        if not request.path.startswith(UPLOAD_PREFIX):  # the pre-signed upload URL is no API operation
+            super()._check_request(request)
 
     def _dispatch(self, request):
         if request.path.startswith(UPLOAD_PREFIX):

@@ -1,0 +1,49 @@
+"""The simulators' rate-limit bucket and the headers Hetzner and Linode put on every answer."""
+import requests
+
+from tests.conftest import spec_path
+from tests.support.openapi import load_spec
+from tests.support.sim.base import Fault
+from tests.support.sim.hetzner import KNOWN_DEFECTS, SPEC, HetznerSim
+from tests.support.sim.rate_limit import Bucket
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_every_answer_spends_one_and_the_bucket_refills():
+    clock = Clock()
+    bucket = Bucket(limit=10, period=10.0, clock=clock)
+    assert bucket.spend() == (10, 9, 1001)
+    assert bucket.spend() == (10, 8, 1002)
+    clock.now += 1.5
+    assert bucket.spend() == (10, 8, 1003)  # 9.5 left before this answer, 8.5 after: full again 1.5 s from now
+
+
+def test_a_rate_limit_fault_empties_the_bucket_until_its_retry_after():
+    clock = Clock()
+    bucket = Bucket(limit=10, period=10.0, clock=clock)
+    assert bucket.spend(Fault("rate_limit", retry_after=4)) == (10, 0, 1010)
+    clock.now += 1
+    assert bucket.spend()[1] == 1  # refilled by one, not spent: the client was told to wait
+
+
+def test_hetzner_sends_its_three_headers_on_every_answer_and_no_retry_after_on_a_429():
+    spec = load_spec(spec_path(*SPEC), "/v1", KNOWN_DEFECTS)
+    with HetznerSim(spec, token="t0k") as sim:
+        auth = {"Authorization": "Bearer t0k"}
+        ok = requests.get(sim.url + "/servers", headers=auth, timeout=5)
+        assert ok.status_code == 200 and ok.headers["RateLimit-Limit"] == "3600"
+        assert int(ok.headers["RateLimit-Remaining"]) == 3599
+        sim.fail_next("rate_limit", retry_after=3)
+        limited = requests.get(sim.url + "/servers", headers=auth, timeout=5)
+        assert limited.status_code == 429 and "Retry-After" not in limited.headers
+        assert limited.headers["RateLimit-Remaining"] == "0"
+        assert int(limited.headers["RateLimit-Reset"]) >= int(ok.headers["RateLimit-Reset"])
+        assert requests.get(sim.url + "/servers/99", headers=auth, timeout=5).headers["RateLimit-Limit"] == "3600"
+        sim.assert_clean()
