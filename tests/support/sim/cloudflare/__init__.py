@@ -16,7 +16,7 @@ The 2024-08-06 document has no ``/dns_records/batch`` operation, so neither has 
 """
 from ..base import ApiError, Simulator
 from .dns_records import DnsRecordsMixin
-from .spec import KNOWN_DEFECTS, load as load_spec  # noqa: F401 - re-exported for fixtures
+from .spec import FAULTS_BEYOND_THE_DOCUMENT, KNOWN_DEFECTS, load as load_spec  # noqa: F401 - re-exported
 from .zones import ZonesMixin
 
 #: Cloudflare's numeric error codes for the generic errors the base class raises.
@@ -35,6 +35,7 @@ class CloudflareSim(DnsRecordsMixin, ZonesMixin, Simulator):
 
     name = "cloudflare"
     base_path = "/client/v4"
+    faults_beyond_the_document = FAULTS_BEYOND_THE_DOCUMENT
 
     def __init__(self, spec=None, token=None):
         super().__init__(spec, token)
