@@ -54,7 +54,7 @@ class Request:
         try:
             return json.loads(self.raw)
         except ValueError:
-            raise ApiError(400, "invalid_input", "request body is not JSON")
+            raise ApiError(400, "json_error", "request body is not JSON")  # Hetzner's code; the others map it
 
     def arg(self, name, default=None, cast=str):
         values = self.query.get(name)
@@ -246,14 +246,15 @@ class Simulator:
         """Every request against the document, whatever answer it then gets (a fault included)."""
         if self.spec is None:
             return
-        body = None
+        body, unparsable = None, False
         if request.raw and "json" in (request.headers.get("Content-Type") or "json"):
             try:
                 body = json.loads(request.raw)
             except ValueError:
-                body = None
+                unparsable = True
+                self.violations.append("%s %s: the request body is not valid JSON" % (request.method, request.path))
         self.violations += self.spec.check_request(request.method, request.path, request.query, body,
-                                                   headers=request.headers)
+                                                   headers=request.headers, unparsable=unparsable)
 
     def _dispatch(self, request):
         fault = self._take_fault(request.method, request.path, ("rate_limit", "server_error"))

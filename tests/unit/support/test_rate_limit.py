@@ -47,3 +47,12 @@ def test_hetzner_sends_its_three_headers_on_every_answer_and_no_retry_after_on_a
         assert int(limited.headers["RateLimit-Reset"]) >= int(ok.headers["RateLimit-Reset"])
         assert requests.get(sim.url + "/servers/99", headers=auth, timeout=5).headers["RateLimit-Limit"] == "3600"
         sim.assert_clean()
+
+
+def test_a_malformed_body_is_a_violation_and_hetzners_json_error():
+    spec = load_spec(spec_path(*SPEC), "/v1", KNOWN_DEFECTS)
+    with HetznerSim(spec, token="t0k") as sim:
+        r = requests.post(sim.url + "/servers", data="{not json", timeout=5,
+                          headers={"Authorization": "Bearer t0k", "Content-Type": "application/json"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "json_error"
+        assert sim.violations == ["POST /v1/servers: the request body is not valid JSON"]
