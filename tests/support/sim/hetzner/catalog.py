@@ -71,8 +71,9 @@ class CatalogMixin:
     """State: ``self.ssh_keys`` {id: key}; the fixed catalog above."""
 
     def location(self, name):
+        """A location by name or ID (the API takes either wherever it takes a location)."""
         for row in LOCATIONS:
-            if row[1] == name:
+            if row[1] == name or str(row[0]) == str(name):
                 return _location(row)
         return None
 

@@ -104,6 +104,7 @@ class ServersMixin:
         location = self.location(location_name)
         if location is None:
             raise field_error("location", "location %s not found" % location_name)
+        location_name = location["name"]  # it may have been given by ID
         if location_name not in [loc["name"] for loc in stype["locations"]]:
             raise ApiError(422, "unsupported_location_for_server_type",
                            "server type %s is not available in location %s" % (stype["name"], location_name))

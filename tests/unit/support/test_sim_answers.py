@@ -1,4 +1,4 @@
-"""The simulators' rate-limit bucket and the headers Hetzner and Linode put on every answer."""
+"""What the simulators answer: rate-limit headers, malformed bodies, IDs where the API takes IDs or names."""
 import requests
 
 from tests.conftest import spec_path
@@ -56,3 +56,21 @@ def test_a_malformed_body_is_a_violation_and_hetzners_json_error():
                           headers={"Authorization": "Bearer t0k", "Content-Type": "application/json"})
         assert r.status_code == 400 and r.json()["error"]["code"] == "json_error"
         assert sim.violations == ["POST /v1/servers: the request body is not valid JSON"]
+
+
+def test_hetzner_takes_ids_as_well_as_names_on_server_create():
+    spec = load_spec(spec_path(*SPEC), "/v1", KNOWN_DEFECTS)
+    with HetznerSim(spec, token="t0k") as sim:
+        auth = {"Authorization": "Bearer t0k"}
+        key = requests.post(sim.url + "/ssh_keys", headers=auth, timeout=5, json={
+            "name": "ops", "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0dGVzdGtleWZvcnRoZXNpbXVsYXRvcg== ops"})
+        assert key.status_code == 201, key.text
+        by_id = requests.post(sim.url + "/servers", headers=auth, timeout=5, json={
+            "name": "edge-1", "location": "1", "server_type": "114", "image": "114690387",
+            "ssh_keys": [str(key.json()["ssh_key"]["id"])]})
+        assert by_id.status_code == 201, by_id.text
+        server = by_id.json()["server"]
+        assert (server["location"]["name"], server["server_type"]["name"], server["image"]["name"]) == (
+            "fsn1", "cx23", "debian-12")
+        assert server["datacenter"]["name"] == "fsn1-dc14"
+        sim.assert_clean()
