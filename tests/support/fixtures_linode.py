@@ -12,8 +12,8 @@ def linode_sim():
     """A ``LinodeSim`` on loopback with a random token (``sim.token``); spec violations fail the test."""
     from tests.conftest import spec_path
     from tests.support.openapi import load_spec
-    from tests.support.sim.linode import KNOWN_DEFECTS, SPEC, LinodeSim
-    spec = load_spec(spec_path(*SPEC), "", KNOWN_DEFECTS)
+    from tests.support.sim.linode import KNOWN_DEFECTS, SLASH_PARAMS, SPEC, LinodeSim
+    spec = load_spec(spec_path(*SPEC), "", KNOWN_DEFECTS, SLASH_PARAMS)
     with LinodeSim(spec, secrets.token_urlsafe(30)) as sim:
         yield sim
     sim.assert_clean()

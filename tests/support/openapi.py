@@ -143,6 +143,10 @@ def _convert(node, mode, doc=None):
     return out
 
 
+#: a path parameter that may span two segments (``slash_params``: Linode's image IDs, ``private/123``)
+_PARAM_SLASH = "([^/]+(?:/[^/]+)?)"
+
+
 def _pointer(*parts):
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
@@ -150,7 +154,7 @@ def _pointer(*parts):
 class OpenAPISpec:
     """One OpenAPI document; ``base_path`` is the server URL path (``/v1``)."""
 
-    def __init__(self, path, base_path="", known_defects=()):
+    def __init__(self, path, base_path="", known_defects=(), slash_params=()):
         self.path = path
         # (regex, why) pairs: violations that are defects of the document
         # itself, not of the simulator; each must say why it is ignored.
@@ -161,7 +165,8 @@ class OpenAPISpec:
         self._registries = {}
         for template, item in self.doc["paths"].items():
             names = re.findall(r"{([^}]+)}", template)
-            regex = "^" + re.sub(r"\\{[^}]+\\}", "([^/]+)", re.escape(template)) + "$"
+            regex = "^" + re.sub(r"\\{([^}]+)\\}", lambda m: _PARAM_SLASH if m.group(1) in slash_params else "([^/]+)",
+                                 re.escape(template)) + "$"
             for method, op in item.items():
                 if method in ("get", "put", "post", "delete", "patch"):
                     params = list(item.get("parameters", [])) + list(op.get("parameters", []))
@@ -300,8 +305,9 @@ class OpenAPISpec:
 
 
 @functools.lru_cache(maxsize=None)
-def load_spec(path, base_path="", known_defects=()):
+def load_spec(path, base_path="", known_defects=(), slash_params=()):
     """A cached ``OpenAPISpec`` (parsing the Linode document takes a second).
 
-    ``known_defects`` is a tuple of ``(regex, why)`` pairs (hashable)."""
-    return OpenAPISpec(path, base_path, known_defects)
+    ``known_defects`` is a tuple of ``(regex, why)`` pairs (hashable); ``slash_params`` names the path
+    parameters whose values hold one ``/`` (a defect of the document: it cannot say so)."""
+    return OpenAPISpec(path, base_path, known_defects, slash_params)

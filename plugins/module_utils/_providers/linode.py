@@ -254,7 +254,8 @@ class LinodeApi(object):
 
 
 def _path_id(value):
-    return quote(str(value), safe="")
+    """An ID in a path, quoted; an image's "private/123" stays two segments, as the SDK and the CLI send it."""
+    return quote(str(value), safe="/")
 
 
 def _public_ipv4(addresses):

@@ -99,6 +99,8 @@ class Simulator:
     #: does not list them for that operation; the fault's body is then checked as the documented error answer.
     #: Not a waiver of the document (KNOWN_DEFECTS): the answer is still checked.
     faults_beyond_the_document = ()
+    #: path parameters whose values hold one "/" (Linode's image IDs): they match two segments
+    slash_params = ()
 
     def __init__(self, spec=None, token=None):
         self.spec = spec
@@ -115,7 +117,9 @@ class Simulator:
             fn = getattr(type(self), attr)
             if callable(fn) and hasattr(fn, "route"):
                 method, template = fn.route
-                regex = "^" + re.sub(r"\\{([^}]+)\\}", r"(?P<\1>[^/]+)", re.escape(self.base_path + template)) + "$"
+                regex = "^" + re.sub(r"\\{([^}]+)\\}", lambda m: r"(?P<%s>[^/]+%s)" % (
+                    m.group(1), "(?:/[^/]+)?" if m.group(1) in self.slash_params else ""),
+                    re.escape(self.base_path + template)) + "$"
                 self._routes.append((template.count("{"), method, re.compile(regex), getattr(self, attr)))
         self._routes.sort(key=lambda r: r[0])
 

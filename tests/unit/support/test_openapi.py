@@ -106,3 +106,13 @@ def test_documented_header_parameters_are_checked_when_headers_are_given():
         "GET /{apiVersion}/linode/instances: header X-Filter='label=edge-1': not a valid JSON object"]
     assert spec.check_request("GET", path, {}, None, headers={"X-Filter": '["label"]'})
     assert spec.check_request("GET", path, {}, None) == []  # not required
+
+
+def test_a_slash_parameter_spans_two_segments_and_no_more():
+    path = spec_path("linode", "openapi-v4.189.0.yaml")
+    strict, lenient = OpenAPISpec(path), OpenAPISpec(path, slash_params=("imageId",))
+    assert strict.operation("GET", "/v4/images/private/123") is None
+    assert lenient.operation("GET", "/v4/images/private/123")[2] == {"apiVersion": "v4", "imageId": "private/123"}
+    assert lenient.operation("GET", "/v4/images/linode/debian12/regions") is None  # GET is not documented there
+    assert lenient.operation("POST", "/v4/images/private/123/regions")[0] == "/{apiVersion}/images/{imageId}/regions"
+    assert lenient.operation("GET", "/v4/images/a/b/c") is None

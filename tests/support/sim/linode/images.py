@@ -87,8 +87,8 @@ class ImagesMixin:
 
     @staticmethod
     def _image_id(request):
-        # The SDK sends "private/123" URL-encoded as private%2F123 or as two segments.
-        return request.params["imageId"].replace("%2F", "/").replace("%2f", "/")
+        # "private/123" in two path segments, as the SDK and the CLI send it (SLASH_PARAMS)
+        return request.params["imageId"]
 
     # -- the upload URL (outside the API document) ---------------------------------
     def upload(self, request):
