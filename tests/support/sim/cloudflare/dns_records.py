@@ -1,4 +1,5 @@
-"""Cloudflare DNS records: list (filters name/type/content, pagination), get, create, PUT, PATCH, delete.
+"""Cloudflare DNS records: list (every documented filter and order, record_filter.py; pagination), get, create,
+PUT, PATCH, delete.
 
 Validation follows what the API enforces for the record types the collection
 writes (A, AAAA, CNAME, TXT); error codes are the API's.
@@ -7,6 +8,7 @@ import ipaddress
 
 from ..base import ApiError, paginate, route
 from .ids import new_id, now
+from .record_filter import select
 
 TYPES = ("A", "AAAA", "CNAME", "TXT")
 PROXIABLE = ("A", "AAAA", "CNAME")
@@ -104,14 +106,7 @@ class DnsRecordsMixin:
         page, per_page = request.arg("page", 1, int), request.arg("per_page", 100, int)
         if page < 1 or per_page < 1:
             raise _validation(1004, "DNS Validation Error: invalid pagination")
-        wanted = dict((k, request.arg(k)) for k in ("name", "type", "content") if request.arg(k) is not None)
-        if "name" in wanted:
-            wanted["name"] = wanted["name"].rstrip(".").lower()
-        records = sorted(self.records[zone["id"]].values(), key=lambda r: (r["type"], r["name"], r["content"]))
-        if request.arg("match", "all") == "any" and wanted:
-            found = [r for r in records if any(r[k] == v for k, v in wanted.items())]
-        else:
-            found = [r for r in records if all(r[k] == v for k, v in wanted.items())]
+        found = select(self.records[zone["id"]].values(), request.arg)
         items, page, last = paginate(found, page, per_page)
         return self.envelope(items, {"page": page, "per_page": per_page, "count": len(items),
                                      "total_count": len(found), "total_pages": last})
