@@ -12,11 +12,17 @@ def now_iso():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def page(request, key, items):
-    """A list response with ``meta.pagination`` the way Hetzner sends it."""
+def page(request, key, items, view=None):
+    """A list response with ``meta.pagination`` the way Hetzner sends it.
+
+    ``view`` turns a stored object into its answer; only the page's objects are turned, so a page of a
+    long list costs what the page costs (the filters and sort keys read the stored objects).
+    """
     per_page = min(MAX_PER_PAGE, request.arg("per_page", 25, int))
     number = max(1, request.arg("page", 1, int))
     chunk, number, last = paginate(items, number, per_page)
+    if view is not None:
+        chunk = [view(item) for item in chunk]
     return {key: chunk, "meta": {"pagination": {
         "page": number, "per_page": per_page,
         "previous_page": number - 1 if number > 1 else None,

@@ -67,5 +67,5 @@ class ActionsMixin:
     @route("GET", "/actions")
     def list_actions(self, request):
         ids = [int(v) for v in request.query.get("id", [])]
-        items = [self.action_view(a) for i, a in sorted(self.actions.items()) if i in ids]
-        return page(request, "actions", items)
+        items = [a for i, a in sorted(self.actions.items()) if i in ids]
+        return page(request, "actions", items, self.action_view)

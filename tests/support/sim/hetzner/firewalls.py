@@ -103,9 +103,9 @@ class FirewallsMixin:
     @route("GET", "/firewalls")
     def list_firewalls(self, request):
         name, selector = request.arg("name"), request.arg("label_selector")
-        items = [self.firewall_view(f) for f in self.firewalls.values()
+        items = [f for f in self.firewalls.values()
                  if name in (None, f["name"]) and labels.matches(f["labels"], selector)]
-        return page(request, "firewalls", sort_items(request, items))
+        return page(request, "firewalls", sort_items(request, items), self.firewall_view)
 
     @route("POST", "/firewalls")
     def create_firewall(self, request):

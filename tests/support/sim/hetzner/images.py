@@ -39,11 +39,11 @@ class ImagesMixin:
     def list_images(self, request):
         q = request.query
         selector = request.arg("label_selector")
-        items = [dict(i) for i in self.images.values()
+        items = [i for i in self.images.values()
                  if (not q.get("type") or i["type"] in q["type"]) and (not q.get("status") or i["status"] in q["status"])
                  and request.arg("architecture") in (None, i["architecture"]) and request.arg("name") in (None, i["name"])
                  and labels.matches(i["labels"], selector)]
-        return page(request, "images", sort_items(request, items))
+        return page(request, "images", sort_items(request, items), dict)
 
     @route("GET", "/images/{id}")
     def get_image(self, request):

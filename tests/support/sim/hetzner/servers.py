@@ -81,10 +81,10 @@ class ServersMixin:
     def list_servers(self, request):
         name, selector = request.arg("name"), request.arg("label_selector")
         statuses = request.query.get("status") or None
-        items = [self.server_view(s) for s in self.servers.values()
+        items = [s for s in self.servers.values()
                  if name in (None, s["name"]) and labels.matches(s["labels"], selector)
                  and (statuses is None or s["status"] in statuses)]
-        return page(request, "servers", sort_items(request, items))
+        return page(request, "servers", sort_items(request, items), self.server_view)
 
     @route("GET", "/servers/{id}")
     def get_server(self, request):

@@ -95,8 +95,9 @@ def matches(obj, flt, filterable):
     return True
 
 
-def listing(request, items, filterable=()):
-    """A filtered, ordered page of ``items`` (already public views) as the API returns it."""
+def listing(request, items, filterable=(), view=None):
+    """A filtered, ordered page of ``items`` as the API returns it; ``view`` turns each object of the page
+    into its answer (the filters read the objects' public keys, so only the page pays for its views)."""
     raw = request.headers.get("X-Filter")
     flt = {}
     if raw:
@@ -117,6 +118,8 @@ def listing(request, items, filterable=()):
     if not 25 <= page_size <= 500:
         raise invalid("page_size must be between 25 and 500", "page_size")
     data, page, pages = paginate(items, page, page_size)
+    if view is not None:
+        data = [view(item) for item in data]
     return {"data": data, "page": page, "pages": pages, "results": len(items)}
 
 
@@ -125,7 +128,7 @@ def listing_of(request, store, filterable):
     for obj in store.values():
         if obj.get("_timeline") is not None:
             obj["_timeline"].advance()
-    return listing(request, [public(o) for o in store.values()], filterable)
+    return listing(request, list(store.values()), filterable, public)
 
 
 def public(obj):
