@@ -74,3 +74,24 @@ def test_hetzner_takes_ids_as_well_as_names_on_server_create():
             "fsn1", "cx23", "debian-12")
         assert server["datacenter"]["name"] == "fsn1-dc14"
         sim.assert_clean()
+
+
+def test_an_armed_action_failure_ends_the_action_in_error_and_a_second_action_meets_a_lock():
+    spec = load_spec(spec_path(*SPEC), "/v1", KNOWN_DEFECTS)
+    with HetznerSim(spec, token="t0k", action_delay=0.3) as sim:
+        auth = {"Authorization": "Bearer t0k"}
+        server = sim.seed_server("edge-1", {})
+        sim.fail_next_action("stop_server", code="server_error", message="could not power off")
+        action = requests.post(sim.url + "/servers/%d/actions/poweroff" % server["id"], headers=auth, timeout=5)
+        assert action.status_code == 201, action.text
+        locked = requests.post(sim.url + "/servers/%d/actions/poweron" % server["id"], headers=auth, timeout=5)
+        assert locked.status_code == 423 and locked.json()["error"]["code"] == "locked"
+        sim.settle()
+        done = requests.get(sim.url + "/actions/%d" % action.json()["action"]["id"], headers=auth, timeout=5).json()
+        assert done["action"]["status"] == "error" and done["action"]["error"]["code"] == "server_error"
+        assert requests.get(sim.url + "/servers/%d" % server["id"], headers=auth,
+                            timeout=5).json()["server"]["status"] == "running"
+        sim.assert_clean()
+        # the lock is gone with the failed action: the next action is taken
+        again = requests.post(sim.url + "/servers/%d/actions/poweroff" % server["id"], headers=auth, timeout=5)
+        assert again.status_code == 201

@@ -34,6 +34,7 @@ class HetznerSim(ActionsMixin, CatalogMixin, ServersMixin, ImagesMixin, Firewall
         super().__init__(spec, token)
         self.action_delay = action_delay
         self.actions = {}
+        self.action_failures = []
         self._pending = []
         self.servers = {}
         self.images = {}

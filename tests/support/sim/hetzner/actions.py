@@ -8,26 +8,44 @@ PUBLIC = ("id", "command", "status", "progress", "started", "finished", "resourc
 
 
 class ActionsMixin:
-    """State: ``self.actions`` {id: action}; due work in ``self._pending``."""
+    """State: ``self.actions`` {id: action}; due work in ``self._pending``; ``self.action_failures`` the armed
+    failures (``fail_next_action``)."""
 
-    def start_action(self, command, resources, on_done=None, error=None, delay=None):
-        """Start an action on ``resources`` ([(type, id)]); ``on_done`` runs when it finishes."""
+    def fail_next_action(self, command=None, code="action_failed", message="Action failed", count=1):
+        """Test knob: the next ``count`` actions (of ``command``, e.g. ``create_server``) end in ``error``,
+        their change not made, as an action the API could not complete does."""
+        with self.lock:
+            self.action_failures.append([command, code, message, count])
+
+    def _armed_failure(self, command):
+        for failure in self.action_failures:
+            if failure[3] > 0 and failure[0] in (None, command):
+                failure[3] -= 1
+                return failure[1], failure[2]
+        return None
+
+    def start_action(self, command, resources, on_done=None, error=None, delay=None, on_error=None):
+        """Start an action on ``resources`` ([(type, id)]); ``on_done`` runs when it succeeds, ``on_error``
+        when it ends in error."""
+        error = error or self._armed_failure(command)
         action = {"id": self.next_id("action"), "command": command, "status": "running", "progress": 0,
                   "started": now_iso(), "finished": None, "error": None,
                   "resources": [{"id": rid, "type": rtype} for rtype, rid in resources]}
         self.actions[action["id"]] = action
-        self.later(self.action_delay if delay is None else delay, lambda: self._finish(action, on_done, error))
+        self.later(self.action_delay if delay is None else delay, lambda: self._finish(action, on_done, error, on_error))
         return self.action_view(action)
 
     def later(self, delay, fn):
         self._pending.append((time.monotonic() + delay, fn))
 
-    def _finish(self, action, on_done, error):
+    def _finish(self, action, on_done, error, on_error=None):
         action["progress"] = 100
         action["finished"] = now_iso()
         if error:
             action["status"] = "error"
             action["error"] = {"code": error[0], "message": error[1]}
+            if on_error:
+                on_error()
         else:
             action["status"] = "success"
             if on_done:

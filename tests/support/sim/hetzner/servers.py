@@ -70,11 +70,14 @@ class ServersMixin:
             raise ApiError(423, "locked", "server is locked by a running action")
         srv["locked"] = True
 
-        def done():
+        def unlock():
             srv["locked"] = False
+
+        def done():
+            unlock()
             if on_done:
                 on_done()
-        return self.start_action(command, [("server", srv["id"])] + list(extra), done, delay=delay)
+        return self.start_action(command, [("server", srv["id"])] + list(extra), done, delay=delay, on_error=unlock)
 
     # -- endpoints ---------------------------------------------------------------------------
     @route("GET", "/servers")
