@@ -54,7 +54,9 @@ def test_patch_secrets_are_applied_and_never_printed(talosctl, secrets_bundle, t
     secrets = [PASSWORD, PASSWORD + "-2", TOKEN, TEXT_SECRET] + bundle_secrets(secrets_bundle[1])
     for text in (loud.stdout, loud.stderr, logged):
         assert [s for s in secrets if s in text] == []
-    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in loud.stdout  # the option itself, in the invocation
+    # ansible-core 2.20 prints the module's invocation at -vvvv, with the option masked; 2.21 prints no invocation.
+    if '"module_args"' in loud.stdout:
+        assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in loud.stdout
 
     # The patches were applied: the file (0600) holds them.
     with open(dest) as f:
