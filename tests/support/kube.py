@@ -93,7 +93,7 @@ INFORMER_GATES_OFF = ("AtomicFIFO", "StaleControllerConsistencyDaemonSet", "Stal
 
 def informer_gates_off(kcm):
     """``--feature-gates`` turning INFORMER_GATES_OFF off, for the gates this kube-controller-manager has."""
-    known = subprocess.run([kcm, "--help"], capture_output=True, text=True, timeout=60).stdout
+    known = subprocess.run([kcm, "--help"], capture_output=True, text=True, timeout=60, check=True).stdout
     return ",".join("%s=false" % gate for gate in INFORMER_GATES_OFF if "%s=true|false" % gate in known)
 
 
