@@ -7,8 +7,8 @@
   5xx honouring Retry-After within the task's one deadline.
 * ``hcloud.APIException`` carries the API's error code but not the HTTP
   status or headers, so a response hook on the SDK's ``requests`` session
-  records the status and ``Retry-After`` (or ``RateLimit-Reset``) of the
-  last failed response.
+  records the status and ``Retry-After`` (or the ``RateLimit-*`` headers) of
+  the last failed response.
 * Actions are polled with ``_wait.wait_for`` against the same deadline
   instead of the SDK's fixed ``poll_max_retries``.
 """
@@ -82,11 +82,22 @@ class HcloudApi(object):
         return response
 
     def _retry_after(self, headers):
+        """Seconds to wait before the next call, from the failed answer's headers.
+
+        ``Retry-After`` when given. Hetzner's 429 carries ``RateLimit-*`` only, and its ``RateLimit-Reset``
+        is when the bucket is full again (an hour away when it is empty), while one request comes back every
+        3600 / ``RateLimit-Limit`` seconds ("increase by 1 every second" at 3,600 an hour): wait for that one,
+        never past the reset.
+        """
         seconds = _retry.parse_retry_after(headers.get("Retry-After"))
-        if seconds is None and headers.get("RateLimit-Reset"):
-            reset = _retry.parse_retry_after(headers.get("RateLimit-Reset"))
-            seconds = None if reset is None else max(0.0, reset - self._clock())
-        return seconds
+        if seconds is not None:
+            return seconds
+        reset = _retry.parse_retry_after(headers.get("RateLimit-Reset"))
+        limit = _retry.parse_retry_after(headers.get("RateLimit-Limit"))
+        waits = [max(0.0, reset - self._clock())] if reset is not None else []
+        if limit:
+            waits.append(3600.0 / limit)
+        return min(waits) if waits else None
 
     def classify(self, exc):
         if isinstance(exc, hcloud.APIException):

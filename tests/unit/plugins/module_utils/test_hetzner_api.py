@@ -37,6 +37,17 @@ def test_recorded_status_and_retry_headers_win(api):
     assert api.classify(hcloud.APIException("x", "y", None)).retry_after == 2.0
 
 
+def test_a_429_with_rate_limit_headers_waits_for_the_next_request_not_the_full_bucket(api):
+    response = requests.Response()
+    response.status_code = 429
+    response.headers.update({"RateLimit-Limit": "3600", "RateLimit-Remaining": "0", "RateLimit-Reset": "4600"})
+    api._record(response)  # the bucket is full again in an hour; one request comes back in a second
+    assert api.classify(hcloud.APIException("rate_limit_exceeded", "slow down", None)).retry_after == 1.0
+    response.headers.update({"RateLimit-Limit": "360", "RateLimit-Reset": "1004"})
+    api._record(response)
+    assert api.classify(hcloud.APIException("rate_limit_exceeded", "slow down", None)).retry_after == 4.0
+
+
 def test_connection_errors_are_marked(api):
     failure = api.classify(requests.ConnectionError("reset by peer"))
     assert failure.connection and failure.retryable and "reset by peer" in failure.message
