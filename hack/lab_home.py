@@ -40,17 +40,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from tests.support.labnet.addressing import APP_PORT, ECHO_PORT, HOME_INDEX, Plan  # noqa: E402
+from tests.support.talos import lab_talos_version  # noqa: E402
 
 NAMESPACE, SERVICE, HEALTHZ = "default", "hello", "lab-healthz"
 INGRESS_CLASS = "edge"  # the edge_ingress role's default class
 LABELS = {"app.kubernetes.io/name": SERVICE, "app.kubernetes.io/part-of": "autoextender-lab"}
-
-
-def lab_talos_version():
-    """The lab's default Talos version (inventories/lab: autoextender_lab_talos_version)."""
-    import yaml
-    with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all.yml")) as f:
-        return yaml.safe_load(f)["autoextender_lab_talos_version"]
 
 
 def kubespan_patches(talos_version):

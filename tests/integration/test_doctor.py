@@ -17,6 +17,7 @@ import yaml
 
 from tests.conftest import require_tool
 from tests.support.fixtures_hetzner import TOKEN
+from tests.support.talos import lab_talos_version
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.dirname(sys.executable)
@@ -53,11 +54,6 @@ def lab(tmp_path_factory):
     finally:
         subprocess.run([sys.executable, lab_py, "down", "--purge", "--dir", lab_dir], capture_output=True,
                        cwd=REPO, timeout=300, check=False)
-
-
-def lab_talos_version():
-    with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all.yml")) as f:
-        return yaml.safe_load(f)["autoextender_lab_talos_version"]
 
 
 def test_the_doctor_passes_on_the_lab_and_finds_talosctl_where_the_modules_do(lab):

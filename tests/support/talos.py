@@ -8,6 +8,17 @@ from .tools import talosctl_for
 # talosctl fixture is the talosctl of this line, as the collection selects it.
 HOME_TALOS_VERSION = "v1.13.9"
 
+#: the lab inventory, whose autoextender_lab_talos_version is the lab's default Talos line
+LAB_VARS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "inventories", "lab", "group_vars", "all.yml")
+
+
+def lab_talos_version():
+    """The lab's default Talos version (inventories/lab: autoextender_lab_talos_version)."""
+    import yaml
+    with open(LAB_VARS) as f:
+        return yaml.safe_load(f)["autoextender_lab_talos_version"]
+
 
 class Talosctl:
     """talosctl of ``talos_version``'s line with a private HOME so no test reads or writes ~/.talos."""
