@@ -16,6 +16,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._providers impo
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.hetzner import label_value
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 from tests.support.fixtures_hetzner import SCHEMATIC, TALOS_VERSION, TOKEN
+from tests.support.sim.rate_limit import Bucket
 
 OURS = base.ownership_labels("home", "hel1-a")
 RULES = [
@@ -174,23 +175,33 @@ def test_missing_token_names_the_variable(hetzner_sim, monkeypatch):
 
 
 # -- retries ---------------------------------------------------------------------------------------
-def test_429_burst_honours_retry_after_within_the_deadline(hetzner_sim, hetzner_provider):
+def test_429_burst_waits_for_the_next_request_not_the_full_bucket(hetzner_sim, hetzner_provider):
+    # Hetzner's 429 carries RateLimit-* and no Retry-After; its RateLimit-Reset is an hour away (the bucket full
+    # again), one request comes back every 3600 / RateLimit-Limit = 1 s.
     hetzner_sim.fail_next("rate_limit", count=3, method="GET", path="/servers$", retry_after=0.4)
     started = time.monotonic()
     assert hetzner_provider.list_servers(OURS) == []
     elapsed = time.monotonic() - started
     assert [c[2] for c in hetzner_sim.calls("GET", "/servers$")] == [429, 429, 429, 200]
-    assert 1.2 <= elapsed < 4, "slept Retry-After (3 x 0.4s), not the SDK's own backoff"
+    assert 2.9 <= elapsed < 5, "waited 1 s per 429 (3600 / RateLimit-Limit), not until RateLimit-Reset"
+
+
+def test_429_wait_follows_the_accounts_rate_limit(hetzner_sim, hetzner_provider):
+    hetzner_sim.bucket = Bucket(limit=7200, period=3600.0)  # a raised limit: one request every 0.5 s
+    hetzner_sim.fail_next("rate_limit", count=2, method="GET", path="/servers$", retry_after=0.2)
+    started = time.monotonic()
+    assert hetzner_provider.list_servers(OURS) == []
+    assert 0.9 <= time.monotonic() - started < 1.9
 
 
 def test_429_storm_fails_at_the_deadline_not_later(hetzner_sim):
     hetzner_sim.fail_next("rate_limit", count=1000, retry_after=0.5)
-    quick = provider(hetzner_sim, api_timeout=2)
+    quick = provider(hetzner_sim, api_timeout=3)
     started = time.monotonic()
     with pytest.raises(AutoextenderError) as err:
         quick.list_servers(OURS)
     assert err.value.kind == "rate_limited" and err.value.details["attempts"] >= 3
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 4
 
 
 def test_5xx_is_retried(hetzner_sim, hetzner_provider):

@@ -304,7 +304,8 @@ def test_rate_limit_burst_is_honoured(linode_sim, linode_provider):
     elapsed = time.monotonic() - started
     assert [s["name"] for s in found] == ["edge-par-a-1"]
     assert [c[2] for c in linode_sim.calls("GET", "/linode/instances$")] == [429, 429, 200]
-    assert elapsed >= 1.9  # two Retry-After: 1 waits, not the SDK's own loop
+    # Linode's 429 has no Retry-After: each waits until X-RateLimit-Reset, the window's end (1-2 s away here)
+    assert 1.8 <= elapsed < 6
 
 
 def test_rate_limit_longer_than_the_deadline_fails_clearly(linode_sim):

@@ -29,6 +29,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 import traceback
 from urllib.parse import quote
 
@@ -148,11 +149,20 @@ def classify(exc):
         reasons = ["%s%s" % (e["field"] + ": " if e.get("field") else "", e.get("reason")) for e in entries or ()
                    if isinstance(e, dict)]
         message = "%s (HTTP %s)" % ("; ".join(reasons), exc.status) if reasons else str(exc)
-        return Failure(status=exc.status, message=message,
-                       retry_after=_retry.parse_retry_after(headers.get("Retry-After")))
+        return Failure(status=exc.status, message=message, retry_after=_retry_after(exc.status, headers))
     if HAS_LINODE and isinstance(exc, UnexpectedResponseError):
         return _retry.ApiFailure(status=exc.status, message="unexpected response from the Linode API: %s" % exc)
     return _retry.ApiFailure(connection=True, message="connection to the Linode API failed (%s)" % type(exc).__name__)
+
+
+def _retry_after(status, headers, clock=time.time):
+    """Seconds to wait: ``Retry-After`` when given; on a 429 without it, until ``X-RateLimit-Reset`` (the UNIX
+    time the current window ends and the count starts again)."""
+    seconds = _retry.parse_retry_after(headers.get("Retry-After"))
+    if seconds is None and status == 429:
+        reset = _retry.parse_retry_after(headers.get("X-RateLimit-Reset"))
+        seconds = None if reset is None else max(0.0, reset - clock())
+    return seconds
 
 
 def _errors():

@@ -1,4 +1,6 @@
-"""A rate-limit bucket as the clouds report it in their answers' headers.
+"""Rate limits as the clouds report them in their answers' headers.
+
+``Bucket`` is Hetzner's (a token bucket); ``Window`` is Linode's (a count per fixed window).
 
 The bucket holds ``limit`` requests and refills one every ``limit_period / limit`` seconds; every
 answer spends one. A ``rate_limit`` fault empties it until the fault's ``retry_after`` has passed,
@@ -32,3 +34,30 @@ class Bucket:
             missing = self.limit - self.remaining
             reset = max(self.blocked_until, now + missing * self.per_request)
             return self.limit, int(self.remaining), int(reset + 0.999)
+
+
+class Window:
+    """``limit`` requests per fixed window of ``period`` seconds; ``reset`` is the window's end (UNIX time).
+
+    A ``rate_limit`` fault spends the rest of the window and makes it end after the fault's ``retry_after``.
+    """
+
+    def __init__(self, limit=800, period=60.0, clock=time.time):
+        self.limit = limit
+        self.period = period
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.used = 0
+        self.ends = clock() + period
+
+    def spend(self, fault=None):
+        """``(limit, remaining, reset)`` after this answer."""
+        with self.lock:
+            now = self.clock()
+            if now >= self.ends:
+                self.used, self.ends = 0, now + self.period
+            if fault is not None:
+                self.used, self.ends = self.limit, now + fault.retry_after
+            else:
+                self.used = min(self.limit, self.used + 1)
+            return self.limit, self.limit - self.used, int(self.ends + 0.999)

@@ -99,6 +99,9 @@ def test_classify_linode_errors():
     assert (failure.kind, failure.retry_after, failure.retryable) == ("rate_limited", 7.0, True)
     invalid = linode.classify(ApiError("x", status=400, json={"errors": [{"field": "label", "reason": "taken"}]}))
     assert invalid.kind == "validation" and invalid.message == "label: taken (HTTP 400)" and not invalid.retryable
+    assert linode._retry_after(429, {"X-RateLimit-Reset": "1030"}, clock=lambda: 1000.5) == 29.5
+    assert linode._retry_after(429, {"X-RateLimit-Reset": "1000"}, clock=lambda: 1000.5) == 0.0
+    assert linode._retry_after(503, {"X-RateLimit-Reset": "1030"}, clock=lambda: 1000.5) is None
     dropped = linode.classify(requests.ConnectionError("reset"))
     assert dropped.connection and dropped.retryable
 
