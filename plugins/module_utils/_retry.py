@@ -15,7 +15,9 @@ import time
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import backoff_delays
 
-RETRYABLE_STATUS = (429, 500, 502, 503, 504)
+#: 423: the resource is locked by another running action (Hetzner's ``locked``); the call was refused and
+#: changed nothing, so it is sent again once the action ends.
+RETRYABLE_STATUS = (423, 429, 500, 502, 503, 504)
 
 
 class ApiFailure(object):

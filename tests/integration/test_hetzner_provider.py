@@ -204,6 +204,29 @@ def test_429_storm_fails_at_the_deadline_not_later(hetzner_sim):
     assert time.monotonic() - started < 4
 
 
+def test_an_action_that_ends_in_error_fails_clearly_and_a_rerun_converges(hetzner_sim, hetzner_provider):
+    srv = hetzner_sim.seed_server("edge-hel1-a-1", dict(OURS), status="off")
+    hetzner_sim.fail_next_action("start_server", code="action_failed", message="Action failed")
+    current = {"id": str(srv["id"]), "name": srv["name"], "labels": dict(OURS)}
+    with pytest.raises(AutoextenderError) as err:
+        hetzner_provider.start_server(current, Deadline(20))
+    assert err.value.msg == "Failed to start server edge-hel1-a-1: Action failed"
+    assert err.value.details == {"action": "start_server", "code": "action_failed"}
+    assert srv["status"] == "off" and srv["locked"] is False
+    assert hetzner_provider.start_server(current, Deadline(20))["status"] == "running"
+
+
+def test_a_server_locked_by_a_running_action_is_retried_until_it_ends(hetzner_sim, hetzner_provider):
+    srv = hetzner_sim.seed_server("edge-hel1-a-1", dict(OURS), status="off")
+    with hetzner_sim.lock:  # another runner's action holds the server for 1.5 s
+        srv["locked"] = True
+        hetzner_sim.later(1.5, lambda: srv.update(locked=False))
+    current = {"id": str(srv["id"]), "name": srv["name"], "labels": dict(OURS)}
+    assert hetzner_provider.start_server(current, Deadline(20))["status"] == "running"
+    outcomes = [c[2] for c in hetzner_sim.calls("POST", "/actions/poweron$")]
+    assert outcomes[0] == 423 and outcomes[-1] == 201 and set(outcomes[:-1]) == {423}
+
+
 def test_5xx_is_retried(hetzner_sim, hetzner_provider):
     hetzner_sim.fail_next("server_error", count=2, status=503, method="POST", path="/servers$")
     created = hetzner_provider.create_server(server_spec(), Deadline(20))

@@ -82,6 +82,16 @@ class Fault:
                 and (self.path is None or self.path.search(path)))
 
 
+class Call(tuple):
+    """``(method, path, outcome)`` of one logged request; ``query`` (name -> [values]) rides along as an attribute,
+    so tests compare calls as plain tuples."""
+
+    def __new__(cls, request, outcome):
+        call = super().__new__(cls, (request.method, request.path, outcome))
+        call.query = request.query
+        return call
+
+
 def route(method, template):
     """Mark a method of a Simulator (or of a mixin) as the handler of ``method template``."""
     def mark(fn):
@@ -209,7 +219,7 @@ class Simulator:
         if self.latency:
             time.sleep(self.latency)
         if self._take_fault(request.method, request.path, ("drop",)):
-            self.log.append((request.method, request.path, "dropped"))
+            self.log.append(Call(request, "dropped"))
             handler.close_connection = True
             return
         try:
@@ -220,7 +230,7 @@ class Simulator:
                                                                                trace))
             status, body, headers = 500, {"simulator_crash": trace}, {}
         if self._take_fault(request.method, request.path, ("commit_then_drop",)) and status < 400:
-            self.log.append((request.method, request.path, "committed-dropped"))
+            self.log.append(Call(request, "committed-dropped"))
             handler.close_connection = True
             return
         fault = self._take_fault(request.method, request.path, ("commit_then_error",)) if status < 400 else None
@@ -228,10 +238,10 @@ class Simulator:
             status, headers = fault.status, {}
             body = self._checked_fault(request, status, self.error_body(ApiError(status, "unavailable",
                                                                                  "service unavailable")))
-            self.log.append((request.method, request.path, "committed-%d" % status))
+            self.log.append(Call(request, "committed-%d" % status))
             self._send(handler, status, body, headers)
             return
-        self.log.append((request.method, request.path, status))
+        self.log.append(Call(request, status))
         self._send(handler, status, body, headers)
 
     @staticmethod

@@ -95,3 +95,34 @@ def test_an_armed_action_failure_ends_the_action_in_error_and_a_second_action_me
         # the lock is gone with the failed action: the next action is taken
         again = requests.post(sim.url + "/servers/%d/actions/poweroff" % server["id"], headers=auth, timeout=5)
         assert again.status_code == 201
+
+
+def test_firewall_errors_carry_the_codes_the_document_names():
+    spec = load_spec(spec_path(*SPEC), "/v1", KNOWN_DEFECTS)
+    with HetznerSim(spec, token="t0k") as sim:
+        auth = {"Authorization": "Bearer t0k"}
+        srv = sim.seed_server("edge-1", {"pool": "a"})
+        other = sim.seed_server("edge-2", {})
+
+        def post(path, body):
+            r = requests.post(sim.url + path, headers=auth, json=body, timeout=5)
+            return r.status_code, (r.json().get("error") or {}).get("code") if r.content else None
+
+        def server(sid):
+            return {"type": "server", "server": {"id": sid}}
+        assert post("/firewalls", {"name": "fw", "apply_to": [server(999)]}) == (422, "firewall_resource_not_found")
+        assert post("/firewalls", {"name": "fw", "apply_to": [server(srv["id"])] * 2}) == (422, "server_already_added")
+        selector = {"type": "label_selector", "label_selector": {"selector": "pool=a"}}
+        created = requests.post(sim.url + "/firewalls", headers=auth, timeout=5,
+                                json={"name": "fw", "apply_to": [selector]}).json()["firewall"]
+        actions = "/firewalls/%d/actions/" % created["id"]
+        assert post(actions + "apply_to_resources", {"apply_to": [server(999)]}) == (404, "firewall_resource_not_found")
+        assert post(actions + "apply_to_resources", {"apply_to": [server(other["id"])]})[0] == 201
+        assert post(actions + "apply_to_resources", {"apply_to": [server(other["id"])]}) == (
+            422, "firewall_already_applied")
+        assert post(actions + "remove_from_resources", {"remove_from": [server(srv["id"])]}) == (
+            422, "firewall_managed_by_label_selector")
+        assert post(actions + "remove_from_resources", {"remove_from": [server(other["id"])]})[0] == 201
+        assert post(actions + "remove_from_resources", {"remove_from": [server(other["id"])]}) == (
+            404, "firewall_resource_not_found")
+        sim.assert_clean()

@@ -75,13 +75,23 @@ class FirewallsMixin:
         return {"id": fw["id"], "name": fw["name"], "labels": dict(fw["labels"]), "created": fw["created"],
                 "rules": [_rule_view(r) for r in fw["rules"]], "applied_to": applied}
 
+    def _by_selector(self, fw, server_id):
+        """True when one of ``fw``'s label selectors covers the server."""
+        srv = self.servers.get(server_id)
+        return srv is not None and any(e["type"] == "label_selector" and labels.matches(srv["labels"],
+                                                                                          e["label_selector"]["selector"])
+                                       for e in fw["_apply"])
+
     def find_firewall(self, request):
         fw = self.firewalls.get(int_id(request))
         if fw is None:
             raise not_found("firewall")
         return fw
 
-    def _entries(self, items):
+    def _entries(self, items, missing=(422, "apply_to")):
+        """The resources of an ``apply_to``/``remove_from`` list; an unknown server is the operation's
+        ``firewall_resource_not_found`` (422 on create, 404 on the actions) and a repeated one is
+        ``server_already_added``, as the document's "Operation specific errors" name them."""
         out = []
         for entry in items or ():
             if entry.get("type") == "label_selector":
@@ -91,10 +101,13 @@ class FirewallsMixin:
             elif entry.get("type") == "server":
                 sid = (entry.get("server") or {}).get("id")
                 if sid not in self.servers:
-                    raise field_error("apply_to", "server %s not found" % sid)
+                    raise ApiError(missing[0], "firewall_resource_not_found", "server %s not found" % sid,
+                                   details={"fields": [{"name": missing[1], "messages": ["server not found"]}]})
+                if {"type": "server", "server": {"id": sid}} in out:
+                    raise ApiError(422, "server_already_added", "server %s is listed more than once" % sid)
                 out.append({"type": "server", "server": {"id": sid}})
             else:
-                raise field_error("apply_to", "unknown resource type %r" % entry.get("type"))
+                raise field_error(missing[1], "unknown resource type %r" % entry.get("type"))
         return out
 
     def _fw_action(self, fw, command):
@@ -154,7 +167,7 @@ class FirewallsMixin:
     @route("POST", "/firewalls/{id}/actions/apply_to_resources")
     def apply_to(self, request):
         fw = self.find_firewall(request)
-        entries = self._entries((request.json() or {}).get("apply_to"))
+        entries = self._entries((request.json() or {}).get("apply_to"), (404, "apply_to"))
         for entry in entries:
             if entry in fw["_apply"]:
                 raise ApiError(422, "firewall_already_applied", "firewall is already applied to this resource")
@@ -164,9 +177,16 @@ class FirewallsMixin:
     @route("POST", "/firewalls/{id}/actions/remove_from_resources")
     def remove_from(self, request):
         fw = self.find_firewall(request)
-        entries = self._entries((request.json() or {}).get("remove_from"))
+        entries = self._entries((request.json() or {}).get("remove_from"), (404, "remove_from"))
         for entry in entries:
-            if entry not in fw["_apply"]:
-                raise ApiError(422, "firewall_already_removed", "firewall is not applied to this resource")
-            fw["_apply"].remove(entry)
+            srv = self.servers.get(entry["server"]["id"]) if entry["type"] == "server" else None
+            if entry in fw["_apply"]:
+                fw["_apply"].remove(entry)
+            elif srv is not None and fw["id"] in (srv.get("_firewall_ids") or []):  # applied at server create
+                srv["_firewall_ids"].remove(fw["id"])
+            elif entry["type"] == "server" and self._by_selector(fw, entry["server"]["id"]):
+                raise ApiError(422, "firewall_managed_by_label_selector",
+                               "firewall is applied to this server through a label selector")
+            else:  # the document names no other error; a resource the firewall is not on is "not found" to it
+                raise ApiError(404, "firewall_resource_not_found", "firewall is not applied to this resource")
         return 201, {"actions": [self._fw_action(fw, "remove_firewall") for dummy in entries]}

@@ -65,7 +65,9 @@ class ServersMixin:
         for callback in list(self.on_boot):
             callback(self.server_view(srv), rescue, keys)
 
-    def server_action(self, srv, command, on_done=None, extra=(), delay=None):
+    def server_action(self, srv, command, on_done=None, extra=(), delay=None, on_error=None):
+        """Start ``command`` on ``srv``, which stays locked until it ends; ``on_error`` undoes what the request
+        changed at once when the action fails."""
         if srv["locked"]:
             raise ApiError(423, "locked", "server is locked by a running action")
         srv["locked"] = True
@@ -73,11 +75,16 @@ class ServersMixin:
         def unlock():
             srv["locked"] = False
 
+        def failed():
+            unlock()
+            if on_error:
+                on_error()
+
         def done():
             unlock()
             if on_done:
                 on_done()
-        return self.start_action(command, [("server", srv["id"])] + list(extra), done, delay=delay, on_error=unlock)
+        return self.start_action(command, [("server", srv["id"])] + list(extra), done, delay=delay, on_error=failed)
 
     # -- endpoints ---------------------------------------------------------------------------
     @route("GET", "/servers")
@@ -176,9 +183,12 @@ class ServersMixin:
         if srv["status"] == "deleting":
             raise ApiError(409, "conflict", "server is being deleted")
         if name == "poweron":
-            if srv["status"] == "off":
+            before = srv["status"]
+            action = self.server_action(srv, "start_server", lambda: self.boot(srv),
+                                        on_error=lambda: srv.update(status=before))
+            if before == "off":
                 srv["status"] = "starting"
-            return 201, {"action": self.server_action(srv, "start_server", lambda: self.boot(srv))}
+            return 201, {"action": action}
         if name in ("poweroff", "shutdown"):
             def off():
                 srv["status"] = "off"
