@@ -91,8 +91,8 @@ def main():
                 runs = [fn(size, checked) for dummy in range(args.runs)]
                 total = statistics.median(r[0] for r in runs)
                 pages = runs[0][1]
-                print("%-8s %6d %-9s %6d %10.2f %12.1f" % (name, size, "spec" if checked else "off", pages, total,
-                                                         1000.0 * total / pages))
+                row = (name, size, "spec" if checked else "off", pages, total, 1000.0 * total / pages)
+                print("%-8s %6d %-9s %6d %10.2f %12.1f" % row)
     return 0
 
 

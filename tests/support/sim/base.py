@@ -226,8 +226,8 @@ class Simulator:
             status, body, headers = self._dispatch(request)
         except Exception:  # the simulator's own defect: a visible 500 and a violation, never a dropped connection
             trace = traceback.format_exc()
-            self.violations.append("%s %s: the %s simulator crashed:\n%s" % (request.method, request.path, self.name,
-                                                                               trace))
+            self.violations.append("%s %s: the %s simulator crashed:\n%s"
+                                   % (request.method, request.path, self.name, trace))
             status, body, headers = 500, {"simulator_crash": trace}, {}
         if self._take_fault(request.method, request.path, ("commit_then_drop",)) and status < 400:
             self.log.append(Call(request, "committed-dropped"))

@@ -78,9 +78,9 @@ class FirewallsMixin:
     def _by_selector(self, fw, server_id):
         """True when one of ``fw``'s label selectors covers the server."""
         srv = self.servers.get(server_id)
-        return srv is not None and any(e["type"] == "label_selector" and labels.matches(srv["labels"],
-                                                                                          e["label_selector"]["selector"])
-                                       for e in fw["_apply"])
+        return srv is not None and any(
+            e["type"] == "label_selector" and labels.matches(srv["labels"], e["label_selector"]["selector"])
+            for e in fw["_apply"])
 
     def find_firewall(self, request):
         fw = self.firewalls.get(int_id(request))
