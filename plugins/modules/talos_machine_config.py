@@ -196,6 +196,16 @@ options:
       - RV(talos_machine_config.fits_hetzner_user_data) and RV(talos_machine_config.fits_linode_user_data) are
         returned either way.
     type: int
+  cache:
+    description:
+      - Reuse the config at O(dest) without running C(talosctl) when this module wrote it from the same inputs
+        and nobody has changed it since. The inputs are every option, the edge patch made of them, the
+        content of O(secrets_bundle) and O(schema_path), and the C(talosctl) binary (its file and version).
+      - Their SHA-256, and the config's, are kept in C(<dest>.inputs) (mode C(0600); digests only, no secret).
+        RV(talos_machine_config.rendered) says whether C(talosctl) ran.
+      - V(false) renders every time, and neither reads nor writes C(<dest>.inputs).
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -274,6 +284,11 @@ talos_machine_config:
       type: str
       returned: success
       sample: 3b0c4f0d5a0c64f8e7f2d1d6a1c7b9e0f3a4c5d6e7f8091a2b3c4d5e6f708192
+    rendered:
+      description: Whether C(talosctl) rendered the config in this run (V(false) - reused, see O(cache)).
+      type: bool
+      returned: success
+      sample: false
     size:
       description: Size of the config in bytes.
       type: int
@@ -339,6 +354,7 @@ import os
 import shutil
 import tempfile
 
+from ansible_collections.talos.autoextender.plugins.module_utils import _render_cache as render_cache
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_config import (
@@ -352,6 +368,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talos_config i
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_machine_config import (
     PUBLIC_ENDPOINT_FILTERS,
     Renderer,
+    edge_patches,
     check_endpoint,
     check_user_data_limit,
     summary,
@@ -370,6 +387,9 @@ from ansible_collections.talos.autoextender.plugins.module_utils._talosctl impor
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import Hostname, Range, ValidatedModule
 
 MODE = 0o600
+#: Part of the render inputs: raise it when this module renders other text from the same inputs (its patches
+#: come from ``edge_patches`` and are digested as they are, so a change there needs no bump).
+RENDER_REVISION = 1
 
 
 class MachineConfig(CollectedSecrets, Resource):
@@ -380,17 +400,19 @@ class MachineConfig(CollectedSecrets, Resource):
 
     def fetch(self):
         dest = self.params["dest"]
-        self._current_docs = None
+        self._current_docs = self._current_text = self._current = None
         if not os.path.lexists(dest):
             return None
         if os.path.isdir(dest):
             raise AutoextenderError("dest %s is a directory" % dest, kind="validation", details={"path": dest})
         content = read_file(dest, "machine config")
         try:
-            self._current_docs = parse_config(content.decode("utf-8"), "existing file %s" % dest)
+            self._current_text = content.decode("utf-8")
+            self._current_docs = parse_config(self._current_text, "existing file %s" % dest)
         except (AutoextenderError, UnicodeDecodeError):
-            self._current_docs = None  # not a config: it is replaced
-        return {"path": dest, "checksum": sha256(content), "mode": os.stat(dest).st_mode & 0o7777}
+            self._current_docs = self._current_text = None  # not a config: it is replaced
+        self._current = {"path": dest, "checksum": sha256(content), "mode": os.stat(dest).st_mode & 0o7777}
+        return self._current
 
     def desired(self):
         p = self.params
@@ -400,16 +422,24 @@ class MachineConfig(CollectedSecrets, Resource):
                                     details={"path": dest})
         line = talos_line(p["talos_version"])
         check_endpoint(p["endpoint"])
-        bundle = parse_bundle(read_file(p["secrets_bundle"], "secrets bundle"), p["secrets_bundle"])
+        bundle_bytes = read_file(p["secrets_bundle"], "secrets bundle")
+        bundle = parse_bundle(bundle_bytes, p["secrets_bundle"])
         self.secrets().extend(secret_values(bundle, all_strings=True))
         self.secrets().extend(patch_secrets(p["patches"]))
         schema = load_schema(p["schema_path"]) if p["schema_path"] else None
         cli = TalosCLI.from_module(self.module, secrets=self.secrets(), runner=self.runner)
-        work = tempfile.mkdtemp(prefix="talos-config-")  # mode 0700
-        try:
-            self._text = Renderer(cli, p, work).render(line, p["validate_mode"])
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        self._inputs = render_cache.digest(self._render_inputs(line, bundle_bytes, cli)) if p["cache"] else None
+        current = getattr(self, "_current", None)
+        self._rendered = not (self._inputs and self._current_docs is not None
+                              and render_cache.fresh(dest, self._inputs, current["checksum"]))
+        if self._rendered:
+            work = tempfile.mkdtemp(prefix="talos-config-")  # mode 0700
+            try:
+                self._text = Renderer(cli, p, work).render(line, p["validate_mode"])
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        else:
+            self._text = self._current_text
         self._docs = parse_config(self._text, "rendered config")
         if schema is not None:
             problems = schema_errors(self._docs, schema, p["schema_path"])
@@ -420,8 +450,18 @@ class MachineConfig(CollectedSecrets, Resource):
         facts = summary(self._text, self._docs, line)
         check_user_data_limit(facts["size"], p["user_data_limit"])
         facts.update(path=dest, checksum=sha256(self._text.encode("utf-8")), talos_version=p["talos_version"],
-                     validated={"talosctl": p["validate_mode"], "schema": p["schema_path"]})
+                     validated={"talosctl": p["validate_mode"], "schema": p["schema_path"]}, rendered=self._rendered)
         return facts
+
+    def _render_inputs(self, line, bundle_bytes, cli):
+        """Everything that decides the rendered text: the options, the edge patch this module makes of them,
+        the bundle, the schema and the talosctl binary (its file and version). Digested, never stored."""
+        p = self.params
+        schema = sha256(read_file(p["schema_path"], "schema")) if p["schema_path"] else None
+        return {"revision": RENDER_REVISION, "line": list(line), "edge_patches": edge_patches(p, line),
+                "options": dict((k, v) for k, v in p.items() if k not in ("dest", "cache")),
+                "bundle": sha256(bundle_bytes), "schema": schema,
+                "talosctl": render_cache.file_identity(cli.binary()) + [cli.client_version()]}
 
     def ensure(self):
         current = self.fetch()
@@ -432,6 +472,12 @@ class MachineConfig(CollectedSecrets, Resource):
                 os.chmod(desired["path"], MODE)
             else:
                 write_private_file(desired["path"], self._text.encode("utf-8"))
+        if self._inputs and not self.check_mode:
+            # The record names the file as it is now: rewritten, or kept because it held the same documents.
+            written = desired["checksum"] if changed and not same_config(self._current_docs, self._docs) else (
+                current or {}).get("checksum", desired["checksum"])
+            if self._rendered or not render_cache.fresh(desired["path"], self._inputs, written):
+                render_cache.record(desired["path"], self._inputs, written)
         return changed, current, desired
 
     def run(self):
@@ -496,6 +542,7 @@ def main():
             validate_mode=dict(type="str", choices=["cloud", "metal", "container"], default="cloud"),
             schema_path=dict(type="path"),
             user_data_limit=dict(type="int"),
+            cache=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )

@@ -1,6 +1,7 @@
 """talos_machine_config through ansible-playbook with the real talosctl, checked by talosctl and the official schemas."""
 import json
 import os
+import shutil
 import stat
 
 import jsonschema
@@ -260,3 +261,49 @@ def test_bad_input_writes_nothing(render, tmp_path, extra, kind, words):
     assert proc.returncode != 0
     assert res["failure"]["kind"] == kind and words in res["msg"]
     assert not os.path.exists(str(tmp_path / "edge.yaml"))
+
+
+def test_an_unchanged_config_is_reused_and_any_changed_input_renders_it_again(render, secrets_bundle, tmp_path):
+    dest = tmp_path / "edge.yaml"
+    record = tmp_path / "edge.yaml.inputs"
+    talosctl = tmp_path / "talosctl"
+    shutil.copy2(talosctl_for("v1.13.9"), talosctl)
+    bundle = tmp_path / "bundle.yaml"
+    shutil.copy2(secrets_bundle[0], bundle)
+
+    def run(**extra):
+        extra.setdefault("talosctl_path", str(talosctl))
+        extra.setdefault("secrets_bundle", str(bundle))
+        extra.setdefault("talos_version", "v1.13.9")
+        proc, res = render(**extra)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        assert_no_secret(proc, secrets_bundle[1])
+        return res["changed"], res["talos_machine_config"]["rendered"]
+
+    assert run(check=True) == (True, True) and not record.exists()  # check mode writes no record either
+    assert run() == (True, True)
+    assert stat.S_IMODE(os.stat(record).st_mode) == 0o600
+    kept = json.loads(record.read_text())
+    assert sorted(kept) == ["checksum", "inputs"] and all(len(v) == 64 for v in kept.values())
+    assert run() == (False, False) and run(check=True) == (False, False)
+
+    assert run(hostname="hel1-a-2") == (True, True), "a changed option renders"
+    assert run(hostname="hel1-a-2") == (False, False)
+    assert run(hostname="hel1-a-2", patches=PATCHES) == (True, True), "a changed patch renders"
+
+    os.utime(talosctl)  # another talosctl build: rendered again, the same documents
+    assert run(hostname="hel1-a-2", patches=PATCHES) == (False, True)
+
+    text = dest.read_text().replace("hel1-a-2", "edited-by-hand")
+    dest.write_text(text)
+    assert run(hostname="hel1-a-2", patches=PATCHES) == (True, True), "a file edited by hand is rendered again"
+    assert "edited-by-hand" not in dest.read_text()
+
+    record.unlink()
+    assert run(hostname="hel1-a-2", patches=PATCHES, cache=False) == (False, True) and not record.exists()
+    assert run(hostname="hel1-a-2", patches=PATCHES) == (False, True) and record.exists()
+    assert run(hostname="hel1-a-2", patches=PATCHES) == (False, False)
+
+    Talosctl(str(tmp_path)).run("gen", "secrets", "--output-file", "new-bundle.yaml")
+    shutil.copy2(tmp_path / "new-bundle.yaml", bundle)  # the same path, another cluster's secrets
+    assert run(hostname="hel1-a-2", patches=PATCHES) == (True, True)
