@@ -138,3 +138,34 @@ def test_input_without_active_nodes_leaves_the_live_set_unchanged(dns_bed, edge_
     assert reasons(r["publish b"])["::1"] == ("kept_no_active_address", True)
     assert ("no node of the active pools b has an AAAA address: the AAAA set of %s is kept as it is" % name
             in r["publish b"]["warnings"])
+
+
+def test_edge_dns_info_reports_the_decision_and_writes_nothing(dns_bed, edge_nodes, tmp_path):
+    name = dns_bed.unique("edge")
+    edge_nodes.host = name.rstrip(".")
+    edge_nodes.start(healthy=["127.0.0.2", "127.0.0.4", "127.0.0.5"], extra_ips=["127.0.0.3"])
+    port = edge_nodes.port
+    nodes = NODES
+
+    def info(title, active, **args):
+        task = edge_task(dns_bed, title, name, nodes, active, port, record_types=["A"], **args)
+        task["talos.autoextender.edge_dns_info"] = task.pop(MODULE)
+        return task
+
+    proc, r = run_dns_tasks(tmp_path, [info("nothing published yet", ["a"])])
+    plan = r["nothing published yet"]
+    assert plan["changed"] is False and plan["edge_dns_info"]["would_change"] is True
+    assert plan["edge_dns_info"]["record_sets"]["A"]["rdata"] == ["127.0.0.2"] and plan["edge_dns_info"]["published"] == {}
+    assert dns_bed.answers(name, "A") == []
+
+    run_dns_tasks(tmp_path, [edge_task(dns_bed, "publish a+b", name, nodes, ["a", "b"], port, record_types=["A"])])
+    proc, r = run_dns_tasks(tmp_path, [info("same", ["a", "b"]), info("remove a", ["b"], stage="remove")])
+    proc, r2 = run_dns_tasks(tmp_path, [info("remove a", ["b"], stage="remove")], check=True)
+    assert r["same"]["edge_dns_info"]["would_change"] is False and r["same"]["changed"] is False
+    removal = r["remove a"]["edge_dns_info"]
+    assert removal["would_change"] is True and r["remove a"]["changed"] is False
+    assert removal["published"]["A"]["rdata"] == ["127.0.0.2", "127.0.0.4", "127.0.0.5"]
+    assert removal["record_sets"]["A"]["rdata"] == ["127.0.0.4", "127.0.0.5"]
+    assert reasons({"edge_dns": removal})["127.0.0.2"] == ("inactive_pool", False)
+    assert r2["remove a"]["edge_dns_info"] == removal, "the same answer in check mode"
+    assert dns_bed.answers(name, "A") == ["127.0.0.2", "127.0.0.4", "127.0.0.5"], "nothing was written"

@@ -77,6 +77,9 @@ def baselines(tmp, url):
     talos = dict(talosctl_path=NO_TALOSCTL, nodes=["192.0.2.10"])
     cloud = dict(provider="lab", cluster="home", api_url=url, api_token=TOKEN, wait_timeout=0)
     dns = dict(provider="powerdns", zone="example.org", api_url=url, api_token=TOKEN)
+    edge = dict(dns, owner="home", wait_timeout=0, active_pools=["a"], nodes=[
+        {"name": "a-1", "pool": "a", "public_ipv4": "192.0.2.1", "public_ipv6": "2001:db8::1"}],
+        probe={"tcp_ports": [443], "http": {"port": 443, "expected_status": [200]}, "timeout": 1})
     return {
         "cloud_firewall": dict(cloud, name="fw", pool="a", extra_rules=[
             {"protocol": "tcp", "port": "30000-32767", "sources": ["192.0.2.0/24"], "description": "x"}]),
@@ -86,9 +89,8 @@ def baselines(tmp, url):
         "dns_record_set": dict(dns, owner="home", name="www", type="A", values=["192.0.2.1"], wait_timeout=0),
         "dns_record_set_info": dict(dns, name="www", type="A"),
         "doctor_info": dict(gather=["libraries"], dns={"provider": "powerdns", "zone": "example.org"}),
-        "edge_dns": dict(dns, owner="home", wait_timeout=0, active_pools=["a"], nodes=[
-            {"name": "a-1", "pool": "a", "public_ipv4": "192.0.2.1", "public_ipv6": "2001:db8::1"}],
-            probe={"tcp_ports": [443], "http": {"port": 443, "expected_status": [200]}, "timeout": 1}),
+        "edge_dns": edge,
+        "edge_dns_info": edge,
         "edge_node_info": dict(pool="a", kubeconfig=NO_FILE, taints=[{"key": "k", "effect": "NoSchedule"}]),
         "edge_pool_info": dict(cloud),
         "k8s_node_drain": dict(name="n-1", kubeconfig=NO_FILE, grace_period=30),

@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""The options of the edge record set, shared by edge_dns and edge_dns_info (module_utils/_edge_dns_module.py)."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+
+    DOCUMENTATION = r"""
+options:
+  name:
+    description:
+      - The name of the edge record set, relative to O(zone) or absolute.
+    type: str
+    default: edge
+  nodes:
+    description:
+      - The edge nodes, as M(talos.autoextender.edge_pool_info) or the C(edge_nodes) inventory give them.
+      - Nodes of pools not in O(active_pools) are probed too, so the last healthy ones can be kept.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Node name.
+        type: str
+        required: true
+      pool:
+        description: The pool the node belongs to.
+        type: str
+        required: true
+      public_ipv4:
+        description: Public IPv4 address (goes into the A set).
+        type: str
+      public_ipv6:
+        description: Public IPv6 address (goes into the AAAA set).
+        type: str
+  active_pools:
+    description:
+      - The pools whose healthy nodes are published.
+    type: list
+    elements: str
+    required: true
+  stage:
+    description:
+      - The publishing step, see the description.
+    type: str
+    choices: [publish, add, remove]
+    default: publish
+  record_types:
+    description:
+      - Which record sets to manage.
+    type: list
+    elements: str
+    choices: [A, AAAA]
+    default: [A, AAAA]
+  ttl:
+    description:
+      - Time to live of the edge set. Short, so that a migration or failover takes effect quickly.
+    type: int
+    default: 60
+  probe:
+    description:
+      - The health probe of each address.
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description:
+          - With V(false), every address counts as healthy.
+        type: bool
+        default: true
+      tcp_ports:
+        description:
+          - Ports that must accept a TCP connection.
+        type: list
+        elements: int
+        default: [443]
+      http:
+        description:
+          - The HTTP(S) check. Without it (V(null)), only the TCP check runs.
+        type: dict
+        suboptions:
+          scheme:
+            description: V(http) or V(https).
+            type: str
+            choices: [http, https]
+            default: http
+          port:
+            description: The port, V(80) for V(http) and V(443) for V(https) when not set.
+            type: int
+          path:
+            description: The path to get.
+            type: str
+            default: /
+          host:
+            description:
+              - The C(Host) header (and the TLS server name) of the request, so the ingress routes it like
+                real traffic. Default is the record name without its final dot.
+            type: str
+          expected_status:
+            description:
+              - HTTP status codes that mean healthy. Empty means any status below 500 (a C(404) from the
+                ingress still proves it serves).
+            type: list
+            elements: int
+            default: []
+          validate_certs:
+            description:
+              - Verify the TLS certificate. Off by default, because a new edge node serves a self-signed
+                certificate until cert-manager has issued the real one, which needs the node in DNS first.
+            type: bool
+            default: false
+      timeout:
+        description:
+          - Seconds for each connect and each HTTP exchange.
+        type: float
+        default: 3
+"""

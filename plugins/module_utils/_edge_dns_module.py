@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""The edge record set as a resource: what edge_dns writes and edge_dns_info reports.
+
+``EdgeSet`` reads the published sets, probes every address and decides (``_edge_dns.decide``) in ``fetch()``,
+before anything is written; ``EdgeSetPlan`` stops there and reports the decision, so asking "what would be
+published" never runs a writer in check mode. ``edge_options()`` and ``RULES`` are the two modules' options
+(documented once, in doc_fragments/edge_dns.py).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import returned
+from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import (
+    DnsResource,
+    dns_argument_spec,
+    validate,
+    validate_name,
+    validate_value,
+    WRITE_RULES,
+    write_argument_spec,
+)
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns import (
+    FAMILIES,
+    addresses,
+    no_active_nodes,
+    decide,
+)
+from ansible_collections.talos.autoextender.plugins.module_utils._probe import probe_all
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import PORT, Address, Range
+
+
+class EdgeSet(DnsResource):
+    """The A and AAAA sets of one name; the probes and decisions happen in fetch(), before any write."""
+
+    return_key = "edge_dns"
+    name = None
+    _targets = None  # (sets to publish, report), computed in fetch()
+
+    def fetch(self):
+        self.connect()
+        p = self.params
+        self.name = validate_name(p["name"], self.provider.zone, "A")
+        for node in p["nodes"]:
+            for rtype, key in FAMILIES.items():
+                if node.get(key):
+                    node[key] = validate_value(rtype, node[key])
+        current = {}
+        for rtype in p["record_types"]:
+            found = self.manager.read(self.name, rtype)
+            if found and found["values"]:
+                current[rtype] = {"ttl": found["ttl"], "values": found["values"], "owner": found["owner"]}
+        self._targets = self._decide(current)
+        kept = sorted(set(t["type"] for t in self._targets[1] if t["reason"] == "kept_no_active_address"))
+        if kept:
+            why = no_active_nodes(p["nodes"], p["active_pools"]) or "no node of the active pools %s has an %s address" % (
+                ", ".join(p["active_pools"]), " or ".join(kept))
+            self.module.warn("%s: the %s set of %s is kept as it is" % (why, " and ".join(kept), self.name))
+        return {"name": self.name, "stage": p["stage"], "record_sets": current, "targets": self._targets[1]}
+
+    def _decide(self, current):
+        p = self.params
+        probe = p["probe"]
+        http = probe.get("http")
+        if http is not None:
+            http = dict(http, host=http.get("host") or self.name.rstrip("."),
+                        port=http.get("port") or (443 if http.get("scheme") == "https" else 80))
+        ips = set()
+        for rtype in p["record_types"]:
+            ips.update(addresses(p["nodes"], rtype))
+            ips.update(current.get(rtype, {}).get("values", []))
+        if probe.get("enabled", True):
+            probes = probe_all(ips, probe.get("tcp_ports") or (), http, probe.get("timeout") or 3)
+        else:
+            probes = dict((ip, {"healthy": True}) for ip in ips)
+        sets, report = {}, []
+        for rtype in p["record_types"]:
+            if not addresses(p["nodes"], rtype) and rtype not in current:
+                continue
+            values, entries = decide(rtype, p["nodes"], p["active_pools"], probes,
+                                     current.get(rtype, {}).get("values"), p["stage"], p["min_values"])
+            validate(self.provider, self.name, rtype, values, p["ttl"], "present")
+            sets[rtype] = {"ttl": p["ttl"], "values": values, "owner": p["owner"]}
+            report.extend(entries)
+        return sets, report
+
+    def desired(self):
+        return {"name": self.name, "stage": self.params["stage"], "record_sets": self._targets[0],
+                "targets": self._targets[1]}
+
+    def create(self, desired):
+        return self.update({"record_sets": {}}, {"record_sets": (None, desired["record_sets"])})
+
+    def update(self, current, changes):
+        after = self.predict_update(current, changes)
+        for rtype, wanted in sorted(after["record_sets"].items()):
+            before = current["record_sets"].get(rtype)
+            if before != wanted:
+                self.manager.write(self.name, rtype, wanted["ttl"], wanted["values"],
+                                   dict(before, type=rtype) if before else None)
+        return after
+
+    def predict_update(self, current, changes):
+        after = dict(current)
+        after.update((key, want) for key, (dummy, want) in changes.items())
+        return after
+
+    def output(self, state):
+        if "record_sets" in state:
+            state["record_sets"] = dict((rtype, returned(rrset)) for rtype, rrset in state["record_sets"].items())
+        return state
+
+    def wait(self, state, deadline):
+        for rtype, rrset in sorted(state["record_sets"].items()):
+            self.manager.wait_visible({"name": self.name, "type": rtype, "ttl": rrset["ttl"], "values": rrset["values"]},
+                                      self.deadline)
+        return state
+
+
+class EdgeSetPlan(EdgeSet):
+    """Read-only: the published sets, the probes and the decision; nothing is written, nothing changed."""
+
+    return_key = "edge_dns_info"
+
+    def run(self):
+        try:
+            published = self.fetch()
+            planned = self.desired()
+        except AutoextenderError as e:
+            e = e.redacted(self.secrets())
+            self.warn()
+            self.module.fail_json(msg=e.msg, failure=e.failure())
+            return
+        self.warn()
+        report = self.redacted(planned)
+        report["published"] = self.redacted(published)["record_sets"]
+        report["would_change"] = _plain(published["record_sets"]) != _plain(planned["record_sets"])
+        self.module.exit_json(changed=False, **{self.return_key: report})
+
+
+def _plain(sets):
+    return dict((rtype, (s["ttl"], sorted(s["values"]), s["owner"])) for rtype, s in sets.items())
+
+
+RULES = dict(WRITE_RULES, **{"nodes.public_ipv4": Address(4), "nodes.public_ipv6": Address(6), "probe.tcp_ports": PORT,
+                             "probe.http.port": PORT, "probe.http.expected_status": Range(100, 599, "an HTTP status"),
+                             "probe.timeout": Range(0.1, 3600, "seconds", number=float)})
+
+
+def edge_options():
+    """The options of the edge set (doc_fragments/edge_dns.py)."""
+    return dict(
+        name=dict(type="str", default="edge"),
+        nodes=dict(type="list", elements="dict", required=True, options=dict(
+            name=dict(type="str", required=True),
+            pool=dict(type="str", required=True),
+            public_ipv4=dict(type="str"),
+            public_ipv6=dict(type="str"),
+        )),
+        active_pools=dict(type="list", elements="str", required=True),
+        stage=dict(type="str", default="publish", choices=["publish", "add", "remove"]),
+        record_types=dict(type="list", elements="str", default=["A", "AAAA"], choices=["A", "AAAA"]),
+        ttl=dict(type="int", default=60),
+        probe=dict(type="dict", default={}, options=dict(
+            enabled=dict(type="bool", default=True),
+            tcp_ports=dict(type="list", elements="int", default=[443]),
+            http=dict(type="dict", options=dict(
+                scheme=dict(type="str", default="http", choices=["http", "https"]),
+                port=dict(type="int"),
+                path=dict(type="str", default="/"),
+                host=dict(type="str"),
+                expected_status=dict(type="list", elements="int", default=[]),
+                validate_certs=dict(type="bool", default=False),
+            )),
+            timeout=dict(type="float", default=3),
+        )),
+    )
+
+
+def write_spec():
+    """edge_dns: the DNS connection, the write options and the edge set."""
+    return write_argument_spec(**edge_options())
+
+
+def plan_spec():
+    """edge_dns_info: the DNS connection, what decides the set (owner, min_values) and the edge set."""
+    return dns_argument_spec(
+        owner=dict(type="str", required=True),
+        take_ownership=dict(type="bool", default=False),
+        min_values=dict(type="int", default=1),
+        wait_timeout=dict(type="int", default=120),
+        **edge_options()
+    )
