@@ -17,7 +17,9 @@ options:
     default: edge
   nodes:
     description:
-      - The edge nodes, as M(talos.autoextender.edge_pool_info) or the C(edge_nodes) inventory give them.
+      - The edge nodes, as M(talos.autoextender.edge_pool_info) (RV(talos.autoextender.edge_pool_info#module:edge_pool_info.nodes))
+        or the C(edge_nodes) inventory give them; the keys other than C(name), C(pool), C(public_ipv4) and
+        C(public_ipv6) are accepted and not used.
       - Nodes of pools not in O(active_pools) are probed too, so the last healthy ones can be kept.
     type: list
     elements: dict
@@ -36,6 +38,33 @@ options:
         type: str
       public_ipv6:
         description: Public IPv6 address (goes into the AAAA set).
+        type: str
+      cluster:
+        description: Part of an edge node; accepted and not used.
+        type: str
+      provider:
+        description: Part of an edge node; accepted and not used.
+        type: str
+      location:
+        description: Part of an edge node; accepted and not used.
+        type: str
+      server_type:
+        description: Part of an edge node; accepted and not used.
+        type: str
+      status:
+        description: Part of an edge node; accepted and not used.
+        type: str
+      server_id:
+        description: Part of an edge node; accepted and not used.
+        type: str
+      address:
+        description: Part of an edge node; accepted and not used.
+        type: str
+      labels:
+        description: Part of an edge node; accepted and not used.
+        type: dict
+      talos_version:
+        description: Part of an edge node; accepted and not used.
         type: str
   active_pools:
     description:

@@ -114,11 +114,10 @@ from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module i
     make_provider,
     owned_servers,
 )
+from ansible_collections.talos.autoextender.plugins.module_utils._edge_node import edge_node
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
-from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
-HOSTVARS = ("public_ipv4", "public_ipv6", "provider", "location", "server_type", "status", "labels")
 
 
 def group_name(prefix, value):
@@ -126,11 +125,10 @@ def group_name(prefix, value):
 
 
 def host_vars(server, versions):
-    """The hostvars of one server (before they are marked unsafe)."""
-    out = dict((k, server[k]) for k in HOSTVARS)
-    out.update(pool=server["labels"].get(base.POOL_LABEL), cluster=server["labels"].get(base.CLUSTER_LABEL),
-               server_id=server["id"], server_name=server["name"], talos_version=versions.get(server["image"]) or server["labels"].get("talos-version"),
-               ansible_host=server["public_ipv4"] or server["public_ipv6"])
+    """The hostvars of one server (before they are marked unsafe): its edge node, named ``server_name``."""
+    node = edge_node(server, versions)
+    out = dict((k, v) for k, v in node.items() if k not in ("name", "address"))
+    out.update(server_name=node["name"], ansible_host=node["address"])
     return out
 
 

@@ -97,6 +97,30 @@ servers:
       image: "1234"
       labels: {managed-by: talos-autoextender, autoextender-cluster: home, autoextender-pool: hel1-a}
       created: "2026-04-01T10:00:00Z"
+nodes:
+  description:
+    - The same servers as edge nodes, the shape the C(edge_nodes) inventory gives its hosts and
+      M(talos.autoextender.edge_dns) takes as O(talos.autoextender.edge_dns#module:edge_dns:nodes) - C(name),
+      C(pool), C(cluster), C(provider), C(location), C(server_type), C(status), C(server_id), C(public_ipv4),
+      C(public_ipv6), C(address) (the IPv4 address, else the IPv6 one), C(labels) and C(talos_version) (from the
+      C(talos-version) label, when set).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: home-hel1-a-1
+      pool: hel1-a
+      cluster: home
+      provider: hetzner
+      location: hel1
+      server_type: cx23
+      status: running
+      server_id: "4711"
+      public_ipv4: 203.0.113.7
+      public_ipv6: 2001:db8::1
+      address: 203.0.113.7
+      labels: {managed-by: talos-autoextender, autoextender-cluster: home, autoextender-pool: hel1-a}
+      talos_version: null
 firewall:
   description:
     - The firewall named O(firewall) with the keys of RV(talos.autoextender.cloud_firewall#module:cloud_firewall),
@@ -145,6 +169,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module i
     make_provider,
     owned_servers,
 )
+from ansible_collections.talos.autoextender.plugins.module_utils._edge_node import edge_node
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
 from ansible_collections.talos.autoextender.plugins.module_utils._pool_wait import wait_running
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
@@ -186,7 +211,9 @@ def main():
     except AutoextenderError as e:
         e = e.redacted([params["api_token"]] + (provider.secrets() if provider else []))
         module.fail_json(msg=e.msg, failure=e.failure())
-    module.exit_json(changed=False, servers=redact(servers, provider.secrets()), **redact(extra, provider.secrets()))
+    servers = redact(servers, provider.secrets())
+    module.exit_json(changed=False, servers=servers, nodes=[edge_node(s) for s in servers],
+                     **redact(extra, provider.secrets()))
 
 
 if __name__ == "__main__":

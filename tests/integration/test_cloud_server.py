@@ -190,6 +190,9 @@ def test_edge_pool_info_lists_only_our_servers_of_the_pool(cloud):
     for s in servers:
         assert s["labels"]["autoextender-pool"] == "edge-a" and s["public_ipv4"]
         assert s["status"] in ("starting", "running")
+    nodes = res["Pool"]["nodes"]
+    assert [(n["name"], n["pool"], n["cluster"], n["address"]) for n in nodes] == [
+        (s["name"], "edge-a", "home", s["public_ipv4"]) for s in servers]
 
 
 def test_timeout_keeps_the_partial_result(lab_cloud):
