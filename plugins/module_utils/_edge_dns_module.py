@@ -21,6 +21,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._dns_module imp
     WRITE_RULES,
     write_argument_spec,
 )
+from ansible_collections.talos.autoextender.plugins.module_utils._edge_node import FIELDS
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns import (
     FAMILIES,
@@ -149,6 +150,11 @@ RULES = dict(WRITE_RULES, **{"nodes.public_ipv4": Address(4), "nodes.public_ipv6
                              "probe.timeout": Range(0.1, 3600, "seconds", number=float)})
 
 
+# The rest of an edge node, accepted so that nodes pass as edge_pool_info and the inventory give them; not used.
+_OTHER_NODE_FIELDS = dict((field, dict(type="dict" if field == "labels" else "str")) for field in FIELDS
+                          if field not in ("name", "pool", "public_ipv4", "public_ipv6"))
+
+
 def edge_options():
     """The options of the edge set (doc_fragments/edge_dns.py)."""
     return dict(
@@ -158,16 +164,7 @@ def edge_options():
             pool=dict(type="str", required=True),
             public_ipv4=dict(type="str"),
             public_ipv6=dict(type="str"),
-            # The rest of an edge node (_edge_node.FIELDS), accepted so nodes pass as they are; not used.
-            cluster=dict(type="str"),
-            provider=dict(type="str"),
-            location=dict(type="str"),
-            server_type=dict(type="str"),
-            status=dict(type="str"),
-            server_id=dict(type="str"),
-            address=dict(type="str"),
-            labels=dict(type="dict"),
-            talos_version=dict(type="str"),
+            **_OTHER_NODE_FIELDS
         )),
         active_pools=dict(type="list", elements="str", required=True),
         stage=dict(type="str", default="publish", choices=["publish", "add", "remove"]),
