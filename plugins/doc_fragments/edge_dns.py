@@ -17,7 +17,7 @@ options:
     default: edge
   nodes:
     description:
-      - The edge nodes, as M(talos.autoextender.edge_pool_info) (RV(talos.autoextender.edge_pool_info#module:edge_pool_info.nodes))
+      - The edge nodes, as M(talos.autoextender.edge_pool_info) (RV(talos.autoextender.edge_pool_info#module:nodes))
         or the C(edge_nodes) inventory give them; the keys other than C(name), C(pool), C(public_ipv4) and
         C(public_ipv6) are accepted and not used.
       - Nodes of pools not in O(active_pools) are probed too, so the last healthy ones can be kept.

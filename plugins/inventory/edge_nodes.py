@@ -119,7 +119,6 @@ from ansible_collections.talos.autoextender.plugins.module_utils._errors import 
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
-
 def group_name(prefix, value):
     return prefix + re.sub(r"[^A-Za-z0-9_]", "_", str(value))
 

@@ -100,7 +100,7 @@ servers:
 nodes:
   description:
     - The same servers as edge nodes, the shape the C(edge_nodes) inventory gives its hosts and
-      M(talos.autoextender.edge_dns) takes as O(talos.autoextender.edge_dns#module:edge_dns:nodes) - C(name),
+      M(talos.autoextender.edge_dns) takes as O(talos.autoextender.edge_dns#module:nodes) - C(name),
       C(pool), C(cluster), C(provider), C(location), C(server_type), C(status), C(server_id), C(public_ipv4),
       C(public_ipv6), C(address) (the IPv4 address, else the IPv6 one), C(labels) and C(talos_version) (from the
       C(talos-version) label, when set).
