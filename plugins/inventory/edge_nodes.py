@@ -67,6 +67,18 @@ options:
     description: Prefix of the group of each location.
     type: str
     default: location_
+  status_group_prefix:
+    description:
+      - Prefix of the group of each cloud status (C(status_running), C(status_off), C(status_starting), ...), so a
+        play can skip or target the servers that are not running.
+    type: str
+    default: status_
+  active_pools:
+    description:
+      - The pools that serve the edge record set (those of C(autoextender_pools) with C(active) not V(false)). When
+        set, each host is also in the group C(edge_active) or C(edge_standby). May be a template.
+    type: list
+    elements: str
   talos_version:
     description:
       - Look up the Talos version of each server from the image it was created from (one more API call per provider).
@@ -166,15 +178,24 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.inventory.add_host(name)
             for key, value in hostvars.items():
                 self.inventory.set_variable(name, key, wrap_var(value))
-            for option, value in (("pool_group_prefix", hostvars["pool"]), ("provider_group_prefix", hostvars["provider"]),
-                                  ("location_group_prefix", hostvars["location"])):
-                if value:
-                    group = self.inventory.add_group(group_name(self.get_option(option), value))
-                    self.inventory.add_child(group, name)
+            for group in self._groups(hostvars):
+                self.inventory.add_child(self.inventory.add_group(group), name)
             variables = self.inventory.get_host(name).get_vars()
             self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), variables, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, name, strict=strict)
+
+    def _groups(self, hostvars):
+        """The plugin's own groups of one host: pool, provider, location, status, and active or standby."""
+        out = [group_name(self.get_option(option), hostvars[key])
+               for option, key in (("pool_group_prefix", "pool"), ("provider_group_prefix", "provider"),
+                                   ("location_group_prefix", "location"), ("status_group_prefix", "status"))
+               if hostvars[key]]
+        active = self.get_option("active_pools")
+        if active is not None:
+            active = self._template(active)
+            out.append("edge_active" if hostvars["pool"] in active else "edge_standby")
+        return out
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)

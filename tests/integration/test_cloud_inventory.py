@@ -70,7 +70,7 @@ def test_lists_only_our_servers_grouped_by_pool_provider_and_location(two_clouds
     env = dict(MY_LAB_TOKEN=lab.token, **dict(kv for b in two_clouds[1:] for kv in b.env().items()))
     path = write_config(tmp_path, providers, cluster="home",
                         keyed_groups=[{"key": "labels.role | default('none')", "prefix": "role"}],
-                        compose={"edge_url": "'http://' ~ ansible_host"})
+                        compose={"edge_url": "'http://' ~ ansible_host"}, active_pools=["edge-a"])
     proc = inventory(path, env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(proc.stdout)
@@ -94,6 +94,10 @@ def test_lists_only_our_servers_grouped_by_pool_provider_and_location(two_clouds
         assert host["talos_version"] == "v1.13.9" and host["labels"]["role"] == "ingress"
         assert host["edge_url"] == "http://" + real["public_ipv4"]
     assert sorted(data["role_ingress"]["hosts"]) == sorted("%s-a-1" % p for p in names)
+    assert sorted(data["edge_active"]["hosts"]) == sorted("%s-a-1" % p for p in names)
+    assert sorted(data["edge_standby"]["hosts"]) == sorted("%s-b-1" % p for p in names)
+    statuses = sorted(g for g in data if g.startswith("status_"))
+    assert statuses and sorted(h for g in statuses for h in data[g]["hosts"]) == sorted(hostvars)
     for bed in two_clouds:
         assert bed.token not in proc.stdout + proc.stderr
 
