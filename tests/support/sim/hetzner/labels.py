@@ -6,6 +6,7 @@ Grammar (https://docs.hetzner.cloud/reference/cloud#label-selector):
 expressions separated by commas are ANDed (commas inside parentheses are not
 separators).
 """
+import functools
 import re
 
 from tests.support.sim.base import ApiError
@@ -63,7 +64,7 @@ def matches(labels, selector):
     """True when ``labels`` (a dict) satisfies every term of ``selector``."""
     if not selector:
         return True
-    for op, key, values in parse(selector):
+    for op, key, values in _parsed(selector):
         present = key in labels
         value = labels.get(key)
         ok = {
@@ -93,3 +94,9 @@ def check(labels):
         if not isinstance(value, str) or (value and not _NAME.match(value)):
             raise ApiError(422, "invalid_input", "invalid label value %r" % value,
                            details={"fields": [{"name": "labels", "messages": ["invalid label value %r" % value]}]})
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(selector):
+    """``parse`` once per selector: a listing matches every stored object against the same one."""
+    return tuple(parse(selector))
