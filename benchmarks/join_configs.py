@@ -10,6 +10,7 @@ playbook again (every config reused: ``rendered`` false, nothing changed) and on
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -57,8 +58,8 @@ def run(play, count, **extra):
     elapsed = time.monotonic() - started
     if proc.returncode != 0:
         raise SystemExit(proc.stdout[-3000:] + proc.stderr[-2000:])
-    summary = [line for line in proc.stdout.splitlines() if "changed," in line and "rendered" in line]
-    return elapsed, summary[-1].strip().strip('"').replace('"msg": "', "") if summary else "?"
+    said = re.findall(r"\d+ changed, \d+ rendered", proc.stdout)
+    return elapsed, said[-1] if said else "?"
 
 
 def main():
