@@ -46,7 +46,9 @@ def test_join_config_role_renders_one_private_config_per_node(join_bed, talosctl
     proc = run()
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert stat.S_IMODE(os.stat(work).st_mode) == 0o700
-    assert sorted(os.listdir(work)) == ["hel1-a-1.yaml", "hel1-a-2.yaml", "secrets.yaml"]
+    # each config with the digests of its inputs
+    assert sorted(os.listdir(work)) == [
+        "hel1-a-1.yaml", "hel1-a-1.yaml.inputs", "hel1-a-2.yaml", "hel1-a-2.yaml.inputs", "secrets.yaml"]
     cluster_secret = next(d for d in load(controlplane) if d.get("version") == "v1alpha1")["cluster"]["secret"]
     assert cluster_secret not in proc.stdout + proc.stderr
     for i in (1, 2):
