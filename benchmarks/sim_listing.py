@@ -56,7 +56,7 @@ def hetzner(size, checked):
     with hsim.HetznerSim(spec if checked else Unchecked(spec), token="bench") as sim:
         for i in range(size):
             sim.seed_server("edge-%05d" % i, dict(POOL))
-        provider = HetznerProvider({"token": "bench"}, {"api_url": sim.url, "api_timeout": 600})
+        provider = HetznerProvider({"api_token": "bench"}, {"api_url": sim.url, "api_timeout": 600})
         return measure(sim, lambda: provider.list_servers(POOL), "/servers$", size)
 
 
@@ -66,7 +66,7 @@ def linode(size, checked):
         tags = encode_tags(POOL)
         for i in range(size):
             sim.seed_instance("edge-%05d" % i, tags)
-        provider = LinodeProvider({"token": "bench"}, {"api_url": sim.url, "timeout": 600})
+        provider = LinodeProvider({"api_token": "bench"}, {"api_url": sim.url, "timeout": 600})
         return measure(sim, lambda: provider.list_servers(POOL), "/linode/instances$", size)
 
 

@@ -121,11 +121,6 @@ import re
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
-from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import (
-    image_versions,
-    make_provider,
-    owned_servers,
-)
 from ansible_collections.talos.autoextender.plugins.module_utils._edge_node import edge_node
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
@@ -154,6 +149,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def fetch(self):
         """``[hostvars]`` of every owned server of every configured provider."""
+        # Imported here: the cloud SDKs take longer to import than a cached inventory takes to load.
+        from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import (
+            image_versions,
+            make_provider,
+            owned_servers,
+        )
+
         hosts = []
         for entry in self.get_option("providers"):
             name = entry.get("name")

@@ -5,7 +5,7 @@
 edge_nodes inventory share: options, credentials per provider, ownership checks, one deadline.
 
 Credentials: ``api_token`` falls back to the provider's own environment
-variable (``HCLOUD_TOKEN``, ``LINODE_TOKEN``, ``LAB_CLOUD_TOKEN``), and
+variables (``_api_token``: ``HCLOUD_TOKEN``, ``LINODE_TOKEN``, ...), and
 ``api_url`` to ``HCLOUD_ENDPOINT``, ``LINODE_API_URL`` or ``LAB_CLOUD_URL``.
 A static ``env_fallback`` cannot do this: which variable applies depends on
 the ``provider`` option.
@@ -19,12 +19,12 @@ from __future__ import annotations
 import os
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.talos.autoextender.plugins.module_utils import _api_token
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base, registry
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
-TOKEN_ENV = {"hetzner": "HCLOUD_TOKEN", "linode": "LINODE_TOKEN", "lab": "LAB_CLOUD_TOKEN"}
 URL_ENV = {"hetzner": "HCLOUD_ENDPOINT", "linode": "LINODE_API_URL", "lab": "LAB_CLOUD_URL"}
 DEFAULT_WAIT_TIMEOUT = 600
 
@@ -55,7 +55,7 @@ def make_provider(name, api_token=None, api_url=None, deadline=None, environ=Non
     """A CloudProvider with credentials from the options or the provider's environment variables;
     ``module`` runs the commands a provider needs (the Hetzner rescue runner's ssh)."""
     environ = os.environ if environ is None else environ
-    token = api_token or environ.get(TOKEN_ENV.get(name, ""))
+    token = api_token or _api_token.lookup(name, environ=environ)
     url = api_url or environ.get(URL_ENV.get(name, ""))
     options = {"api_url": url} if url else {}
     if deadline is not None:
@@ -63,7 +63,7 @@ def make_provider(name, api_token=None, api_url=None, deadline=None, environ=Non
     if module is not None:
         options["module"] = module
     try:
-        return registry.provider(name, {"token": token} if token else {}, options)
+        return registry.provider(name, {_api_token.KEY: token} if token else {}, options)
     except ImportError as e:
         raise AutoextenderError(missing_required_lib(e.name or str(e)), kind="missing_library",
                                 details={"provider": name})

@@ -29,7 +29,7 @@ Errors name the key and the rule, never the value.
 
 from __future__ import annotations
 
-from ansible_collections.talos.autoextender.plugins.module_utils import _cloud_module, _dns_module
+from ansible_collections.talos.autoextender.plugins.module_utils import _api_token, _cloud_module
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import registry as dns_registry
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import registry as cloud_registry
@@ -42,7 +42,6 @@ DNS_TOKEN_KEYS = ("api_token",)
 #: variables of the old autoextender_environment that are not credentials of a provider
 OTHER_ENVIRONMENT = {
     "LAB_CLOUD_CONFIG": "%s.lab.api_url and %s.lab.api_token (the url and token of that cloud.json)" % (VARIABLE, VARIABLE),
-    "LINODE_API_TOKEN": "%s.linode.api_token" % VARIABLE,
     "RFC2136_TSIG_KEY_NAME": "%s.rfc2136.tsig_key_name" % VARIABLE,
     "RFC2136_TSIG_SECRET": "%s.rfc2136.tsig_key_secret" % VARIABLE,
     "K8S_AUTH_KUBECONFIG": "autoextender_cluster.kubeconfig",
@@ -115,12 +114,11 @@ def module_options(mapping, kind, name):
 def environment_map():
     """``{old environment variable: where it belongs now}``, derived from what the modules read."""
     out = {}
-    for provider, var in _cloud_module.TOKEN_ENV.items():
-        out[var] = "%s.%s.api_token" % (VARIABLE, provider)
+    for provider, names in _api_token.ENV.items():
+        for var in names:
+            out.setdefault(var, "%s.%s.api_token" % (VARIABLE, provider))
     for provider, var in _cloud_module.URL_ENV.items():
         out[var] = "%s.%s.api_url" % (VARIABLE, provider)
-    for provider, var in _dns_module.TOKEN_ENV.items():
-        out.setdefault(var, "%s.%s.api_token" % (VARIABLE, provider))
     out.update(OTHER_ENVIRONMENT)
     return out
 

@@ -8,7 +8,7 @@
   ``DNS_RULES`` / ``WRITE_RULES``: their value checks (``_validate``).
 - ``dns_backend(module, deadline)``: the DnsProvider the options ask for, with
   its credentials (``api_token`` falls back to the provider's environment
-  variable, see TOKEN_ENV).
+  variables, ``_api_token``).
 - ``validate(...)``: every check of a record set before anything is written,
   so bad input leaves the zone unchanged.
 - ``RecordSetManager``: read a set with its ownership, refuse what must be
@@ -18,10 +18,10 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.talos.autoextender.plugins.module_utils import _api_token
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import ownership
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import registry
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import RECORD_TYPES, fqdn, in_zone, record_set
@@ -30,9 +30,6 @@ from ansible_collections.talos.autoextender.plugins.module_utils._resource impor
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import PORT, Range
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
 
-#: provider -> environment variable read when api_token is not set
-TOKEN_ENV = {"powerdns": "PDNS_API_KEY", "cloudflare": "CLOUDFLARE_API_TOKEN", "hetzner": "HCLOUD_TOKEN",
-             "linode": "LINODE_TOKEN"}
 #: provider -> (Python module, pip name) it needs
 LIBRARIES = {"powerdns": ("requests", "requests"), "cloudflare": ("requests", "requests"),
              "rfc2136": ("dns.update", "dnspython"), "hetzner": ("hcloud", "hcloud"),
@@ -91,11 +88,11 @@ def backend_from_params(params, deadline):
     if provider == "rfc2136":
         credentials = {"tsig_key_secret": params.get("tsig_key_secret")}
     else:
-        token = params.get("api_token") or os.environ.get(TOKEN_ENV.get(provider, ""), "")
+        token = _api_token.lookup(provider, params)
         if not token:
             raise AutoextenderError("The %s provider needs api_token (or the environment variable %s)"
-                                    % (provider, TOKEN_ENV.get(provider)), kind="validation")
-        credentials = {"api_token": token}
+                                    % (provider, " or ".join(_api_token.env_names(provider))), kind="validation")
+        credentials = {_api_token.KEY: token}
     keys = ("api_url", "server_id", "server", "port", "tsig_key_name", "tsig_algorithm")
     options = dict((k, params[k]) for k in keys if params.get(k) is not None)
     options["deadline"] = deadline

@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_client
-from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import TOKEN_ENV, URL_ENV, make_provider
+from ansible_collections.talos.autoextender.plugins.module_utils import _api_token, _k8s_client
+from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import URL_ENV, make_provider
 from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import LIBRARIES as DNS_LIBRARIES
-from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import TOKEN_ENV as DNS_TOKEN_ENV
 from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import backend_from_params
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import fqdn
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
@@ -139,6 +138,11 @@ def _api_fix(kind, credential, source, url=None):
     return "the API did not answer%s: check the network, api_url and the provider's status page" % where
 
 
+def _token_source(provider):
+    """Where the doctor tells the user to put ``provider``'s token (its first variable; aliases work too)."""
+    return "%s.%s.api_token (or %s)" % (CREDENTIALS, provider, _api_token.env_names(provider)[0])
+
+
 def check_cloud(provider, credentials=None, timeout=10, environ=None):
     """The provider's credential is there and its API accepts it for a read-only call.
 
@@ -148,8 +152,8 @@ def check_cloud(provider, credentials=None, timeout=10, environ=None):
     environ = os.environ if environ is None else environ
     credentials = credentials or {}
     name = "cloud provider %s" % provider
-    source = "%s.%s.api_token (or %s)" % (CREDENTIALS, provider, TOKEN_ENV.get(provider))
-    token = credentials.get("api_token") or environ.get(TOKEN_ENV.get(provider, ""))
+    source = _token_source(provider)
+    token = _api_token.lookup(provider, credentials, environ)
     if provider == "lab":
         source = "%s.lab.api_url and api_token (or LAB_CLOUD_CONFIG)" % CREDENTIALS
         token = token or environ.get("LAB_CLOUD_CONFIG")
@@ -192,7 +196,7 @@ def check_dns(dns, credentials=None, timeout=10, environ=None):
                                    or environ.get("RFC2136_TSIG_KEY_NAME"))
         source = "%s.rfc2136.tsig_key_secret (or RFC2136_TSIG_SECRET)" % CREDENTIALS
     else:
-        source = "%s.%s.api_token (or %s)" % (CREDENTIALS, provider, DNS_TOKEN_ENV.get(provider))
+        source = _token_source(provider)
     credential = DNS_CREDENTIAL.get(provider, "the provider's API token")
     secrets = [params["api_token"], params["tsig_key_secret"]]
     endpoint = params["api_url"] or ("%s:%s" % (params["server"], params["port"] or 53) if params["server"] else None)

@@ -11,7 +11,7 @@ ZONE = "example.org"
 @pytest.fixture
 def dns(hetzner_sim):
     hetzner_sim.add_zone(ZONE)
-    return registry.backend("hetzner", ZONE, {"token": TOKEN}, {"api_url": hetzner_sim.url, "api_timeout": 10})
+    return registry.backend("hetzner", ZONE, {"api_token": TOKEN}, {"api_url": hetzner_sim.url, "api_timeout": 10})
 
 
 def stored(sim, name, rtype):
@@ -83,12 +83,12 @@ def test_bad_input_leaves_the_zone_unchanged(dns, hetzner_sim):
 
 
 def test_api_errors(hetzner_sim, dns):
-    bad = registry.backend("hetzner", ZONE, {"token": "wrong-token-000"}, {"api_url": hetzner_sim.url, "api_timeout": 5})
+    bad = registry.backend("hetzner", ZONE, {"api_token": "wrong-token-000"}, {"api_url": hetzner_sim.url, "api_timeout": 5})
     with pytest.raises(AutoextenderError) as err:
         bad.get("edge", "A")
     assert err.value.kind == "auth" and "unable to authenticate" in err.value.msg
 
-    missing = registry.backend("hetzner", "nowhere.test", {"token": TOKEN}, {"api_url": hetzner_sim.url})
+    missing = registry.backend("hetzner", "nowhere.test", {"api_token": TOKEN}, {"api_url": hetzner_sim.url})
     with pytest.raises(AutoextenderError, match="Failed to find zone nowhere.test") as err:
         missing.get("edge", "A")
     assert err.value.kind == "not_found"
@@ -100,7 +100,7 @@ def test_api_errors(hetzner_sim, dns):
     assert [c[2] for c in hetzner_sim.calls("POST", r"/rrsets$")] == [429, 429, 201]
 
     hetzner_sim.fail_next("server_error", count=50, status=502, method="POST")
-    slow = registry.backend("hetzner", ZONE, {"token": TOKEN}, {"api_url": hetzner_sim.url, "api_timeout": 2})
+    slow = registry.backend("hetzner", ZONE, {"api_token": TOKEN}, {"api_url": hetzner_sim.url, "api_timeout": 2})
     with pytest.raises(AutoextenderError) as err:
         slow.replace({"name": "edge", "type": "A", "ttl": 60, "values": ["192.0.2.99"]})
     assert err.value.kind == "api" and err.value.details["status"] == 502

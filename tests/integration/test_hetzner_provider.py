@@ -29,7 +29,7 @@ RULES = [
 def provider(sim, **options):
     opts = {"api_url": sim.url, "api_timeout": 20, "cleanup_timeout": 20}
     opts.update(options)
-    return registry.provider("hetzner", {"token": TOKEN}, opts)
+    return registry.provider("hetzner", {"api_token": TOKEN}, opts)
 
 
 def server_spec(name="edge-hel1-a-1", **extra):
@@ -157,7 +157,7 @@ def test_placement_checks_the_architecture_of_the_image(hetzner_sim, hetzner_pro
 
 
 def test_invalid_token_is_a_clear_auth_error(hetzner_sim):
-    bad = registry.provider("hetzner", {"token": "not-the-token"}, {"api_url": hetzner_sim.url})
+    bad = registry.provider("hetzner", {"api_token": "not-the-token"}, {"api_url": hetzner_sim.url})
     with pytest.raises(AutoextenderError) as err:
         bad.list_servers(OURS)
     assert err.value.kind == "auth" and err.value.details["status"] == 401

@@ -23,7 +23,7 @@ def zone(linode_sim):
 
 @pytest.fixture
 def dns(linode_sim, zone):
-    return backend("linode", "example.org", {"token": linode_sim.token}, {"api_url": linode_sim.url})
+    return backend("linode", "example.org", {"api_token": linode_sim.token}, {"api_url": linode_sim.url})
 
 
 def answers(domain, name, rtype):
@@ -112,14 +112,14 @@ def test_api_rejection_is_a_validation_error(linode_sim, zone, dns):
 
 
 def test_unknown_zone(linode_sim, zone):
-    dns = backend("linode", "missing.example", {"token": linode_sim.token}, {"api_url": linode_sim.url})
+    dns = backend("linode", "missing.example", {"api_token": linode_sim.token}, {"api_url": linode_sim.url})
     with pytest.raises(AutoextenderError) as err:
         dns.get("edge.missing.example.", "A")
     assert err.value.kind == "not_found" and "missing.example" in err.value.msg
 
 
 def test_invalid_token(linode_sim, zone):
-    dns = backend("linode", "example.org", {"token": "bad-token-456"}, {"api_url": linode_sim.url})
+    dns = backend("linode", "example.org", {"api_token": "bad-token-456"}, {"api_url": linode_sim.url})
     with pytest.raises(AutoextenderError) as err:
         dns.list()
     assert err.value.kind == "auth" and "Invalid Token" in err.value.msg and "bad-token-456" not in err.value.msg
@@ -136,7 +136,7 @@ def test_429_and_5xx_are_retried(linode_sim, zone, dns):
 
 def test_5xx_storm_fails_with_the_zone_unchanged(linode_sim, zone):
     from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
-    dns = backend("linode", "example.org", {"token": linode_sim.token},
+    dns = backend("linode", "example.org", {"api_token": linode_sim.token},
                   {"api_url": linode_sim.url, "deadline": Deadline(3)})
     linode_sim.fail_next("server_error", count=50, method="GET", status=503)
     with pytest.raises(AutoextenderError) as err:

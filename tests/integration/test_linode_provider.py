@@ -309,7 +309,7 @@ def test_rate_limit_burst_is_honoured(linode_sim, linode_provider):
 
 
 def test_rate_limit_longer_than_the_deadline_fails_clearly(linode_sim):
-    provider = LinodeProvider({"token": linode_sim.token}, {"api_url": linode_sim.url, "deadline": Deadline(2)})
+    provider = LinodeProvider({"api_token": linode_sim.token}, {"api_url": linode_sim.url, "deadline": Deadline(2)})
     linode_sim.fail_next("rate_limit", count=5, method="GET", retry_after=30)
     with pytest.raises(AutoextenderError) as err:
         provider.list_servers(POOL)
@@ -324,7 +324,7 @@ def test_server_errors_are_retried(linode_sim, linode_provider, image):
 
 
 def test_invalid_token_is_a_clear_auth_error(linode_sim):
-    provider = LinodeProvider({"token": "wrong-token-123"}, {"api_url": linode_sim.url})
+    provider = LinodeProvider({"api_token": "wrong-token-123"}, {"api_url": linode_sim.url})
     with pytest.raises(AutoextenderError) as err:
         provider.list_servers(POOL)
     assert err.value.kind == "auth" and "Invalid Token" in err.value.msg and "401" in err.value.msg

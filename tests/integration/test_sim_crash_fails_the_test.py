@@ -28,7 +28,7 @@ def crashing_listing(monkeypatch):
 
 
 def test_the_client_gives_up_quietly(hetzner_sim):
-    provider = HetznerProvider({"token": TOKEN}, {"api_url": hetzner_sim.url, "deadline": Deadline(4)})
+    provider = HetznerProvider({"api_token": TOKEN}, {"api_url": hetzner_sim.url, "deadline": Deadline(4)})
     with pytest.raises(AutoextenderError):
         provider.list_servers({"pool": "a"})
     assert {c[2] for c in hetzner_sim.calls("GET", "/servers$")} == {500}

@@ -7,8 +7,10 @@ objects. Cloudflare's page size is the backend's ``per_page`` option (tests/inte
 """
 import pytest
 
+from ansible_collections.talos.autoextender.plugins.module_utils import _pages
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import registry as dns_registry
-from ansible_collections.talos.autoextender.plugins.module_utils._providers import base, linode
+from ansible_collections.talos.autoextender.plugins.module_utils._clients import linode as linode_client
+from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.linode import encode_tags
 from tests.support.fixtures_hetzner import TOKEN
 from tests.support.sim.linode.images import _image
@@ -19,8 +21,10 @@ LINODE_PAGE = 25
 
 
 def pages(sim, path):
-    """The page numbers the client asked for, in order (1 when it sent none)."""
-    return [int(c.query.get("page", ["1"])[0]) for c in sim.calls("GET", path)]
+    """The page numbers the client asked for (1 when it sent none): the first one, then the others sorted, as
+    the pages after the first may be fetched side by side (module_utils/_pages.py)."""
+    asked = [int(c.query.get("page", ["1"])[0]) for c in sim.calls("GET", path)]
+    return asked[:1] + sorted(asked[1:])
 
 
 # -- Hetzner ---------------------------------------------------------------------------------------
@@ -60,7 +64,7 @@ def test_hetzner_dns_list_reads_three_pages(hetzner_sim):
     with hetzner_sim.lock:
         for i in range(2 * HETZNER_PAGE + 1):
             hetzner_sim._put_rrset(zone, "host-%03d" % i, "A", 300, [{"value": "192.0.2.%d" % (i % 250 + 1)}])
-    dns = dns_registry.backend("hetzner", "example.org", {"token": TOKEN}, {"api_url": hetzner_sim.url})
+    dns = dns_registry.backend("hetzner", "example.org", {"api_token": TOKEN}, {"api_url": hetzner_sim.url})
     names = [r["name"] for r in dns.list()]
     assert len(names) == 2 * HETZNER_PAGE + 3 and "host-100.example.org." in names  # + SOA and NS
     assert pages(hetzner_sim, "/zones/[^/]+/rrsets$") == [1, 2, 3]
@@ -69,7 +73,7 @@ def test_hetzner_dns_list_reads_three_pages(hetzner_sim):
 # -- Linode ----------------------------------------------------------------------------------------
 @pytest.fixture
 def small_pages(monkeypatch):
-    monkeypatch.setattr(linode, "PAGE_SIZE", LINODE_PAGE)
+    monkeypatch.setattr(linode_client, "PAGE_SIZE", LINODE_PAGE)
 
 
 def test_linode_list_servers_reads_three_pages(linode_sim, linode_provider, small_pages):
@@ -98,6 +102,38 @@ def test_linode_dns_records_read_three_pages(linode_sim, small_pages):
             "id": record_id, "type": "A", "name": "edge", "target": "192.0.2.%d" % (i + 1), "ttl_sec": 60,
             "priority": 0, "weight": 0, "port": 0, "service": None, "protocol": None, "tag": None,
             "created": "2026-01-01T00:00:00", "updated": "2026-01-01T00:00:00"}
-    dns = dns_registry.backend("linode", "example.org", {"token": linode_sim.token}, {"api_url": linode_sim.url})
+    dns = dns_registry.backend("linode", "example.org", {"api_token": linode_sim.token}, {"api_url": linode_sim.url})
     assert len(dns.get("edge.example.org.", "A")["values"]) == 2 * LINODE_PAGE + 1
     assert pages(linode_sim, "/domains/[^/]+/records$") == [1, 2, 3]
+
+
+# -- side by side ----------------------------------------------------------------------------------
+def test_hetzner_pages_after_the_first_go_side_by_side(hetzner_sim, hetzner_provider):
+    """With a remote API's latency, the pages after the first are in flight together, never more than
+    ``_pages.CONCURRENT_PAGES`` at once, and each is checked against the document like any request."""
+    for i in range(6 * HETZNER_PAGE):
+        hetzner_sim.seed_server("edge-%03d" % i, dict(OURS))
+    hetzner_sim.latency = 0.2
+    assert len(hetzner_provider.list_servers(OURS)) == 6 * HETZNER_PAGE
+    assert pages(hetzner_sim, "/servers$") == [1, 2, 3, 4, 5, 6]
+    assert 2 <= hetzner_sim.peak_in_flight <= _pages.CONCURRENT_PAGES
+
+
+def test_linode_pages_after_the_first_go_side_by_side(linode_sim, linode_provider, small_pages):
+    pool = base.ownership_labels("home", "par-a")
+    for i in range(4 * LINODE_PAGE):
+        linode_sim.seed_instance("edge-par-a-%03d" % i, encode_tags(pool))
+    linode_sim.latency = 0.2
+    assert len(linode_provider.list_servers(pool)) == 4 * LINODE_PAGE
+    assert pages(linode_sim, "/linode/instances$") == [1, 2, 3, 4]
+    assert linode_sim.peak_in_flight >= 2
+
+
+def test_a_rate_limited_page_is_fetched_again_alone(hetzner_sim, hetzner_provider):
+    """A 429 on page 3 costs one more request of page 3, not the whole listing again."""
+    for i in range(4 * HETZNER_PAGE):
+        hetzner_sim.seed_server("edge-%03d" % i, dict(OURS))
+    hetzner_sim.fail_next("rate_limit", count=1, method="GET", path="/servers$", retry_after=0.2, query={"page": "3"})
+    assert len(hetzner_provider.list_servers(OURS)) == 4 * HETZNER_PAGE
+    assert pages(hetzner_sim, "/servers$") == [1, 2, 3, 3, 4]
+    assert [c[2] for c in hetzner_sim.calls("GET", "/servers$") if c.query.get("page") == ["3"]] == [429, 200]

@@ -15,11 +15,11 @@ import secrets
 
 import pytest
 
+from ansible_collections.talos.autoextender.plugins.module_utils import _api_token
 from tests.support import tools
 from tests.support.ansible import run_playbook, task_results
 from tests.support.sim.lab import LabCloud
 
-TOKEN_ENV = {"lab": "LAB_CLOUD_TOKEN", "hetzner": "HCLOUD_TOKEN", "linode": "LINODE_TOKEN"}
 
 
 REBOOT_SECONDS = 1.0
@@ -65,7 +65,7 @@ class Bed:
 
     def env(self):
         """Credentials the way users give them: the provider's environment variable."""
-        return {TOKEN_ENV[self.provider]: self.token}
+        return {_api_token.env_names(self.provider)[0]: self.token}
 
     def fail_next(self, kind, **kw):
         self.sim.fail_next(kind, **kw)

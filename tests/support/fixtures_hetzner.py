@@ -34,7 +34,7 @@ def hetzner_sim():
 @pytest.fixture
 def hetzner_provider(hetzner_sim):
     from ansible_collections.talos.autoextender.plugins.module_utils._providers.hetzner import HetznerProvider
-    return HetznerProvider({"token": TOKEN}, {"api_url": hetzner_sim.url, "api_timeout": 20, "cleanup_timeout": 20})
+    return HetznerProvider({"api_token": TOKEN}, {"api_url": hetzner_sim.url, "api_timeout": 20, "cleanup_timeout": 20})
 
 
 def _free_port():

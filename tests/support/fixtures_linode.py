@@ -23,7 +23,7 @@ def linode_sim():
 def linode_provider(linode_sim):
     """The real LinodeProvider (linode_api4) pointed at the simulator."""
     from ansible_collections.talos.autoextender.plugins.module_utils._providers.linode import LinodeProvider
-    return LinodeProvider({"token": linode_sim.token}, {"api_url": linode_sim.url, "timeout": 10})
+    return LinodeProvider({"api_token": linode_sim.token}, {"api_url": linode_sim.url, "timeout": 10})
 
 
 @pytest.fixture

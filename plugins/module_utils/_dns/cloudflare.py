@@ -28,8 +28,8 @@ the API accepts 60..86400 seconds.
 from __future__ import annotations
 
 import ipaddress
-import os
 
+from ansible_collections.talos.autoextender.plugins.module_utils import _api_token
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import (
     RECORD_TYPES, DnsProvider, in_zone, record_set)
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
@@ -45,7 +45,6 @@ except ImportError as exc:  # pragma: no cover - depends on the control node
     REQUESTS_IMPORT_ERROR = exc
 
 API_URL = "https://api.cloudflare.com/client/v4"
-TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
 AUTO_TTL = 1
 MAX_TTL = 86400
 PROXIABLE = ("A", "AAAA", "CNAME")
@@ -146,10 +145,7 @@ class CloudflareProvider(DnsProvider):
         return self._deadline
 
     def _token(self):
-        token = self.credentials.get("api_token") or os.environ.get(TOKEN_ENV)
-        if not token:
-            raise AutoextenderError("Cloudflare needs an API token: set api_token or %s" % TOKEN_ENV, kind="auth")
-        return token
+        return _api_token.require("cloudflare", self.credentials)
 
     def _http(self):
         if not HAS_REQUESTS:

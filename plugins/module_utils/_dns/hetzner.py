@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import base
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
-from ansible_collections.talos.autoextender.plugins.module_utils._providers.hetzner_api import (
+from ansible_collections.talos.autoextender.plugins.module_utils._clients.hetzner import (
     HAS_HCLOUD,
     api_for,
     short_deadline,
@@ -62,7 +62,7 @@ def unquote_txt(value):
 
 
 class HetznerDnsProvider(base.DnsProvider):
-    """``credentials``: {"token"} (else ``HCLOUD_TOKEN``); ``options``: ``api_url``, ``api_timeout``."""
+    """``credentials``: {"api_token"} (else ``HCLOUD_TOKEN``); ``options``: ``api_url``, ``api_timeout``."""
 
     name = "hetzner"
     atomic_replace = True

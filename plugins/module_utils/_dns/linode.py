@@ -3,7 +3,7 @@
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 """Linode DNS (the Domains API) through linode_api4 (see docs/providers/linode.md).
 
-Credentials: ``{"token": ...}``; ``LINODE_TOKEN`` (or ``LINODE_API_TOKEN``)
+Credentials: ``{"api_token": ...}``; ``LINODE_TOKEN`` (or ``LINODE_API_TOKEN``)
 from the environment when absent. Options: as ``LinodeApi`` (``api_url``,
 ``timeout``, ``deadline``), plus ``domain_id`` (skips the lookup by name).
 
@@ -26,7 +26,7 @@ import ipaddress
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import (
     RECORD_TYPES, DnsProvider, in_zone, record_set)
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
-from ansible_collections.talos.autoextender.plugins.module_utils._providers.linode import LinodeApi
+from ansible_collections.talos.autoextender.plugins.module_utils._clients.linode import LinodeApi
 
 VALID_TTLS = (300, 3600, 7200, 14400, 28800, 57600, 86400, 172800, 345600, 604800, 1209600, 2419200)
 #: what "0" (domain default) means when the domain has no default either

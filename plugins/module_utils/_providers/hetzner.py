@@ -23,10 +23,10 @@ import secrets
 import shutil
 import tempfile
 
-from ansible_collections.talos.autoextender.plugins.module_utils import _names
+from ansible_collections.talos.autoextender.plugins.module_utils import _names, _pages
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import _lost_answer, base
-from ansible_collections.talos.autoextender.plugins.module_utils._providers.hetzner_api import (
+from ansible_collections.talos.autoextender.plugins.module_utils._clients.hetzner import (
     HAS_HCLOUD,
     api_for,
     require_hcloud,
@@ -45,6 +45,8 @@ if HAS_HCLOUD:
     from hcloud.ssh_keys.domain import SSHKey as HSSHKey
 
 USER_DATA_LIMIT = 32768
+#: the most a Hetzner list page holds
+PER_PAGE = 50
 FIREWALL_NAME_MAX = 128
 _LABEL = re.compile(r"^(|[a-z0-9A-Z]|[a-z0-9A-Z][a-z0-9A-Z._-]{0,61}[a-z0-9A-Z])$")
 _KEY = re.compile(r"^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?[a-z0-9A-Z]([a-z0-9A-Z._-]{0,61}[a-z0-9A-Z])?$")
@@ -167,7 +169,7 @@ def _rules_key(rules):
 
 
 class HetznerProvider(base.CloudProvider):
-    """``credentials``: {"token"} (else ``HCLOUD_TOKEN``); ``options``: ``api_url``, ``api_timeout``,
+    """``credentials``: {"api_token"} (else ``HCLOUD_TOKEN``); ``options``: ``api_url``, ``api_timeout``,
     ``request_timeout``, ``image_builder`` {server_type, location, base_image}, ``rescue`` (SshRunner
     settings) or ``rescue_runner`` (an object), ``cleanup_timeout``."""
 
@@ -198,11 +200,21 @@ class HetznerProvider(base.CloudProvider):
                                     "talos-autoextender did not create it" % (kind, name, base.MANAGED_BY, base.MANAGED_BY_VALUE),
                                     kind="conflict", details={"labels": dict(labels or {})})
 
+    def _list_all(self, get_list, what, **filters):
+        """Every object of a long listing: each page one retried call, the pages after the first side by side."""
+        deadline = self._read_deadline()
+
+        def fetch(page):
+            found, meta = self.api.call(lambda: get_list(page=page, per_page=PER_PAGE, **filters),
+                                        _pages.label(what, page), deadline)
+            pagination = getattr(meta, "pagination", None)
+            return found, getattr(pagination, "last_page", None), getattr(pagination, "next_page", None)
+
+        return _pages.all_pages(fetch)
+
     # -- images ---------------------------------------------------------------------------------
     def list_images(self, selector):
-        deadline = self._read_deadline()
-        images = self.api.call(lambda: self.client.images.get_all(label_selector=selector_string(selector) or None),
-                               "list images", deadline)
+        images = self._list_all(self.client.images.get_list, "list images", label_selector=selector_string(selector) or None)
         return [image_dict(i) for i in images if i.type == "snapshot"]
 
     def _image_labels(self, spec):
@@ -354,7 +366,7 @@ class HetznerProvider(base.CloudProvider):
             lambda: self._gone(self.client.images.get_by_id, current.id, "image %s" % current.id, deadline), self.notices)
 
     def image_users(self, image):
-        servers = self.api.call(self.client.servers.get_all, "list servers", self._read_deadline())
+        servers = self._list_all(self.client.servers.get_list, "list servers")
         return sorted(srv.name for srv in servers if srv.image is not None and str(srv.image.id) == str(image["id"])
                       and srv.status != "deleting")
 
@@ -456,9 +468,8 @@ class HetznerProvider(base.CloudProvider):
 
     # -- servers ---------------------------------------------------------------------------------------
     def list_servers(self, selector):
-        servers = self.api.call(lambda: self.client.servers.get_all(label_selector=selector_string(selector) or None),
-                                "list servers", self._read_deadline())
-        return [server_dict(s) for s in servers]
+        found = self._list_all(self.client.servers.get_list, "list servers", label_selector=selector_string(selector) or None)
+        return [server_dict(s) for s in found]
 
     def _server_by_name(self, name, deadline):
         found = self.api.call(lambda: self.client.servers.get_all(name=name), "find server %s" % name, deadline)

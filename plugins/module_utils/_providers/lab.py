@@ -4,7 +4,7 @@
 """The lab cloud (docs/lab.md) behind the CloudProvider interface, over HTTP with ``requests``.
 
 Where to connect, first found wins: ``options["api_url"]`` and
-``credentials["token"]``; the environment variables ``LAB_CLOUD_URL`` and
+``credentials["api_token"]``; the environment variables ``LAB_CLOUD_URL`` and
 ``LAB_CLOUD_TOKEN``; the ``cloud.json`` that ``hack/lab_cloud.py start`` writes
 (its path in ``options["config_file"]`` or ``LAB_CLOUD_CONFIG``).
 
@@ -29,13 +29,13 @@ else:
     REQUESTS_IMPORT_ERROR = None
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.talos.autoextender.plugins.module_utils import _api_token
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import _lost_answer, base
 from ansible_collections.talos.autoextender.plugins.module_utils._retry import ApiFailure, call, parse_retry_after
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
 
 URL_ENV = "LAB_CLOUD_URL"
-TOKEN_ENV = "LAB_CLOUD_TOKEN"
 CONFIG_ENV = "LAB_CLOUD_CONFIG"
 #: lab status -> normalised status ("error": the machine config failed validation)
 #: server and firewall names the lab accepts (docs/lab.md)
@@ -102,7 +102,7 @@ class LabProvider(base.CloudProvider):
         """``(url, token)`` from options/credentials, the environment or cloud.json."""
         if self._endpoint is None:
             url = self.options.get("api_url") or os.environ.get(URL_ENV)
-            token = self.credentials.get("token") or os.environ.get(TOKEN_ENV)
+            token = _api_token.lookup("lab", self.credentials)
             path = self.options.get("config_file") or os.environ.get(CONFIG_ENV)
             if (not url or not token) and path:
                 try:
@@ -115,7 +115,7 @@ class LabProvider(base.CloudProvider):
             if not url or not token:
                 raise AutoextenderError(
                     "The lab cloud needs an API URL and a token: set api_url and api_token, %s and %s, or %s "
-                    "(the cloud.json written by hack/lab_cloud.py start)" % (URL_ENV, TOKEN_ENV, CONFIG_ENV),
+                    "(the cloud.json written by hack/lab_cloud.py start)" % (URL_ENV, _api_token.env_names("lab")[0], CONFIG_ENV),
                     kind="auth")
             self._endpoint = (url.rstrip("/"), token)
         return self._endpoint

@@ -15,9 +15,8 @@
 * Our labels are tags ``key=value`` (see ``encode_tags``); lists are filtered
   server-side with ``X-Filter`` on ``tags``. A Cloud Firewall's label
   selector is kept in tags ``applies-to:key=value``.
-* ``LinodeApi`` turns the SDK's retry off (``retry=False``) and bounds every
-  HTTP request with a timeout, so ``_retry.call`` and the task's deadline are
-  the only clock. The Linode DNS backend (``_dns/linode.py``) uses it too.
+* The API client is ``_clients/linode.py`` (``LinodeApi``), shared with the
+  Linode DNS backend.
 """
 
 from __future__ import annotations
@@ -29,29 +28,19 @@ import re
 import secrets
 import shutil
 import tempfile
-import time
-import traceback
 from urllib.parse import quote
 
-from ansible_collections.talos.autoextender.plugins.module_utils import _retry
+from ansible_collections.talos.autoextender.plugins.module_utils import _api_token
+from ansible_collections.talos.autoextender.plugins.module_utils._clients.linode import LinodeApi, require_sdk
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import _lost_answer, base
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
 
 try:
-    import linode_api4
     import requests
-    from linode_api4.errors import ApiError as LinodeApiError
-    from linode_api4.errors import UnexpectedResponseError
 except ImportError:
-    HAS_LINODE = False
-    LINODE_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_LINODE = True
-    LINODE_IMPORT_ERROR = None
+    pass  # require_sdk() says what to install before requests is used
 
-API_URL = "https://api.linode.com/v4"
-TOKEN_ENVS = ("LINODE_TOKEN", "LINODE_API_TOKEN")
 DIRECT_DISK = "linode/direct-disk"
 METADATA = "Metadata"
 #: user data we accept, in bytes before base64 (about 16 KiB is what is known to work, CAPL PR #586)
@@ -62,7 +51,6 @@ SELECTOR_PREFIX = "applies-to:"
 #: image labels that carry what the normalised Image reports
 TALOS_VERSION_LABEL, SCHEMATIC_LABEL, ARCH_LABEL = base.IMAGE_VERSION_LABEL, base.IMAGE_SCHEMATIC_LABEL, base.IMAGE_ARCH_LABEL
 DEFAULT_IMAGE_REGION = "us-ord"
-PAGE_SIZE = 500
 LABEL_RX = re.compile(r"^[a-zA-Z]((?!--|__|\.\.)[a-zA-Z0-9-_.])+$")
 FIREWALL_LABEL_MAX = 32
 SERVER_LABEL_MAX = 64
@@ -72,13 +60,6 @@ SERVER_STATUS = {"running": "running", "offline": "off", "stopped": "off", "shut
 STARTING = ("provisioning", "booting", "rebooting", "migrating", "rebuilding", "cloning", "restoring", "busy")
 IMAGE_STATUS = {"pending_upload": "creating", "creating": "creating", "available": "available"}
 PRIVATE_V4 = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
-
-
-def require_sdk():
-    if not HAS_LINODE:
-        raise AutoextenderError("Failed to load the Linode provider: the Python library linode_api4 is required on the "
-                                "host that runs this task (pip install linode_api4)",
-                                kind="missing_library", details={"exception": LINODE_IMPORT_ERROR})
 
 
 # -- labels <-> tags ---------------------------------------------------------------------
@@ -131,138 +112,6 @@ def has_labels(labels, selector):
     return all(labels.get(k) == str(v) for k, v in (selector or {}).items())
 
 
-# -- the API client ----------------------------------------------------------------------------
-class Failure(_retry.ApiFailure):
-    """Linode reports invalid input as HTTP 400 (not 422)."""
-
-    @property
-    def kind(self):
-        return "validation" if self.status == 400 else super().kind
-
-
-def classify(exc):
-    """An ``ApiFailure`` from an SDK or connection error."""
-    if HAS_LINODE and isinstance(exc, LinodeApiError):
-        response = exc.response
-        headers = response.headers if response is not None else {}
-        entries = (exc.json or {}).get("errors") if isinstance(exc.json, dict) else None
-        reasons = ["%s%s" % (e["field"] + ": " if e.get("field") else "", e.get("reason")) for e in entries or ()
-                   if isinstance(e, dict)]
-        message = "%s (HTTP %s)" % ("; ".join(reasons), exc.status) if reasons else str(exc)
-        return Failure(status=exc.status, message=message, retry_after=_retry_after(exc.status, headers))
-    if HAS_LINODE and isinstance(exc, UnexpectedResponseError):
-        return _retry.ApiFailure(status=exc.status, message="unexpected response from the Linode API: %s" % exc)
-    return _retry.ApiFailure(connection=True, message="connection to the Linode API failed (%s)" % type(exc).__name__)
-
-
-def _retry_after(status, headers, clock=time.time):
-    """Seconds to wait: ``Retry-After`` when given; on a 429 without it, until ``X-RateLimit-Reset`` (the UNIX
-    time the current window ends and the count starts again)."""
-    seconds = _retry.parse_retry_after(headers.get("Retry-After"))
-    if seconds is None and status == 429:
-        reset = _retry.parse_retry_after(headers.get("X-RateLimit-Reset"))
-        seconds = None if reset is None else max(0.0, reset - clock())
-    return seconds
-
-
-def _errors():
-    return (LinodeApiError, UnexpectedResponseError, requests.RequestException)
-
-
-def token_from(credentials):
-    credentials = credentials or {}
-    token = credentials.get("token") or credentials.get("api_token")
-    for env in TOKEN_ENVS:
-        token = token or os.environ.get(env)
-    if not token:
-        raise AutoextenderError("Failed to authenticate to Linode: no API token (set LINODE_TOKEN or pass the token)",
-                                kind="auth")
-    return token
-
-
-class LinodeApi(object):
-    """One ``LinodeClient`` per task: no SDK retries, bounded requests, ``_retry.call`` around each call.
-
-    Options: ``api_url`` (default the public API), ``timeout`` (seconds per
-    HTTP request, default 30), ``deadline`` (a ``Deadline`` shared by the
-    task; otherwise each operation gets ``default_timeout`` seconds).
-    """
-
-    def __init__(self, credentials, options=None, default_timeout=120):
-        self.credentials = credentials
-        self.options = dict(options or {})
-        self.default_timeout = default_timeout
-        self._client = None
-        self._timeout = float(self.options.get("timeout") or 30)
-
-    def deadline(self):
-        return self.options.get("deadline") or Deadline(self.default_timeout)
-
-    def client(self):
-        if self._client is None:
-            require_sdk()
-            client = linode_api4.LinodeClient(token_from(self.credentials), base_url=self.options.get("api_url") or API_URL,
-                                              retry=False, user_agent="talos-autoextender")
-            api = self
-
-            class BoundedAdapter(requests.adapters.HTTPAdapter):
-                def send(self, request, **kwargs):
-                    if kwargs.get("timeout") is None:
-                        kwargs["timeout"] = api._timeout
-                    return super().send(request, **kwargs)
-
-            adapter = BoundedAdapter(max_retries=0)
-            client.session.mount("http://", adapter)
-            client.session.mount("https://", adapter)
-            self._client = client
-        return self._client
-
-    def call(self, what, deadline, method, path, data=None, filters=None, idempotent=True, look_first=False):
-        """``method`` (get/post/put/delete) on ``path`` through the SDK; an AutoextenderError on failure."""
-        client = self.client()
-
-        def attempt():
-            self._timeout = max(1.0, min(float(self.options.get("timeout") or 30), deadline.remaining() or 1.0))
-            if method in ("post", "put"):
-                return getattr(client, method)(path, data=data, filters=filters)
-            return getattr(client, method)(path, filters=filters)
-
-        return _retry.call(attempt, what, deadline, classify, _errors(), idempotent=idempotent, look_first=look_first)
-
-    def read(self, what, deadline, path):
-        """GET ``path``; None when it does not exist."""
-        try:
-            return self.call(what, deadline, "get", path)
-        except AutoextenderError as err:
-            if err.kind == "not_found":
-                return None
-            raise
-
-    def remove(self, what, deadline, path):
-        """DELETE ``path``; False when it was already gone."""
-        try:
-            self.call(what, deadline, "delete", path)
-        except AutoextenderError as err:
-            if err.kind == "not_found":
-                return False
-            raise
-        return True
-
-    def collect(self, what, deadline, path, filters=None):
-        """Every item of a paginated list (``X-Filter`` applied by the API)."""
-        items, page = [], 1
-        while True:
-            data = self.call(what, deadline, "get", "%s?page=%d&page_size=%d" % (path, page, PAGE_SIZE), filters=filters)
-            items += data.get("data") or []
-            if page >= int(data.get("pages") or 1):
-                return items
-            page += 1
-
-    def post_once(self, what, deadline, path, data):
-        """One POST of a create for ``_lost_answer.create`` (a lost answer is raised, not retried)."""
-        return self.call(what, deadline, "post", path, data=data, idempotent=False, look_first=True)
-
-
 def _path_id(value):
     """An ID in a path, quoted; an image's "private/123" stays two segments, as the SDK and the CLI send it."""
     return quote(str(value), safe="/")
@@ -293,7 +142,7 @@ class LinodeProvider(base.CloudProvider):
 
     def secrets(self):
         found = super().secrets()
-        found += [os.environ[e] for e in TOKEN_ENVS if os.environ.get(e)]
+        found += _api_token.every_value("linode")
         return found
 
     # -- normalisation -----------------------------------------------------------------

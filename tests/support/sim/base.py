@@ -69,17 +69,19 @@ class Request:
 class Fault:
     """One armed fault: applies to the next ``count`` matching requests."""
 
-    def __init__(self, kind, count=1, method=None, path=None, status=503, retry_after=1):
+    def __init__(self, kind, count=1, method=None, path=None, status=503, retry_after=1, query=None):
         self.kind = kind
+        self.query = dict(query or {})  # name -> value the request's query must carry (one page of a listing)
         self.count = count
         self.method = method
         self.path = re.compile(path) if path else None
         self.status = status
         self.retry_after = retry_after
 
-    def matches(self, method, path):
+    def matches(self, method, path, query=None):
         return (self.count > 0 and (self.method is None or self.method == method)
-                and (self.path is None or self.path.search(path)))
+                and (self.path is None or self.path.search(path))
+                and all((query or {}).get(name, [None])[0] == value for name, value in self.query.items()))
 
 
 class Call(tuple):
@@ -117,6 +119,9 @@ class Simulator:
         self.token = token
         self.lock = threading.RLock()
         self.latency = 0.0
+        #: the most requests the simulator served at once (clients that fetch pages side by side)
+        self.peak_in_flight = 0
+        self._in_flight = 0
         self.faults = []
         self.log = []
         self.violations = []
@@ -160,16 +165,16 @@ class Simulator:
     # -- fault knobs ---------------------------------------------------------------
     def fail_next(self, kind, **kw):
         """Arm a fault: ``rate_limit``, ``server_error``, ``drop``, ``commit_then_drop`` or ``commit_then_error``
-        (made, then answered with ``status``, default 503)."""
+        (made, then answered with ``status``, default 503); ``query`` ({name: value}) narrows it to one page."""
         if kind not in ("rate_limit", "server_error", "drop", "commit_then_drop", "commit_then_error"):
             raise ValueError("unknown fault %r" % kind)
         with self.lock:
             self.faults.append(Fault(kind, **kw))
 
-    def _take_fault(self, method, path, kinds):
+    def _take_fault(self, method, path, kinds, query=None):
         with self.lock:
             for fault in self.faults:
-                if fault.kind in kinds and fault.matches(method, path):
+                if fault.kind in kinds and fault.matches(method, path, query):
                     fault.count -= 1
                     return fault
         return None
@@ -190,7 +195,14 @@ class Simulator:
                 pass
 
             def _any(self):
-                sim._handle(self)
+                with sim.lock:
+                    sim._in_flight += 1
+                    sim.peak_in_flight = max(sim.peak_in_flight, sim._in_flight)
+                try:
+                    sim._handle(self)
+                finally:
+                    with sim.lock:
+                        sim._in_flight -= 1
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
 
@@ -218,7 +230,7 @@ class Simulator:
         self._check_request(request)
         if self.latency:
             time.sleep(self.latency)
-        if self._take_fault(request.method, request.path, ("drop",)):
+        if self._take_fault(request.method, request.path, ("drop",), request.query):
             self.log.append(Call(request, "dropped"))
             handler.close_connection = True
             return
@@ -229,11 +241,11 @@ class Simulator:
             self.violations.append("%s %s: the %s simulator crashed:\n%s"
                                    % (request.method, request.path, self.name, trace))
             status, body, headers = 500, {"simulator_crash": trace}, {}
-        if self._take_fault(request.method, request.path, ("commit_then_drop",)) and status < 400:
+        if self._take_fault(request.method, request.path, ("commit_then_drop",), request.query) and status < 400:
             self.log.append(Call(request, "committed-dropped"))
             handler.close_connection = True
             return
-        fault = self._take_fault(request.method, request.path, ("commit_then_error",)) if status < 400 else None
+        fault = self._take_fault(request.method, request.path, ("commit_then_error",), request.query) if status < 400 else None
         if fault is not None:
             status, headers = fault.status, {}
             body = self._checked_fault(request, status, self.error_body(ApiError(status, "unavailable",
@@ -271,7 +283,7 @@ class Simulator:
                                                    headers=request.headers, unparsable=unparsable)
 
     def _dispatch(self, request):
-        fault = self._take_fault(request.method, request.path, ("rate_limit", "server_error"))
+        fault = self._take_fault(request.method, request.path, ("rate_limit", "server_error"), request.query)
         if fault is not None:
             if fault.kind == "rate_limit":
                 error = ApiError(429, "rate_limit_exceeded", "rate limit exceeded")

@@ -32,9 +32,11 @@ _ENV_CONTEXT = re.compile(r"environ|env_fallback|_ENV\b|_ENVS\b|E\(")
 
 
 def env_read_by_plugins():
-    """Names of environment variables the plugins read: string literals on lines that deal with the
-    environment (os.environ, env_fallback, *_ENV constants) and E() references in their docs."""
-    found = set()
+    """Names of environment variables the plugins read: every API token variable (``_api_token.ENV``, the one
+    table of them), string literals on lines that deal with the environment (os.environ, env_fallback, *_ENV
+    constants) and E() references in their docs."""
+    from ansible_collections.talos.autoextender.plugins.module_utils import _api_token
+    found = set(name for names in _api_token.ENV.values() for name in names)
     for base, dummy, files in os.walk(os.path.join(REPO, "plugins")):
         for name in files:
             if not name.endswith(".py"):

@@ -14,8 +14,8 @@ def test_credentials_come_from_the_providers_own_variables():
     env = {"HCLOUD_TOKEN": "h-token", "LAB_CLOUD_TOKEN": "l-token", "LAB_CLOUD_URL": "http://127.0.0.1:1/v1"}
     lab = cm.make_provider("lab", environ=env)
     assert isinstance(lab, LabProvider)
-    assert lab.credentials == {"token": "l-token"} and lab.options == {"api_url": "http://127.0.0.1:1/v1"}
-    assert cm.make_provider("lab", "given", "http://x", environ=env).credentials == {"token": "given"}
+    assert lab.credentials == {"api_token": "l-token"} and lab.options == {"api_url": "http://127.0.0.1:1/v1"}
+    assert cm.make_provider("lab", "given", "http://x", environ=env).credentials == {"api_token": "given"}
     assert cm.make_provider("lab", environ={}).credentials == {}
 
 
@@ -85,7 +85,7 @@ class FakeProvider(base.CloudProvider):
     user_data_limit = 100
 
     def __init__(self, found=None, drift=None):
-        super().__init__({"token": "secret-token"})
+        super().__init__({"api_token": "secret-token"})
         self.found = found
         self.drift = dict(drift or {})
         self.calls = []

@@ -7,7 +7,7 @@ from ansible_collections.talos.autoextender.plugins.filter.credentials_migration
     FilterModule as MigrationFilterModule,
 )
 from ansible_collections.talos.autoextender.plugins.filter.credentials_migration import credentials_migration
-from ansible_collections.talos.autoextender.plugins.module_utils import _cloud_module, _dns_module
+from ansible_collections.talos.autoextender.plugins.module_utils import _api_token, _cloud_module, _dns_module
 from ansible_collections.talos.autoextender.plugins.module_utils._credentials import (
     environment_map,
     environment_migration,
@@ -95,8 +95,8 @@ def test_every_provider_and_backend_is_a_key():
 
 def test_every_variable_the_modules_read_has_a_new_place():
     moved = environment_map()
-    for env in list(_cloud_module.TOKEN_ENV.values()) + list(_cloud_module.URL_ENV.values()) + \
-            list(_dns_module.TOKEN_ENV.values()) + ["RFC2136_TSIG_SECRET", "RFC2136_TSIG_KEY_NAME"]:
+    tokens = [name for names in _api_token.ENV.values() for name in names]
+    for env in tokens + list(_cloud_module.URL_ENV.values()) + ["RFC2136_TSIG_SECRET", "RFC2136_TSIG_KEY_NAME"]:
         assert env in moved
     assert moved["HCLOUD_TOKEN"] == "autoextender_credentials.hetzner.api_token"
     assert moved["PDNS_API_KEY"] == "autoextender_credentials.powerdns.api_token"

@@ -3,7 +3,7 @@ import hcloud
 import pytest
 import requests
 
-from ansible_collections.talos.autoextender.plugins.module_utils._providers.hetzner_api import HcloudApi
+from ansible_collections.talos.autoextender.plugins.module_utils._clients.hetzner import HcloudApi
 from tests.conftest import spec_path
 from tests.support.openapi import load_spec
 from tests.support.sim.hetzner import KNOWN_DEFECTS, SPEC, HetznerSim
@@ -75,9 +75,10 @@ def test_simulator_answers_are_checked_against_the_spec():
 
 def test_missing_sdk_is_a_clear_error(monkeypatch):
     from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
-    from ansible_collections.talos.autoextender.plugins.module_utils._providers import hetzner_api, registry
+    from ansible_collections.talos.autoextender.plugins.module_utils._clients import hetzner as hetzner_api
+    from ansible_collections.talos.autoextender.plugins.module_utils._providers import registry
     monkeypatch.setattr(hetzner_api, "HAS_HCLOUD", False)
-    prov = registry.provider("hetzner", {"token": "t0ken"})
+    prov = registry.provider("hetzner", {"api_token": "t0ken"})
     for call in (lambda: prov.list_servers({}),
                  lambda: prov.create_firewall({"name": "fw", "labels": {}, "rules": []}, None),
                  lambda: prov.create_server({"name": "s", "labels": {"managed-by": "talos-autoextender"}}, None)):

@@ -20,7 +20,7 @@ def lab():
 
 
 def provider(lab, **options):
-    return LabProvider({"token": "t0ken-lab"}, dict({"api_url": lab.url}, **options))
+    return LabProvider({"api_token": "t0ken-lab"}, dict({"api_url": lab.url}, **options))
 
 
 def image(lab):
@@ -62,7 +62,7 @@ def test_a_rate_limit_longer_than_the_deadline_fails_at_once(lab):
 
 def test_errors(lab):
     with pytest.raises(AutoextenderError) as e:
-        LabProvider({"token": "wrong-token"}, {"api_url": lab.url}).list_servers({})
+        LabProvider({"api_token": "wrong-token"}, {"api_url": lab.url}).list_servers({})
     assert e.value.kind == "auth" and "unable to authenticate" in e.value.msg
     with pytest.raises(AutoextenderError) as e:
         LabProvider({}, {}).endpoint()

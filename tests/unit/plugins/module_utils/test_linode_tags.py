@@ -3,6 +3,7 @@ import pytest
 
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.linode import VALID_TTLS, LinodeDnsProvider
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._clients import linode as linode_client
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import linode
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.base import ownership_labels
 
@@ -82,10 +83,10 @@ def test_server_normalisation():
     data = {"id": 7, "label": "edge-1", "region": "fr-par", "type": "g6-nanode-1", "status": "provisioning",
             "ipv4": ["203.0.113.9"], "ipv6": "2001:db8::9/128", "image": "private/1", "tags": ["managed-by=x"],
             "created": "2026-01-01T00:00:00"}
-    server = linode.LinodeProvider({"token": "t"})._server(data)
+    server = linode.LinodeProvider({"api_token": "t"})._server(data)
     assert server["id"] == "7" and server["status"] == "starting" and server["public_ipv6"] == "2001:db8::9"
-    assert linode.LinodeProvider({"token": "t"})._server(dict(data, status="offline"))["status"] == "off"
-    assert linode.LinodeProvider({"token": "t"})._server(dict(data, status="weird"))["status"] == "unknown"
+    assert linode.LinodeProvider({"api_token": "t"})._server(dict(data, status="offline"))["status"] == "off"
+    assert linode.LinodeProvider({"api_token": "t"})._server(dict(data, status="weird"))["status"] == "unknown"
 
 
 def test_classify_linode_errors():
@@ -94,26 +95,26 @@ def test_classify_linode_errors():
     response = requests.Response()
     response.status_code = 429
     response.headers["Retry-After"] = "7"
-    failure = linode.classify(ApiError("x", status=429, json={"errors": [{"reason": "Too many requests"}]},
+    failure = linode_client.classify(ApiError("x", status=429, json={"errors": [{"reason": "Too many requests"}]},
                                        response=response))
     assert (failure.kind, failure.retry_after, failure.retryable) == ("rate_limited", 7.0, True)
-    invalid = linode.classify(ApiError("x", status=400, json={"errors": [{"field": "label", "reason": "taken"}]}))
+    invalid = linode_client.classify(ApiError("x", status=400, json={"errors": [{"field": "label", "reason": "taken"}]}))
     assert invalid.kind == "validation" and invalid.message == "label: taken (HTTP 400)" and not invalid.retryable
-    assert linode._retry_after(429, {"X-RateLimit-Reset": "1030"}, clock=lambda: 1000.5) == 29.5
-    assert linode._retry_after(429, {"X-RateLimit-Reset": "1000"}, clock=lambda: 1000.5) == 0.0
-    assert linode._retry_after(503, {"X-RateLimit-Reset": "1030"}, clock=lambda: 1000.5) is None
-    dropped = linode.classify(requests.ConnectionError("reset"))
+    assert linode_client._retry_after(429, {"X-RateLimit-Reset": "1030"}, clock=lambda: 1000.5) == 29.5
+    assert linode_client._retry_after(429, {"X-RateLimit-Reset": "1000"}, clock=lambda: 1000.5) == 0.0
+    assert linode_client._retry_after(503, {"X-RateLimit-Reset": "1030"}, clock=lambda: 1000.5) is None
+    dropped = linode_client.classify(requests.ConnectionError("reset"))
     assert dropped.connection and dropped.retryable
 
 
 def test_no_io_in_constructors_and_secrets():
-    provider = linode.LinodeProvider({"token": "secret-token"}, {"api_url": "http://127.0.0.1:9"})
+    provider = linode.LinodeProvider({"api_token": "secret-token"}, {"api_url": "http://127.0.0.1:9"})
     assert provider.api._client is None and "secret-token" in provider.secrets()
 
 
 @pytest.mark.parametrize("ttl, ok", [(60, False), (300, True), (3600, True), (1000, False)])
 def test_dns_ttl_check(ttl, ok):
-    dns = LinodeDnsProvider("example.org", {"token": "t"})
+    dns = LinodeDnsProvider("example.org", {"api_token": "t"})
     rrset = {"name": "edge.example.org.", "type": "A", "ttl": ttl, "values": ["192.0.2.1"]}
     if ok:
         assert dns._check(rrset)[2] == ttl and ttl in VALID_TTLS

@@ -72,7 +72,7 @@ def lab():
 
 
 def provider(lab):
-    return LabProvider({"token": "t0ken-lab"}, {"api_url": lab.url})
+    return LabProvider({"api_token": "t0ken-lab"}, {"api_url": lab.url})
 
 
 def test_lab_catalog_and_placement(lab):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: talos-autoextender contributors
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""The hcloud SDK client as the Hetzner provider and DNS backend use it.
+"""The hcloud SDK client, as the Hetzner provider and the Hetzner DNS backend use it.
 
 * The SDK's own retry loop is switched off: ``_retry.call`` retries 429 and
   5xx honouring Retry-After within the task's one deadline.
@@ -15,11 +15,11 @@
 
 from __future__ import annotations
 
-import os
+import threading
 import time
 import traceback
 
-from ansible_collections.talos.autoextender.plugins.module_utils import _retry
+from ansible_collections.talos.autoextender.plugins.module_utils import _api_token, _retry
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
 
@@ -34,7 +34,6 @@ else:
     HCLOUD_IMPORT_ERROR = None
 
 API_URL = "https://api.hetzner.cloud/v1"
-TOKEN_ENV = "HCLOUD_TOKEN"
 #: API error codes -> HTTP status (the SDK exception does not say which status it came with)
 CODE_STATUS = {
     "unauthorized": 401, "token_readonly": 403, "forbidden": 403, "protected": 403, "maintenance": 503,
@@ -53,12 +52,7 @@ def require_hcloud():
 
 
 def token_from(credentials):
-    # Cloud providers name it "token", DNS backends "api_token": accept both.
-    token = (credentials or {}).get("token") or (credentials or {}).get("api_token") or os.environ.get(TOKEN_ENV)
-    if not token:
-        raise AutoextenderError("Failed to authenticate to Hetzner Cloud: no API token (set %s or pass the token)"
-                                % TOKEN_ENV, kind="auth")
-    return token
+    return _api_token.require("hetzner", credentials)
 
 
 class HcloudApi(object):
@@ -69,12 +63,21 @@ class HcloudApi(object):
         self.client = hcloud.Client(token=token, api_endpoint=api_url or API_URL, timeout=request_timeout,
                                     application_name="talos-autoextender")
         self._clock = clock
-        self.last = {}
+        self._local = threading.local()  # the pages of one listing are fetched side by side (_pages)
         base = getattr(self.client, "_client", None)
         if base is not None and hasattr(base, "_retry_max_retries"):
             base._retry_max_retries = 0  # _retry.call is the only retry loop
         if base is not None and hasattr(base, "_session"):
             base._session.hooks["response"].append(self._record)
+
+    @property
+    def last(self):
+        """Status and wait of this thread's last failed response."""
+        return getattr(self._local, "last", {})
+
+    @last.setter
+    def last(self, value):
+        self._local.last = value
 
     def _record(self, response, *args, **kwargs):
         if response.status_code >= 400:
