@@ -76,7 +76,7 @@ options:
     description:
       - The publishing step, see the description.
     type: str
-    choices: [publish, add, remove]
+    choices: [publish, add, remove, update]
     default: publish
   record_types:
     description:

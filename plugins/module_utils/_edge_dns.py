@@ -11,7 +11,10 @@ results and the sets published now), so every rule is unit-tested:
   pools (migration step {A} -> {A u B}; nothing is removed);
 - ``remove``: what is published now, minus the addresses of listed nodes of
   inactive pools and the addresses that failed their probe (step {A u B} -> {B}
-  without adding anything).
+  without adding anything);
+- ``update``: what is published now, with each listed node of the active pools
+  put in or taken out by its probe; addresses of nodes not listed stay (a run
+  narrowed to some nodes with ``--limit`` changes only those).
 
 Never empty, never below ``min_values`` when it would shrink: the last
 published addresses are kept (healthy ones first) and the report says so.
@@ -31,7 +34,7 @@ from __future__ import annotations
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 
 FAMILIES = {"A": "public_ipv4", "AAAA": "public_ipv6"}
-STAGES = ("publish", "add", "remove")
+STAGES = ("publish", "add", "remove", "update")
 
 
 def addresses(nodes, rtype):
@@ -70,6 +73,8 @@ def decide(rtype, nodes, active_pools, probes, current, stage, min_values):
             report[ip] = _entry(ip, rtype, node, False, "probe_failed", probe.get("error"))
         elif stage == "add" and ip in current:
             report[ip] = _entry(ip, rtype, node, True, "published_before_add")
+        elif stage == "update" and ip in current:
+            report[ip] = _entry(ip, rtype, node, True, "inactive_kept")
         else:
             report[ip] = _entry(ip, rtype, node, False, "inactive_pool")
         if stage == "remove" and report[ip]["published"] and ip not in current:

@@ -25,6 +25,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._edge_node impo
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns import (
     FAMILIES,
+    STAGES,
     addresses,
     no_active_nodes,
     decide,
@@ -167,7 +168,7 @@ def edge_options():
             **_OTHER_NODE_FIELDS
         )),
         active_pools=dict(type="list", elements="str", required=True),
-        stage=dict(type="str", default="publish", choices=["publish", "add", "remove"]),
+        stage=dict(type="str", default="publish", choices=list(STAGES)),
         record_types=dict(type="list", elements="str", default=["A", "AAAA"], choices=["A", "AAAA"]),
         ttl=dict(type="int", default=60),
         probe=dict(type="dict", default={}, options=dict(

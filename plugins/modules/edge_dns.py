@@ -22,7 +22,8 @@ description:
     (C({A} -> {A+B} -> wait 2xTTL -> {B})). V(publish) makes the set exactly the healthy addresses of the active
     pools. V(add) adds them to what is published now and removes nothing. V(remove) removes from what is
     published now the addresses of listed nodes of inactive pools and the addresses that fail their probe,
-    and adds nothing.
+    and adds nothing. V(update) puts each listed node of the active pools in or takes it out by its probe and leaves
+    the addresses of nodes not listed as they are (a failover narrowed to some nodes with C(--limit)).
   - Never publishes an empty set. When a change would leave fewer than O(min_values) addresses in a set that has
     more now, the last published addresses are kept (healthy ones first) and RV(edge_dns.targets) says so
     (reason C(kept_min_values)). When no address is healthy and nothing is published yet, the task fails and
@@ -116,6 +117,7 @@ edge_dns:
       description:
         - One entry per address seen (listed nodes and addresses published before).
         - C(reason) is one of C(healthy), C(probe_failed), C(inactive_pool), C(published_before_add),
+          C(inactive_kept) (a listed node of an inactive pool, published before, kept by V(update)),
           C(not_added_in_remove_stage), C(unlisted) (published before, not a listed node), C(unlisted_kept),
           C(kept_min_values), C(kept_no_active_address) (no node of the active pools has an address of this type,
           so the set is kept as it is).

@@ -130,3 +130,28 @@ def test_all_active_nodes_down_still_keeps_the_healthy_first():
     values, report = decide("A", NODES, ["b"], probes("198.51.100.1", "198.51.100.2", "192.0.2.1"),
                             ["192.0.2.1", "192.0.2.2"], "publish", 1)
     assert values == ["192.0.2.2"] and why(report)["192.0.2.2"] == ("kept_min_values", True)
+
+
+def test_update_changes_only_the_listed_nodes():
+    """A failover narrowed with --limit lists only its nodes: each goes in or out by its probe, the rest stays."""
+    current = ["192.0.2.1", "192.0.2.2", "198.51.100.1"]
+    only_a2_b2 = [NODES[1], NODES[3]]
+    values, report = decide("A", only_a2_b2, ["a", "b"], probes("192.0.2.2"), current, "update", 1)
+    assert values == ["192.0.2.1", "198.51.100.1", "198.51.100.2"]
+    assert why(report) == {
+        "192.0.2.2": ("probe_failed", False), "198.51.100.2": ("healthy", True),
+        "192.0.2.1": ("unlisted_kept", True), "198.51.100.1": ("unlisted_kept", True)}
+
+
+def test_update_keeps_a_listed_node_of_an_inactive_pool_as_it_is():
+    values, report = decide("A", NODES[2:], ["a"], probes(), ["198.51.100.1"], "update", 1)
+    assert values == ["198.51.100.1"]
+    assert why(report)["198.51.100.1"] == ("kept_no_active_address", True)
+    values, report = decide("A", NODES, ["a"], probes(), ["198.51.100.1"], "update", 1)
+    assert why(report)["198.51.100.1"] == ("inactive_kept", True) and why(report)["198.51.100.2"] == (
+        "inactive_pool", False)
+
+
+def test_update_never_shrinks_below_min_values():
+    values, report = decide("A", [NODES[0]], ["a"], probes("192.0.2.1"), ["192.0.2.1"], "update", 1)
+    assert values == ["192.0.2.1"] and why(report)["192.0.2.1"] == ("kept_min_values", True)
