@@ -67,7 +67,7 @@ def configs(folder, url):
     for plugin, (name, config) in plugins.items():
         files = []
         for cached in (False, True):
-            sub = os.path.join(folder, plugin.split(".")[-1] + ("-cached" if cached else ""))
+            sub = os.path.join(folder, plugin.rsplit(".", maxsplit=1)[-1] + ("-cached" if cached else ""))
             os.makedirs(sub)
             data = dict(config)
             if cached:

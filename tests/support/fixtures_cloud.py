@@ -20,8 +20,6 @@ from tests.support import tools
 from tests.support.ansible import run_playbook, task_results
 from tests.support.sim.lab import LabCloud
 
-
-
 REBOOT_SECONDS = 1.0
 
 

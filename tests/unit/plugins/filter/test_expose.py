@@ -17,8 +17,8 @@ def named(*services):
     return _expose.entries(list(services))
 
 
-def problems(items, crds=ALL_CRDS, **lookups):
-    return _expose.problems(items, ZONE, EDGE, RESERVED, crds, **lookups)
+def problems(items, crds=None, **lookups):
+    return _expose.problems(items, ZONE, EDGE, RESERVED, ALL_CRDS if crds is None else crds, **lookups)
 
 
 def test_the_filters_are_the_module_utils_functions():

@@ -96,7 +96,7 @@ def test_classify_linode_errors():
     response.status_code = 429
     response.headers["Retry-After"] = "7"
     failure = linode_client.classify(ApiError("x", status=429, json={"errors": [{"reason": "Too many requests"}]},
-                                       response=response))
+                                              response=response))
     assert (failure.kind, failure.retry_after, failure.retryable) == ("rate_limited", 7.0, True)
     invalid = linode_client.classify(ApiError("x", status=400, json={"errors": [{"field": "label", "reason": "taken"}]}))
     assert invalid.kind == "validation" and invalid.message == "label: taken (HTTP 400)" and not invalid.retryable
