@@ -1,11 +1,13 @@
 """The edge_nodes inventory over a large Hetzner project, side by side with hetzner.hcloud.hcloud.
 
-    python3 benchmarks/inventory.py [--owned 1000] [--foreign 50] [--latency 0.05] [--runs 3]
+    python3 benchmarks/inventory.py [--owned 1000] [--foreign 50] [--latency 0.05,0.2] [--runs 3]
     (or: make bench BENCH=inventory)
 
 One Hetzner simulator (every request and answer checked against the OpenAPI document, as in
 the tests) holds ``--owned`` servers of the cluster ``home`` and ``--foreign`` servers of
-nobody; every request waits ``--latency`` seconds first, like a remote API. Both plugins list
+nobody; every request waits ``--latency`` seconds first, like a remote API (one table per value:
+0.05 s is the other benchmarks' figure, 0.2 s closer to a page of 50 servers from Hetzner's API
+across the internet). Both plugins list
 the same servers (hetzner.hcloud.hcloud gets the ownership label selector, as a user of it would
 set) and both cache to a jsonfile. For each plugin and run, prints:
 
@@ -134,7 +136,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--owned", type=int, default=1000)
     parser.add_argument("--foreign", type=int, default=50)
-    parser.add_argument("--latency", type=float, default=0.05, help="seconds every API request waits first")
+    parser.add_argument("--latency", default="0.05,0.2", help="seconds every API request waits first (a list)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     os.environ.update(environment())
@@ -142,39 +144,47 @@ def main():
     spec = load_spec(spec_path(*hsim.SPEC), "/v1", hsim.KNOWN_DEFECTS)
     with hsim.HetznerSim(spec, token=TOKEN) as sim, tempfile.TemporaryDirectory(prefix="bench-inventory-") as folder:
         seed(sim, args.owned, args.foreign)
-        sim.latency = args.latency
         files = configs(folder, sim.url)
         empty = os.path.join(folder, "empty.yml")
         with open(empty, "w") as f:
             f.write("all: {}\n")
         floor = statistics.median(run_process(empty)[0] for dummy in range(args.runs))
-
-        rows = []
-        for plugin, (uncached, cached) in files.items():
-            figures = {}
-            for label, path in (("uncached", uncached), ("cached", cached)):
-                if label == "cached":
-                    run_process(path)  # fill the cache
-                runs = [requests_of(sim, lambda: run_process(path)) for dummy in range(args.runs)]
-                parses = [requests_of(sim, lambda: run_parse(path)) for dummy in range(args.runs)]
-                hosts = {r[1] for r in runs + parses}
-                if hosts != {args.owned}:
-                    raise SystemExit("%s (%s) listed %s hosts, not %d" % (plugin, label, sorted(hosts), args.owned))
-                figures[label] = (statistics.median(r[0] for r in runs), statistics.median(p[0] for p in parses),
-                                  statistics.median(r[2] for r in runs))
-            rows.append((plugin, figures))
+        tables = []
+        for latency in [float(v) for v in args.latency.split(",")]:
+            sim.latency = latency
+            tables.append((latency, measure(sim, files, args)))
         sim.assert_clean()
 
-    print("%d owned + %d foreign servers, %.0f ms API latency, median of %d runs; process floor %.2f s"
-          % (args.owned, args.foreign, args.latency * 1000, args.runs, floor))
-    print("%-32s %-9s %10s %10s %9s" % ("plugin", "run", "process s", "parse s", "requests"))
-    for plugin, figures in rows:
-        for label in ("uncached", "cached"):
-            process, parse, requests = figures[label]
-            print("%-32s %-9s %10.2f %10.2f %9d" % (plugin, label, process, parse, requests))
-    ours, theirs = rows[0][1], rows[1][1]
-    print("uncached parse: edge_nodes %.1fx faster than hetzner.hcloud.hcloud (target >= 2x); cached parse %.2f s "
-          "(target <= 0.5 s)" % (theirs["uncached"][1] / ours["uncached"][1], ours["cached"][1]))
+    for latency, rows in tables:
+        print("%d owned + %d foreign servers, %.0f ms API latency, median of %d runs; process floor %.2f s"
+              % (args.owned, args.foreign, latency * 1000, args.runs, floor))
+        print("%-32s %-9s %10s %10s %9s" % ("plugin", "run", "process s", "parse s", "requests"))
+        for plugin, figures in rows:
+            for label in ("uncached", "cached"):
+                process, parse, requests = figures[label]
+                print("%-32s %-9s %10.2f %10.2f %9d" % (plugin, label, process, parse, requests))
+        ours, theirs = rows[0][1], rows[1][1]
+        print("uncached parse: edge_nodes %.1fx faster than hetzner.hcloud.hcloud (target >= 2x); cached parse %.2f s "
+              "(target <= 0.5 s)\n" % (theirs["uncached"][1] / ours["uncached"][1], ours["cached"][1]))
+
+
+def measure(sim, files, args):
+    """``[(plugin, {run: (process s, parse s, requests)})]`` at the simulator's current latency."""
+    rows = []
+    for plugin, (uncached, cached) in files.items():
+        figures = {}
+        for label, path in (("uncached", uncached), ("cached", cached)):
+            if label == "cached":
+                run_process(path)  # fill the cache
+            runs = [requests_of(sim, lambda: run_process(path)) for dummy in range(args.runs)]
+            parses = [requests_of(sim, lambda: run_parse(path)) for dummy in range(args.runs)]
+            hosts = {r[1] for r in runs + parses}
+            if hosts != {args.owned}:
+                raise SystemExit("%s (%s) listed %s hosts, not %d" % (plugin, label, sorted(hosts), args.owned))
+            figures[label] = (statistics.median(r[0] for r in runs), statistics.median(p[0] for p in parses),
+                              statistics.median(r[2] for r in runs))
+        rows.append((plugin, figures))
+    return rows
 
 
 if __name__ == "__main__":
