@@ -12,6 +12,7 @@ provision twice through the lab inventory, as a user runs it:
   then the same for the re-run.
 
 Every request to the lab cloud waits ``--latency`` seconds first, like a remote API.
+The exposed services are the lab's, without TLS: this lab has no Pebble and cert-manager.
 The data path (netns edges) is left out: this measures the control plane, and 20
 WireGuard edges on 2 cores measure the machine, not the workflow. Prints a table.
 """
@@ -33,6 +34,8 @@ import _venv  # noqa: E402,F401  # pylint: disable=unused-import
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+
+import yaml  # noqa: E402
 
 from tests.support import tools  # noqa: E402
 from tests.support.kube import start_cluster  # noqa: E402
@@ -66,7 +69,8 @@ def start_lab(lab_dir, stack, latency):
                                        trustd=home["secrets"]))
     lab.latency = latency
     home["talos_api"] = lab.home_talos_api
-    lab_home.point_talosconfig(home["talosconfig"], home["talos_api"], lab_home.talosctl_path(None))
+    lab_home.point_talosconfig(home["talosconfig"], home["talos_api"],
+                               lab_home.talosctl_path(None, lab_home.lab_talos_version()))
     cloud_json = os.path.join(lab_dir, "cloud", "cloud.json")
     write_private(cloud_json, {"url": lab.url, "token": lab.token, "health_port": lab.health_port,
                                "state_dir": lab.state_dir})
@@ -82,6 +86,13 @@ def start_lab(lab_dir, stack, latency):
     return lab
 
 
+def exposed():
+    """The lab's exposed services without TLS (no cert-manager here)."""
+    with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all.yml")) as f:
+        services = yaml.safe_load(f)["autoextender_expose"]
+    return [dict(svc, tls=False) for svc in services]
+
+
 def provision(lab_dir, count):
     """Run provision once; return (seconds, changed count)."""
     pools = [{"name": "bench", "provider": "lab", "location": "loopback", "server_type": "lab-small",
@@ -89,7 +100,7 @@ def provision(lab_dir, count):
     env = dict(os.environ, AUTOEXTENDER_LAB_DIR=lab_dir, ANSIBLE_NOCOLOR="1",
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".cache", "collections"))
     argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "inventories/lab",
-            "playbooks/provision.yml", "-e", json.dumps({"autoextender_pools": pools})]
+            "playbooks/provision.yml", "-e", json.dumps({"autoextender_pools": pools, "autoextender_expose": exposed()})]
     log = os.path.join(lab_dir, "provision-%d.log" % len(glob.glob(os.path.join(lab_dir, "provision-*.log"))))
     start = time.monotonic()
     with open(log, "w") as out:
