@@ -197,17 +197,18 @@ def check_dns(dns, credentials=None, timeout=10, environ=None):
         source = "%s.rfc2136.tsig_key_secret (or RFC2136_TSIG_SECRET)" % CREDENTIALS
     else:
         source = _token_source(provider)
+        params["api_token"] = _api_token.lookup(provider, credentials, environ)
     credential = DNS_CREDENTIAL.get(provider, "the provider's API token")
     secrets = [params["api_token"], params["tsig_key_secret"]]
     endpoint = params["api_url"] or ("%s:%s" % (params["server"], params["port"] or 53) if params["server"] else None)
+    if provider != "rfc2136" and not params["api_token"]:
+        return result(name, False, "no credential: %s is not set" % source, "set %s to %s" % (source, credential),
+                      "auth", endpoint)
     try:
         backend = backend_from_params(params, Deadline(timeout))
         secrets += backend.secrets()
         found = backend.get(fqdn(dns.get("edge_name") or "edge", zone), "A")
     except AutoextenderError as e:
-        if e.kind == "validation" and "needs api_token" in e.msg:
-            return result(name, False, "no credential: %s is not set" % source,
-                          "set %s to %s" % (source, credential), "auth", endpoint)
         e = e.redacted(secrets)
         return result(name, False, unreachable(e, endpoint) or e.msg, _api_fix(e.kind, credential, source, endpoint),
                       e.kind, endpoint)

@@ -1,4 +1,4 @@
 # -*- coding: utf-8 -*-
 # Copyright: talos-autoextender contributors
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""Cloud providers behind one interface (see base.py); registry in registry.py."""
+"""The vendors' API clients with our retry policy, shared by a vendor's cloud provider and DNS backend."""

@@ -12,6 +12,7 @@ first side by side). Linode reports invalid input as 400, and its 429 carries
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 
@@ -97,7 +98,16 @@ class LinodeApi(object):
         self.options = dict(options or {})
         self.default_timeout = default_timeout
         self._client = None
-        self._timeout = float(self.options.get("timeout") or 30)
+        self._local = threading.local()  # the pages of one listing are fetched side by side (_pages)
+
+    @property
+    def _timeout(self):
+        """This thread's bound of one HTTP request: the option, cut to what is left of the deadline."""
+        return getattr(self._local, "timeout", float(self.options.get("timeout") or 30))
+
+    @_timeout.setter
+    def _timeout(self, value):
+        self._local.timeout = value
 
     def deadline(self):
         return self.options.get("deadline") or Deadline(self.default_timeout)
