@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import AUTH
 
 #: the key of a credentials mapping that holds the token
 KEY = "api_token"
@@ -55,7 +56,7 @@ def require(provider, credentials=None, environ=None):
     token = lookup(provider, credentials, environ)
     if not token:
         raise AutoextenderError("Failed to authenticate to %s: no API token (set %s)"
-                                % (TITLE.get(provider, provider), sources(provider)), kind="auth")
+                                % (TITLE.get(provider, provider), sources(provider)), kind=AUTH)
     return token
 
 

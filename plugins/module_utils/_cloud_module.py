@@ -21,6 +21,7 @@ import os
 from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.talos.autoextender.plugins.module_utils import _api_token
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import CONFLICT, MISSING_LIBRARY
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base, registry
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
@@ -65,7 +66,7 @@ def make_provider(name, api_token=None, api_url=None, deadline=None, environ=Non
     try:
         return registry.provider(name, {_api_token.KEY: token} if token else {}, options)
     except ImportError as e:
-        raise AutoextenderError(missing_required_lib(e.name or str(e)), kind="missing_library",
+        raise AutoextenderError(missing_required_lib(e.name or str(e)), kind=MISSING_LIBRARY,
                                 details={"provider": name})
 
 
@@ -78,7 +79,7 @@ def check_owned(found, what, cluster, pool=None):
     raise AutoextenderError(
         "A %s named %s exists but is not managed by talos-autoextender for %s (its labels: %s); it is left alone"
         % (what, found.get("name"), owner, ", ".join("%s=%s" % kv for kv in sorted(labels.items())) or "none"),
-        kind="conflict", details={"id": found.get("id"), "labels": labels})
+        kind=CONFLICT, details={"id": found.get("id"), "labels": labels})
 
 
 def owned_servers(provider, cluster=None, pool=None):

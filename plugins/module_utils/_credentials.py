@@ -32,6 +32,7 @@ from __future__ import annotations
 from ansible_collections.talos.autoextender.plugins.module_utils import _api_token, _cloud_module
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import registry as dns_registry
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import registry as cloud_registry
 
 VARIABLE = "autoextender_credentials"
@@ -69,30 +70,30 @@ def validate(mapping):
         return {}
     if not isinstance(mapping, dict):
         raise AutoextenderError("%s must be a mapping of provider names to their credentials, not a %s"
-                                % (VARIABLE, type(mapping).__name__), kind="validation")
+                                % (VARIABLE, type(mapping).__name__), kind=VALIDATION)
     out = {}
     for name, entry in mapping.items():
         allowed = entry_keys(name)
         if not allowed:
             raise AutoextenderError("%s has an unknown provider %r; the keys are cloud providers and DNS backends: %s"
-                                    % (VARIABLE, name, ", ".join(names())), kind="validation")
+                                    % (VARIABLE, name, ", ".join(names())), kind=VALIDATION)
         if entry is None:
             continue
         if not isinstance(entry, dict):
             raise AutoextenderError("%s.%s must be a mapping with %s, not a %s"
                                     % (VARIABLE, name, " and/or ".join(allowed), type(entry).__name__),
-                                    kind="validation")
+                                    kind=VALIDATION)
         clean = {}
         for key, value in entry.items():
             if key not in allowed:
                 raise AutoextenderError("%s.%s has an unknown key %r; %s takes %s"
-                                        % (VARIABLE, name, key, name, ", ".join(allowed)), kind="validation")
+                                        % (VARIABLE, name, key, name, ", ".join(allowed)), kind=VALIDATION)
             if value is None or value == "":
                 continue
             if not isinstance(value, str):
                 # The value itself is never named: it may be a secret.
                 raise AutoextenderError("%s.%s.%s must be a string, not %s"
-                                        % (VARIABLE, name, key, type(value).__name__), kind="validation")
+                                        % (VARIABLE, name, key, type(value).__name__), kind=VALIDATION)
             clean[key] = value
         out[name] = clean
     return out
@@ -102,7 +103,7 @@ def module_options(mapping, kind, name):
     """The credential options of the ``kind`` action group (``cloud`` or ``dns``) for provider ``name``."""
     if kind not in KINDS:
         raise AutoextenderError("The kind of credentials must be one of %s, not %r" % (", ".join(KINDS), kind),
-                                kind="validation")
+                                kind=VALIDATION)
     entry = validate(mapping).get(name) or {}
     if kind == "cloud":
         keys = CLOUD_KEYS

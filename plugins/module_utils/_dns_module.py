@@ -26,6 +26,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._dns import own
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import registry
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import RECORD_TYPES, fqdn, in_zone, record_set
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import MISSING_LIBRARY, VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import PORT, Range
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
@@ -79,7 +80,7 @@ def dns_backend(module, deadline):
         try:
             __import__(import_name)
         except ImportError:
-            module.fail_json(msg=missing_required_lib(pip_name), failure={"kind": "missing_library"})
+            module.fail_json(msg=missing_required_lib(pip_name), failure={"kind": MISSING_LIBRARY})
     return backend_from_params(params, deadline)
 
 
@@ -91,7 +92,7 @@ def backend_from_params(params, deadline):
         token = _api_token.lookup(provider, params)
         if not token:
             raise AutoextenderError("The %s provider needs api_token (or the environment variable %s)"
-                                    % (provider, " or ".join(_api_token.env_names(provider))), kind="validation")
+                                    % (provider, " or ".join(_api_token.env_names(provider))), kind=VALIDATION)
         credentials = {_api_token.KEY: token}
     keys = ("api_url", "server_id", "server", "port", "tsig_key_name", "tsig_algorithm")
     options = dict((k, params[k]) for k in keys if params.get(k) is not None)
@@ -105,16 +106,16 @@ def validate_name(name, zone, rtype):
     absolute = fqdn(name, zone)
     zone = fqdn("@", zone)
     if not in_zone(absolute, zone):
-        raise AutoextenderError("%s is outside the zone %s" % (absolute, zone), kind="validation")
+        raise AutoextenderError("%s is outside the zone %s" % (absolute, zone), kind=VALIDATION)
     labels = absolute.rstrip(".").split(".")
     if len(absolute) > 254 or not all(LABEL_RE.match(label) for label in labels):
-        raise AutoextenderError("%r is not a valid DNS name" % name, kind="validation")
+        raise AutoextenderError("%r is not a valid DNS name" % name, kind=VALIDATION)
     if ownership.is_registry_name(absolute):
         raise AutoextenderError("%s is an ownership record of the collection; it cannot be managed directly"
-                                % absolute, kind="validation")
+                                % absolute, kind=VALIDATION)
     if rtype == "CNAME" and absolute == zone:
         raise AutoextenderError("A CNAME cannot be at the zone apex %s (it would hide the SOA and NS records); "
-                                "use A/AAAA records there" % zone, kind="validation")
+                                "use A/AAAA records there" % zone, kind=VALIDATION)
     return absolute
 
 
@@ -128,15 +129,15 @@ def validate_value(rtype, value):
             return ipaddress.IPv6Address(value).compressed
     except ValueError:
         raise AutoextenderError("%r is not a valid IPv%s address for an %s record"
-                                % (value, 4 if rtype == "A" else 6, rtype), kind="validation")
+                                % (value, 4 if rtype == "A" else 6, rtype), kind=VALIDATION)
     if rtype == "CNAME":
         target = value.lower().rstrip(".") + "."
         if target == "." or not all(LABEL_RE.match(label) for label in target.rstrip(".").split(".")):
-            raise AutoextenderError("%r is not a valid CNAME target (a fully qualified name)" % value, kind="validation")
+            raise AutoextenderError("%r is not a valid CNAME target (a fully qualified name)" % value, kind=VALIDATION)
         return target
     if len(value.encode("utf-8")) > 255:
         raise AutoextenderError("A TXT value is limited to 255 bytes here (got %d)" % len(value.encode("utf-8")),
-                                kind="validation")
+                                kind=VALIDATION)
     return value
 
 
@@ -144,19 +145,19 @@ def validate(provider, name, rtype, values, ttl, state):
     """``(absolute name, canonical values)``; raises before any write."""
     rtype = (rtype or "").upper()
     if rtype not in RECORD_TYPES:
-        raise AutoextenderError("type must be one of %s" % ", ".join(RECORD_TYPES), kind="validation")
+        raise AutoextenderError("type must be one of %s" % ", ".join(RECORD_TYPES), kind=VALIDATION)
     absolute = validate_name(name, provider.zone, rtype)
     if state == "absent":
         return absolute, None
     if not values:
         raise AutoextenderError("values is empty: an empty record set is never published; use state=absent "
-                                "to delete %s %s" % (absolute, rtype), kind="validation")
+                                "to delete %s %s" % (absolute, rtype), kind=VALIDATION)
     canonical = sorted(set(validate_value(rtype, v) for v in values))
     if rtype == "CNAME" and len(canonical) != 1:
-        raise AutoextenderError("A CNAME record set holds exactly one value", kind="validation")
+        raise AutoextenderError("A CNAME record set holds exactly one value", kind=VALIDATION)
     if ttl is None or not provider.min_ttl <= ttl <= MAX_TTL:
         raise AutoextenderError("ttl %s is out of range: the %s provider accepts %d to %d"
-                                % (ttl, provider.name, provider.min_ttl, MAX_TTL), kind="validation")
+                                % (ttl, provider.name, provider.min_ttl, MAX_TTL), kind=VALIDATION)
     return absolute, canonical
 
 
@@ -197,7 +198,7 @@ class RecordSetManager(object):
             if self.provider.get(name, other) is not None:
                 raise AutoextenderError("Cannot add %s %s: the name already holds %s records, and a CNAME cannot "
                                         "share its name with other records" % (name, rtype, other),
-                                        kind="validation", details={"name": name, "existing_type": other})
+                                        kind=VALIDATION, details={"name": name, "existing_type": other})
 
     def write(self, name, rtype, ttl, values, current=None):
         """Claim, then replace the set (claim first: a crash never leaves an unowned set of ours)."""

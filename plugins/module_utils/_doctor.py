@@ -31,6 +31,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._dns_module imp
 from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import backend_from_params
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import fqdn
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import API, AUTH, CONNECTION, MISSING_LIBRARY, MISSING_TOOL, NOT_FOUND, TIMEOUT, VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import (
     MAKE_TOOLS_BUILDS,
@@ -78,7 +79,7 @@ def result(name, ok, detail, fix=None, kind=None, endpoint=None):
 
 def unreachable(error, endpoint):
     """``"no answer from <endpoint> (<reason>)"`` when ``error`` means nothing answered, else None."""
-    if not (error.kind == "connection" or (error.kind in ("api", "timeout") and error.details.get("status") is None
+    if not (error.kind == CONNECTION or (error.kind in (API, TIMEOUT) and error.details.get("status") is None
                                            and not error.details.get("code"))):
         return None
     reason = next((why for text, why in UNREACHABLE_REASONS if text in error.msg), None)
@@ -93,7 +94,7 @@ def check_talosctl(talosctl_path=None, runner=None, environ=None, talos_version=
     except AutoextenderError as e:
         if e.details.get("install"):  # no talosctl of the home cluster's Talos line
             fix = e.details["install"]
-        elif e.kind == "missing_tool":
+        elif e.kind == MISSING_TOOL:
             fix = ("run `make tools` in the collection's checkout, or install talosctl v%s or newer on PATH or in "
                    "$AUTOEXTENDER_TOOLS (default ~/.cache/talos-autoextender/bin), or set talosctl_path"
                    % MINIMUM_VERSION)
@@ -128,11 +129,11 @@ def check_library(module_name, pip_name, python, importer=__import__):
 
 def _api_fix(kind, credential, source, url=None):
     """What to do when an API refused or did not answer."""
-    if kind == "auth":
+    if kind == AUTH:
         return "the API refused the credential: replace %s with %s" % (source, credential)
-    if kind == "missing_library":
+    if kind == MISSING_LIBRARY:
         return "install the library it names (`pip install -r requirements.txt`)"
-    if kind == "not_found":
+    if kind == NOT_FOUND:
         return "check the zone name and that %s can see it" % source
     where = " at %s" % url if url else ""
     return "the API did not answer%s: check the network, api_url and the provider's status page" % where
@@ -159,7 +160,7 @@ def check_cloud(provider, credentials=None, timeout=10, environ=None):
         token = token or environ.get("LAB_CLOUD_CONFIG")
     if not token:
         return result(name, False, "no credential: %s is not set" % source,
-                      "set %s to %s" % (source, CLOUD_CREDENTIAL.get(provider, "the provider's API token")), "auth")
+                      "set %s to %s" % (source, CLOUD_CREDENTIAL.get(provider, "the provider's API token")), AUTH)
     url = credentials.get("api_url") or environ.get(URL_ENV.get(provider, ""))
     try:
         cloud = make_provider(provider, credentials.get("api_token"), credentials.get("api_url"), Deadline(timeout),
@@ -168,7 +169,7 @@ def check_cloud(provider, credentials=None, timeout=10, environ=None):
     except AutoextenderError as e:
         e = e.redacted([token, credentials.get("api_token")])
         fix = _api_fix(e.kind, CLOUD_CREDENTIAL.get(provider, "a valid token"), source, url)
-        if provider == "lab" and e.kind != "auth":
+        if provider == "lab" and e.kind != AUTH:
             fix = "the lab is not running: start it with `python3 hack/lab.py up` (docs/lab.md)"
         # An api_url given with the credentials is masked in the output (no_log): do not name it.
         shown = None if credentials.get("api_url") else url
@@ -203,7 +204,7 @@ def check_dns(dns, credentials=None, timeout=10, environ=None):
     endpoint = params["api_url"] or ("%s:%s" % (params["server"], params["port"] or 53) if params["server"] else None)
     if provider != "rfc2136" and not params["api_token"]:
         return result(name, False, "no credential: %s is not set" % source, "set %s to %s" % (source, credential),
-                      "auth", endpoint)
+                      AUTH, endpoint)
     try:
         backend = backend_from_params(params, Deadline(timeout))
         secrets += backend.secrets()
@@ -234,10 +235,10 @@ def check_kubernetes(kubeconfig, timeout=10):
         api = _k8s_client.k8s_client.VersionApi(client)
         version = _k8s_client.call("read the version of the API server", api.get_code, _request_timeout=timeout)
     except AutoextenderError as e:
-        if e.kind == "api" and e.details.get("status") in (401, 403):
+        if e.kind == API and e.details.get("status") in (401, 403):
             fix = "the API server refused the kubeconfig's credentials: write a new one with `talosctl kubeconfig`"
-            kind = "auth"
-        elif e.kind == "validation":
+            kind = AUTH
+        elif e.kind == VALIDATION:
             fix, kind = "fix the kubeconfig %s (or write a new one with `talosctl kubeconfig`)" % kubeconfig, e.kind
         else:
             fix = ("the API server at the kubeconfig's address does not answer: is the home cluster up and "

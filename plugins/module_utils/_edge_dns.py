@@ -32,6 +32,7 @@ serves DNS, and a failover run keep what is published.
 from __future__ import annotations
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import NO_HEALTHY_TARGETS, VALIDATION
 
 FAMILIES = {"A": "public_ipv4", "AAAA": "public_ipv6"}
 STAGES = ("publish", "add", "remove", "update")
@@ -60,7 +61,7 @@ def _entry(ip, rtype, node, published, reason, error=None):
 def decide(rtype, nodes, active_pools, probes, current, stage, min_values):
     """``(values, report)`` for one record type; ``current`` is the list published now (or None)."""
     if stage not in STAGES:
-        raise AutoextenderError("stage must be one of %s" % ", ".join(STAGES), kind="validation")
+        raise AutoextenderError("stage must be one of %s" % ", ".join(STAGES), kind=VALIDATION)
     listed = addresses(nodes, rtype)
     current = list(current or [])
     report = {}
@@ -94,7 +95,7 @@ def decide(rtype, nodes, active_pools, probes, current, stage, min_values):
     if not values:
         raise AutoextenderError(
             "No healthy %s target for the edge set, and nothing is published yet: refusing to publish an empty "
-            "set" % rtype, kind="no_healthy_targets", details={"targets": sorted(report.values(), key=_order)})
+            "set" % rtype, kind=NO_HEALTHY_TARGETS, details={"targets": sorted(report.values(), key=_order)})
     return values, sorted(report.values(), key=_order)
 
 

@@ -11,6 +11,8 @@ in it has known secrets removed before it leaves the process.
 
 from __future__ import annotations
 
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import ERROR, KINDS
+
 REDACTED = "********"
 
 
@@ -34,14 +36,16 @@ def redact(value, secrets):
 class AutoextenderError(Exception):
     """A failure with a readable message and structured details.
 
-    ``kind`` is a short machine-readable category (``timeout``, ``command``,
-    ``api``, ``validation``, ``conflict``, ``not_found``, ``missing_tool``).
+    ``kind`` is a short machine-readable category, one of the names declared in
+    ``_failure_kinds`` (``KINDS``); any other value is refused with ValueError.
     ``details`` carries what a user needs to debug (cmd, rc, stdout, stderr,
     status code, ...). ``partial`` holds whatever result exists so far, so a
     timeout still reports what was created.
     """
 
-    def __init__(self, msg, kind="error", details=None, partial=None):
+    def __init__(self, msg, kind=ERROR, details=None, partial=None):
+        if kind not in KINDS:
+            raise ValueError("undeclared failure kind %r (declare it in _failure_kinds.py)" % (kind,))
         super().__init__(msg)
         self.msg = msg
         self.kind = kind

@@ -21,6 +21,7 @@ import time
 
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_client as kc
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import BLOCKED, TIMEOUT
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import backoff_delays
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
@@ -220,7 +221,7 @@ class Drainer:
         return AutoextenderError(
             "Drain of Node %s did not finish %s; the node stays cordoned. Blocked: %s"
             % (self.node, why, "; ".join(parts)),
-            kind="timeout" if wait else "blocked",
+            kind=TIMEOUT if wait else BLOCKED,
             details={"node": self.node, "blocked": reports, "terminating": terminating},
             partial={"name": self.node, "unschedulable": True, "evicted": done,
                      "blocked": reports, "terminating": terminating})

@@ -18,6 +18,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._errors import 
     AutoextenderError,
     redact,
 )
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import IMMUTABLE
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
@@ -128,7 +129,7 @@ class Resource:
             raise AutoextenderError(
                 "Cannot change %s of an existing %s in place; delete and recreate it"
                 % (", ".join(frozen), self.return_key),
-                kind="immutable",
+                kind=IMMUTABLE,
                 details={"fields": frozen},
             )
         return changes

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import API, AUTH, CONFLICT, NOT_FOUND, RATE_LIMITED, VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import backoff_delays
 
 #: 423: the resource is locked by another running action (Hetzner's ``locked``); the call was refused and
@@ -36,8 +37,8 @@ class ApiFailure(object):
 
     @property
     def kind(self):
-        return {401: "auth", 403: "auth", 404: "not_found", 409: "conflict", 412: "conflict",
-                422: "validation", 429: "rate_limited"}.get(self.status, "api")
+        return {401: AUTH, 403: AUTH, 404: NOT_FOUND, 409: CONFLICT, 412: CONFLICT,
+                422: VALIDATION, 429: RATE_LIMITED}.get(self.status, API)
 
 
 def parse_retry_after(value):

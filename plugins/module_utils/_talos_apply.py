@@ -22,6 +22,7 @@ import os
 import re
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import PARSE, TIMEOUT
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_node import (
     TLS,
     TRANSIENT,
@@ -124,7 +125,7 @@ class Applier:
             result = self._run(True, False)
         if result["changed"] is None:
             raise AutoextenderError("Could not tell from talosctl's dry-run answer whether %s would change" % self.node,
-                                    kind="parse", details={"mode_details": result["mode_details"]})
+                                    kind=PARSE, details={"mode_details": result["mode_details"]})
         return result
 
     def apply(self):
@@ -153,6 +154,6 @@ class Applier:
         try:
             return wait_for(probe, deadline, "%s to report the new config" % self.node, initial=1.0, maximum=10.0)
         except AutoextenderError as e:
-            if "error" in last and e.kind == "timeout":
+            if "error" in last and e.kind == TIMEOUT:
                 e.msg += "; last answer: %s" % last["error"].msg
             raise

@@ -30,6 +30,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._errors import 
     AutoextenderError,
     redact,
 )
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import MISSING_LIBRARY, VALIDATION
 
 V1ALPHA1 = "v1alpha1"
 # Fields Talos accepts but marks ``docgen:nodoc``, so the official schema does not list them.
@@ -76,11 +77,11 @@ def parse_config(text, what="machine config"):
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = " at line %d" % (mark.line + 1) if mark is not None else ""
-        raise AutoextenderError("The %s is not valid YAML%s" % (what, where), kind="validation")
+        raise AutoextenderError("The %s is not valid YAML%s" % (what, where), kind=VALIDATION)
     for doc in docs:
         if kind_of(doc) is None:
             raise AutoextenderError("The %s holds a document that is neither v1alpha1 nor has a kind" % what,
-                                    kind="validation")
+                                    kind=VALIDATION)
     return docs
 
 
@@ -123,17 +124,17 @@ def redacted_text(docs, secrets=()):
 def load_schema(path):
     if jsonschema is None:
         raise AutoextenderError("schema_path needs the jsonschema library: %s" % missing_required_lib("jsonschema"),
-                                kind="missing_library", details={"library": "jsonschema"})
+                                kind=MISSING_LIBRARY, details={"library": "jsonschema"})
     try:
         with open(path) as f:
             schema = json.load(f)
     except (IOError, OSError) as e:
-        raise AutoextenderError("Cannot read the schema %s: %s" % (path, e.strerror or e), kind="validation",
+        raise AutoextenderError("Cannot read the schema %s: %s" % (path, e.strerror or e), kind=VALIDATION,
                                 details={"schema": path})
     except ValueError as e:
-        raise AutoextenderError("The schema %s is not JSON: %s" % (path, e), kind="validation", details={"schema": path})
+        raise AutoextenderError("The schema %s is not JSON: %s" % (path, e), kind=VALIDATION, details={"schema": path})
     if "$defs" not in schema:
-        raise AutoextenderError("%s is not a Talos config schema (no $defs)" % path, kind="validation",
+        raise AutoextenderError("%s is not a Talos config schema (no $defs)" % path, kind=VALIDATION,
                                 details={"schema": path})
     return schema
 

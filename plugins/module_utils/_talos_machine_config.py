@@ -39,6 +39,9 @@ except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     yaml = None
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import (
+    TOO_LARGE, UNSUPPORTED_VERSION, VALIDATION,
+)
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_config import (
     V1ALPHA1,
     join_documents,
@@ -92,11 +95,11 @@ def talos_line(version):
     """``(major, minor)`` of a Talos version; a ``validation`` error for an unknown one."""
     m = _VERSION_RE.match((version or "").strip())
     if not m:
-        raise AutoextenderError("talos_version %r is not a Talos version like v1.13.9" % (version,), kind="validation")
+        raise AutoextenderError("talos_version %r is not a Talos version like v1.13.9" % (version,), kind=VALIDATION)
     line = (int(m.group(1)), int(m.group(2)))
     if line not in SUPPORTED_LINES:
         raise AutoextenderError("Talos %s is not supported: talos.autoextender renders configs for Talos %s"
-                                % (version, supported_lines()), kind="validation",
+                                % (version, supported_lines()), kind=VALIDATION,
                                 details={"talos_version": version, "supported": sorted("v%d.%d" % x for x in SUPPORTED_LINES)})
     return line
 
@@ -121,7 +124,7 @@ def check_endpoint(url):
             or parts.query or parts.fragment:
         raise AutoextenderError(
             "endpoint %r is not a control-plane endpoint URL like https://192.168.1.10:6443 (https, host, port, no path)"
-            % (url,), kind="validation", details={"endpoint": url})
+            % (url,), kind=VALIDATION, details={"endpoint": url})
     return url
 
 
@@ -134,11 +137,11 @@ def installer_image(spec):
         return None
     if not _SCHEMATIC_RE.match(schematic):
         raise AutoextenderError("schematic %r is not an Image Factory schematic id (64 hex characters)" % (schematic,),
-                                kind="validation")
+                                kind=VALIDATION)
     version = full_version(spec["talos_version"])
     if not version:
         raise AutoextenderError("The installer image of a schematic needs a full talos_version like v1.13.9, got %s"
-                                % spec["talos_version"], kind="validation")
+                                % spec["talos_version"], kind=VALIDATION)
     factory = (spec.get("image_factory") or "factory.talos.dev").rstrip("/")
     factory = re.sub(r"^https?://", "", factory)
     return "%s/installer/%s:%s" % (factory, schematic, version)
@@ -295,7 +298,7 @@ def check_layout(docs, line):
         raise AutoextenderError(
             "The patches put v1alpha1 fields into a Talos v%d.%d config that Talos %d.%d replaced by documents: %s"
             % (line + line + ("; ".join("%s (patch the %s document)" % item for item in sorted(found.items())),)),
-            kind="validation", details={"deprecated_fields": sorted(found)})
+            kind=VALIDATION, details={"deprecated_fields": sorted(found)})
 
 
 def home_kubespan_patches(talos_version, kubespan, discovery_endpoint=None):
@@ -336,25 +339,25 @@ def load_user_patch(item, index):
                 with open(os.path.expanduser(path)) as f:
                     text = f.read()
             except (IOError, OSError) as e:
-                raise AutoextenderError("Cannot read %s: %s" % (label, e.strerror or e), kind="validation",
+                raise AutoextenderError("Cannot read %s: %s" % (label, e.strerror or e), kind=VALIDATION,
                                         details={"patch": index + 1, "path": path})
         try:
             docs = [d for d in yaml.safe_load_all(text) if d is not None]
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             raise AutoextenderError("%s is not valid YAML%s" % (label, " at line %d" % (mark.line + 1) if mark else ""),
-                                    kind="validation", details={"patch": index + 1})
+                                    kind=VALIDATION, details={"patch": index + 1})
         if len(docs) == 1 and isinstance(docs[0], list):
             return "json6902", text, label
         if not docs or not all(isinstance(d, dict) for d in docs):
             raise AutoextenderError("%s is neither a strategic-merge patch (mappings) nor a JSON 6902 patch (a list)"
-                                    % label, kind="validation", details={"patch": index + 1})
+                                    % label, kind=VALIDATION, details={"patch": index + 1})
         return "strategic", text, label
     if isinstance(item, list):
         return "json6902", yaml.safe_dump(item, default_flow_style=False), label
     if isinstance(item, dict):
         return "strategic", yaml.safe_dump(item, default_flow_style=False), label
-    raise AutoextenderError("%s must be a mapping, a list or a string" % label, kind="validation",
+    raise AutoextenderError("%s must be a mapping, a list or a string" % label, kind=VALIDATION,
                             details={"patch": index + 1})
 
 
@@ -469,7 +472,7 @@ class Renderer:
         parts = split_documents(text)
         kinds = [kind_of(yaml.safe_load(p)) for p in parts]
         if V1ALPHA1 not in kinds:
-            raise AutoextenderError("The config has no v1alpha1 document to apply %s to" % what, kind="validation")
+            raise AutoextenderError("The config has no v1alpha1 document to apply %s to" % what, kind=VALIDATION)
         i = kinds.index(V1ALPHA1)
         parts[i] = self.patch(parts[i], patch_texts, what).strip("\n") + "\n"
         return join_documents(parts)
@@ -486,7 +489,7 @@ class Renderer:
         if m and (int(m.group(1)), int(m.group(2))) < line:
             raise AutoextenderError(
                 "talosctl %s cannot render a config for Talos v%d.%d; install talosctl v%d.%d or newer"
-                % ((client,) + line + line), kind="unsupported_version",
+                % ((client,) + line + line), kind=UNSUPPORTED_VERSION,
                 details={"talosctl": client, "talos_version": self.spec["talos_version"]})
 
     def render(self, line, validate_mode="cloud"):
@@ -542,5 +545,5 @@ def check_user_data_limit(size, limit):
     if limit is not None and size > limit:
         raise AutoextenderError(
             "The machine config is %d bytes, over the user-data limit of %d bytes; deliver it through maintenance "
-            "mode (talos_apply_config insecure=true) or remove patches" % (size, limit), kind="too_large",
+            "mode (talos_apply_config insecure=true) or remove patches" % (size, limit), kind=TOO_LARGE,
             details={"size": size, "limit": limit})

@@ -29,6 +29,7 @@ import re
 import time
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import REDACTED, AutoextenderError, redact
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import COMMAND, INVALID_CONFIG, REBOOTING, TLS, UNREACHABLE
 from ansible_collections.talos.autoextender.plugins.module_utils import _wait
 
 NO_CHANGES = "No changes."
@@ -44,15 +45,11 @@ _TLS_RE = re.compile(
     r"certificate required|handshake failure)|certificate signed by unknown authority", re.IGNORECASE)
 # The reason shown: the x509 verdict (without Go's "(possibly because of ...)"), else the TLS alert.
 _TLS_REASON_RES = (re.compile(r"x509: [^\"(\\]*"), re.compile(r"tls: [^\"\\]*"))
-# failure.kind of the errors a node's API gives (documented in the modules' RETURN).
-UNREACHABLE = "unreachable"
-TLS = "tls"
-# Between an apply (or reset) that reboots and the reboot itself, a node still answers, with FailedPrecondition.
-REBOOTING = "rebooting"
+# The failure kinds a node's API gives (UNREACHABLE, TLS, REBOOTING, INVALID_CONFIG) are in _failure_kinds.
+# REBOOTING: between an apply (or reset) that reboots and the reboot itself, a node still answers, with FailedPrecondition.
 _REBOOTING_RE = re.compile(r"code = FailedPrecondition desc = .*node is rebooting")
 # Kinds a caller asks again within its deadline: the node is (about to be) away for a reboot.
 TRANSIENT = (UNREACHABLE, REBOOTING)
-INVALID_CONFIG = "invalid_config"
 _INVALID_RE = re.compile(r"code = InvalidArgument desc = (?P<desc>.*)\Z", re.DOTALL)
 _OCCURRED_RE = re.compile(r"\s*\d+ errors? occurred:\s*$")
 _SECRET_LINE_RE = re.compile(r"^(?P<lead>[ +\-]\s*(?:- )?[\w.-]*(?:token|secret|key|crt|cert|password)[\w.-]*:\s*)"
@@ -92,7 +89,7 @@ def redact_diff(diff, secrets=()):
 
 def node_failure(error):
     """``"tls"``, ``"unreachable"``, ``"rebooting"`` or None: what a talosctl error says about the node's API."""
-    if not isinstance(error, AutoextenderError) or error.kind not in ("command", UNREACHABLE, TLS, REBOOTING):
+    if not isinstance(error, AutoextenderError) or error.kind not in (COMMAND, UNREACHABLE, TLS, REBOOTING):
         return None
     text = str(error.details.get("stderr", "")) + " " + error.msg
     if error.kind == TLS or _TLS_RE.search(text):
@@ -151,7 +148,7 @@ def rejection_reason(stderr):
 
 def as_rejected_config(error, node):
     """A talosctl error whose node answered InvalidArgument, as kind ``invalid_config`` in one line; others unchanged."""
-    if not isinstance(error, AutoextenderError) or error.kind != "command":
+    if not isinstance(error, AutoextenderError) or error.kind != COMMAND:
         return error
     reason = rejection_reason(str(error.details.get("stderr", "")))
     if reason is None:

@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     yaml = None
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import IO, VALIDATION
 
 # Fields every bundle of a talosctl >= 1.11 holds (dotted paths into the YAML).
 REQUIRED_FIELDS = (
@@ -69,7 +70,7 @@ def read_file(path, what):
         with open(path, "rb") as f:
             return f.read()
     except (IOError, OSError) as e:
-        raise AutoextenderError("Cannot read %s %s: %s" % (what, path, e.strerror or e), kind="validation",
+        raise AutoextenderError("Cannot read %s %s: %s" % (what, path, e.strerror or e), kind=VALIDATION,
                                 details={"path": path})
 
 
@@ -86,17 +87,17 @@ def parse_bundle(content, path):
     try:
         data = yaml.safe_load(content)
     except yaml.YAMLError as e:
-        raise AutoextenderError("%s is not valid YAML: %s" % (path, _yaml_problem(e)), kind="validation",
+        raise AutoextenderError("%s is not valid YAML: %s" % (path, _yaml_problem(e)), kind=VALIDATION,
                                 details={"path": path})
     if not isinstance(data, dict):
         raise AutoextenderError("%s is not a Talos secrets bundle (not a YAML mapping)" % path,
-                                kind="validation", details={"path": path})
+                                kind=VALIDATION, details={"path": path})
     missing = [f for f in REQUIRED_FIELDS if not _get(data, f)]
     if not any(_get(data, f) for f in ENCRYPTION_FIELDS):
         missing.append(" or ".join(ENCRYPTION_FIELDS))
     if missing:
         raise AutoextenderError("%s is not a complete Talos secrets bundle: missing %s" % (path, ", ".join(missing)),
-                                kind="validation", details={"path": path, "missing": missing})
+                                kind=VALIDATION, details={"path": path, "missing": missing})
     return data
 
 
@@ -119,18 +120,18 @@ def v1alpha1_document(text, path):
         if len(found) != 1:
             raise AutoextenderError(
                 "%s must hold exactly one Talos machine config document (version: v1alpha1), found %d"
-                % (path, len(found)), kind="validation", details={"path": path, "documents": len(nodes)})
+                % (path, len(found)), kind=VALIDATION, details={"path": path, "documents": len(nodes)})
         doc = found[0].rstrip() + "\n"
         data = yaml.safe_load(doc)
     except yaml.YAMLError as e:
-        raise AutoextenderError("%s is not valid YAML: %s" % (path, _yaml_problem(e)), kind="validation",
+        raise AutoextenderError("%s is not valid YAML: %s" % (path, _yaml_problem(e)), kind=VALIDATION,
                                 details={"path": path})
     machine_type = _get(data, "machine.type")
     if machine_type not in CONTROLPLANE_TYPES:
         raise AutoextenderError(
             "%s is not a controlplane config (machine.type is %s); only a controlplane config holds the "
             "cluster's private keys" % (path, machine_type if isinstance(machine_type, str) else "missing"),
-            kind="validation", details={"path": path})
+            kind=VALIDATION, details={"path": path})
     return doc, data
 
 
@@ -159,7 +160,7 @@ def bundle_from_controlplane_config(cli, path, tmpdir=None, secrets=None):
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
-        raise AutoextenderError("%s is not a UTF-8 text file" % path, kind="validation", details={"path": path})
+        raise AutoextenderError("%s is not a UTF-8 text file" % path, kind=VALIDATION, details={"path": path})
     doc, data = v1alpha1_document(text, path)
     secrets += secret_values(data)
     extra = secret_documents(text)
@@ -194,4 +195,4 @@ def write_private_file(path, content):
     except (IOError, OSError) as e:
         if tmp and os.path.exists(tmp):
             os.unlink(tmp)
-        raise AutoextenderError("Failed to write %s: %s" % (path, e.strerror or e), kind="io", details={"path": path})
+        raise AutoextenderError("Failed to write %s: %s" % (path, e.strerror or e), kind=IO, details={"path": path})

@@ -13,7 +13,7 @@
 * Commands are argv lists, never shell strings. Flag values carrying user
   input are passed as ``--flag=value`` and positional user values after
   ``--``, so nothing a user writes can turn into a flag.
-* Failures raise ``AutoextenderError(kind="command")`` with cmd, rc, stdout
+* Failures raise ``AutoextenderError(kind=COMMAND)`` with cmd, rc, stdout
   and stderr, known secrets redacted. A command marked ``sensitive`` has its
   whole output withheld: ``talosctl gen secrets --from-controlplane-config``
   echoes parts of the config (secrets included) on a parse error.
@@ -38,6 +38,9 @@ except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import (
     AutoextenderError,
     redact,
+)
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import (
+    COMMAND, INTERNAL, MISSING_LIBRARY, MISSING_TOOL, PARSE, UNSUPPORTED_VERSION, VALIDATION,
 )
 
 MINIMUM_VERSION = "1.11.0"
@@ -107,14 +110,14 @@ def find_talosctl(explicit=None, environ=None):
         if not path:
             raise AutoextenderError(
                 "talosctl_path %s is not an executable file" % explicit,
-                kind="missing_tool", details={"tool": "talosctl", "talosctl_path": explicit})
+                kind=MISSING_TOOL, details={"tool": "talosctl", "talosctl_path": explicit})
         return os.path.abspath(path)
     path = shutil.which("talosctl", path=search)
     if not path:
         raise AutoextenderError(
             "talosctl was not found in PATH or $AUTOEXTENDER_TOOLS; install talosctl %s or newer "
             "or set talosctl_path" % MINIMUM_VERSION,
-            kind="missing_tool", details={"tool": "talosctl", "searched": search.split(os.pathsep)})
+            kind=MISSING_TOOL, details={"tool": "talosctl", "searched": search.split(os.pathsep)})
     return os.path.abspath(path)
 
 
@@ -147,7 +150,7 @@ def select_talosctl(talos_version=None, explicit=None, environ=None, runner=None
     line = talos_line(talos_version)
     if line is None:
         raise AutoextenderError("talos_version %r is not a Talos version like v1.14.1" % (talos_version,),
-                                kind="validation", details={"talos_version": talos_version})
+                                kind=VALIDATION, details={"talos_version": talos_version})
     search = tool_search_path(environ)
     name = "talosctl-%d.%d" % line
     path = shutil.which(name, path=search)
@@ -157,7 +160,7 @@ def select_talosctl(talos_version=None, explicit=None, environ=None, runner=None
         if talos_line(version) != line:
             raise AutoextenderError(
                 "%s at %s is talosctl %s, not of the Talos v%d.%d line its name promises: replace it with "
-                "talosctl v%d.%d.x" % ((name, path, version) + line + line), kind="unsupported_version",
+                "talosctl v%d.%d.x" % ((name, path, version) + line + line), kind=UNSUPPORTED_VERSION,
                 details={"path": path, "version": version, "talos_version": talos_version})
         return path, version, "%s is of the home cluster's Talos line (talos_version %s)" % (name, talos_version)
     found = shutil.which("talosctl", path=search)
@@ -177,7 +180,7 @@ def select_talosctl(talos_version=None, explicit=None, environ=None, runner=None
     raise AutoextenderError(
         "No talosctl of the Talos v%d.%d line for talos_version %s: %s. %s"
         % (line[0], line[1], talos_version, problem, install[0].upper() + install[1:]),
-        kind="missing_tool",
+        kind=MISSING_TOOL,
         details={"tool": name, "talos_version": talos_version, "searched": search.split(os.pathsep),
                  "found": {"path": found, "version": version} if found else None, "install": install})
 
@@ -204,7 +207,7 @@ def parse_json_stream(text):
 def parse_yaml_stream(text):
     """Parse a multi-document YAML stream into a list, dropping empty documents."""
     if yaml is None:
-        raise AutoextenderError("PyYAML is required to parse talosctl output", kind="missing_library")
+        raise AutoextenderError("PyYAML is required to parse talosctl output", kind=MISSING_LIBRARY)
     return [doc for doc in yaml.safe_load_all(text or "") if doc is not None]
 
 
@@ -287,7 +290,7 @@ class TalosCLI:
         if not found:
             raise AutoextenderError(
                 "Could not read a version from `talosctl version --client --short`",
-                kind="unsupported_version", details=self._details(argv, rc, out, err))
+                kind=UNSUPPORTED_VERSION, details=self._details(argv, rc, out, err))
         self._client_version = found
         return found
 
@@ -300,7 +303,7 @@ class TalosCLI:
             raise AutoextenderError(
                 "talosctl %s at %s is too old: talos.autoextender needs talosctl v%s or newer"
                 % (found, self._binary, self.minimum_version.lstrip("v")),
-                kind="unsupported_version",
+                kind=UNSUPPORTED_VERSION,
                 details={"path": self._binary, "version": found,
                          "minimum": "v" + self.minimum_version.lstrip("v")})
         self._version = found
@@ -356,7 +359,7 @@ class TalosCLI:
             details = self._details(self.command(args, kwargs.get("positional", ()), kwargs.get("connect", False)),
                                     rc, out, err, kwargs.get("sensitive", False))
             details["error"] = str(e)
-            raise AutoextenderError("talosctl printed output that is not JSON", kind="parse",
+            raise AutoextenderError("talosctl printed output that is not JSON", kind=PARSE,
                                     details=redact(details, self.secrets))
 
     def run_yaml(self, args, **kwargs):
@@ -368,17 +371,17 @@ class TalosCLI:
             details = self._details(self.command(args, kwargs.get("positional", ()), kwargs.get("connect", False)),
                                     rc, out, err, kwargs.get("sensitive", False))
             details["error"] = type(e).__name__
-            raise AutoextenderError("talosctl printed output that is not YAML", kind="parse",
+            raise AutoextenderError("talosctl printed output that is not YAML", kind=PARSE,
                                     details=redact(details, self.secrets))
 
     def _call(self, argv, cwd=None, data=None):
         if self._runner is None:
             raise AutoextenderError("TalosCLI runs talosctl through a module or a runner; it was given neither",
-                                    kind="internal", details={"cmd": redact(list(argv), self.secrets)})
+                                    kind=INTERNAL, details={"cmd": redact(list(argv), self.secrets)})
         try:
             rc, out, err = self._runner(argv, cwd=cwd, data=data)
         except OSError as e:
-            raise AutoextenderError("Could not run %s: %s" % (argv[0], e.strerror or e), kind="missing_tool",
+            raise AutoextenderError("Could not run %s: %s" % (argv[0], e.strerror or e), kind=MISSING_TOOL,
                                     details={"cmd": redact(list(argv), self.secrets)})
         return rc, _text(out), _text(err)
 
@@ -397,7 +400,7 @@ class TalosCLI:
         else:
             lines = [line for line in details["stderr"].splitlines() if line.strip()]
             reason = lines[0].strip() if lines else "no error output"
-        return AutoextenderError("%s (rc=%s): %s" % (msg, rc, reason), kind="command", details=details)
+        return AutoextenderError("%s (rc=%s): %s" % (msg, rc, reason), kind=COMMAND, details=details)
 
 
 def _text(value):

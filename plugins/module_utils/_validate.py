@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.validation import check_type_dict
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
 
 MAX_WAIT_TIMEOUT = 86400  # one day: longer is a mistake, and overflows socket timeouts near 1e12
 MAX_PORT = 65535
@@ -38,7 +39,7 @@ _PORT_SPEC = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
 def invalid(option, value, rule):
     """The validation error for ``option``: names the option, the value and the rule."""
     shown = repr(value) if isinstance(value, str) else value
-    return AutoextenderError("%s %s is invalid: must be %s" % (option, shown, rule), kind="validation",
+    return AutoextenderError("%s %s is invalid: must be %s" % (option, shown, rule), kind=VALIDATION,
                              details={"option": option, "value": value, "rule": rule})
 
 
@@ -186,7 +187,7 @@ def one_true_of(*names, **kwargs):
         if all(params.get(k) == v for k, v in when.items()) and not any(params.get(n) for n in names):
             rule = "at least one of %s true%s" % (", ".join(names), ": " + why if why else "")
             raise AutoextenderError("%s are all false: %s" % (", ".join("%s=false" % n for n in names), rule),
-                                    kind="validation", details={"option": list(names), "rule": rule})
+                                    kind=VALIDATION, details={"option": list(names), "rule": rule})
     return check
 
 

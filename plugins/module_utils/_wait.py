@@ -13,13 +13,14 @@ import random
 import time
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import TIMEOUT
 
 
 class WaitTimeout(AutoextenderError):
     """The deadline passed; ``partial`` holds the last observed state."""
 
     def __init__(self, msg, partial=None, details=None):
-        super().__init__(msg, kind="timeout", details=details, partial=partial)
+        super().__init__(msg, kind=TIMEOUT, details=details, partial=partial)
 
 
 class Deadline:

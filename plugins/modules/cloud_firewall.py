@@ -162,6 +162,7 @@ import ipaddress
 
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import CloudResource, cloud_argument_spec
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import differences
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import PORT, Address, PortSpec, ValidatedModule
@@ -171,7 +172,7 @@ def cidr(value):
     try:
         return str(ipaddress.ip_network(value, strict=False))
     except ValueError as e:
-        raise AutoextenderError("Invalid firewall source %r: %s" % (value, e), kind="validation")
+        raise AutoextenderError("Invalid firewall source %r: %s" % (value, e), kind=VALIDATION)
 
 
 def rule(protocol, port, sources, description=None):

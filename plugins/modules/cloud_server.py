@@ -225,6 +225,7 @@ except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
 
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import CloudResource, cloud_argument_spec
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_secrets import secret_values
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import NumericId, ValidatedModule, one_true_of
@@ -275,7 +276,7 @@ class CloudServer(CloudResource):
                 "user_data is %d bytes; provider %s accepts %s" % (
                     len(user_data.encode("utf-8")), self.params["provider"],
                     "at most %d" % limit if limit else "none (boot into maintenance mode instead)"),
-                kind="validation", details={"size": len(user_data.encode("utf-8")), "limit": limit})
+                kind=VALIDATION, details={"size": len(user_data.encode("utf-8")), "limit": limit})
         return {"name": self.params["name"], "location": self.params["location"],
                 "server_type": self.params["server_type"], "image": self.params["image"], "labels": self.labels()}
 

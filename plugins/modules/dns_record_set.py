@@ -172,6 +172,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._dns_module imp
     write_argument_spec,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import MIN_VALUES
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
 
 
@@ -198,7 +199,7 @@ class DnsRecordSet(DnsResource):
             raise AutoextenderError(
                 "Refusing to shrink %s %s from %d to %d values: below min_values=%d (set force=true to allow it)"
                 % (desired["name"], desired["type"], len(current["values"]), len(desired["values"]), p["min_values"]),
-                kind="min_values", details={"current": current["values"], "wanted": desired["values"]})
+                kind=MIN_VALUES, details={"current": current["values"], "wanted": desired["values"]})
         return super().compare(current, desired)
 
     def create(self, desired):

@@ -153,6 +153,7 @@ k8s_node_drain:
 
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_client as kc
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import NOT_FOUND, VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._k8s_drain import Drainer, classify, pod_key
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import Range, ValidatedModule
@@ -177,7 +178,7 @@ class NodeDrain(Resource):
             raise AutoextenderError(
                 "Node %s cannot be drained; nothing was changed: %s" % (self.params["name"], "; ".join(
                     "%s: %s" % (pod_key(p), why) for p, why in plan["refuse"])),
-                kind="validation", details={"refused": [{"pod": pod_key(p), "reason": why} for p, why in plan["refuse"]]})
+                kind=VALIDATION, details={"refused": [{"pod": pod_key(p), "reason": why} for p, why in plan["refuse"]]})
         self.plan = plan
         return {"name": self.params["name"], "unschedulable": bool(node["spec"].get("unschedulable")),
                 "pods": sorted(pod_key(p) for p in plan["evict"] + plan["delete"])}
@@ -194,7 +195,7 @@ class NodeDrain(Resource):
             if absent:
                 return False, None, {"name": self.params["name"], "unschedulable": False, "evicted": [],
                                      "skipped": [], "blocked": [], "deleted": False, "pods": []}
-            raise AutoextenderError("Node %s not found" % self.params["name"], kind="not_found")
+            raise AutoextenderError("Node %s not found" % self.params["name"], kind=NOT_FOUND)
         if current["unschedulable"] and not current["pods"] and not absent:
             return False, current, dict(self.result(True, []), pods=[])
         if self.check_mode:

@@ -150,6 +150,7 @@ import shutil
 import tempfile
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_apply import WAITABLE_MODES, MODES, Applier
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_config import CollectedSecrets, parse_config
@@ -170,14 +171,14 @@ class AppliedConfig(CollectedSecrets, Resource):
     def node(self):
         nodes = self.params.get("nodes") or []
         if len(nodes) != 1:
-            raise AutoextenderError("nodes must name exactly one node, got %d" % len(nodes), kind="validation")
+            raise AutoextenderError("nodes must name exactly one node, got %d" % len(nodes), kind=VALIDATION)
         return nodes[0]
 
     def applier(self, workdir, deadline):
         p = self.params
         if p["insecure"] and not p["config"]:
             raise AutoextenderError("insecure=true needs config: patches need the node's authenticated API",
-                                    kind="validation")
+                                    kind=VALIDATION)
         patch_files = []
         if p["config"]:
             text = read_file(p["config"], "machine config").decode("utf-8", errors="replace")

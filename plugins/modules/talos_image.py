@@ -161,6 +161,7 @@ talos_image:
 
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import CloudResource, cloud_argument_spec
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
 
@@ -186,7 +187,7 @@ class TalosImage(CloudResource):
         pattern = getattr(self.provider, "image_factory_file", None) or FACTORY_FILES.get(self.params["provider"])
         if not pattern:
             raise AutoextenderError("Provider %s has no default Image Factory file; set source_url"
-                                    % self.params["provider"], kind="validation")
+                                    % self.params["provider"], kind=VALIDATION)
         return "%s/image/%s/%s/%s" % (self.params["factory_url"].rstrip("/"), self.params["schematic"],
                                       self.params["talos_version"], pattern.format(arch=self.params["arch"]))
 

@@ -356,6 +356,7 @@ import tempfile
 
 from ansible_collections.talos.autoextender.plugins.module_utils import _render_cache as render_cache
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_config import (
     CollectedSecrets,
@@ -404,7 +405,7 @@ class MachineConfig(CollectedSecrets, Resource):
         if not os.path.lexists(dest):
             return None
         if os.path.isdir(dest):
-            raise AutoextenderError("dest %s is a directory" % dest, kind="validation", details={"path": dest})
+            raise AutoextenderError("dest %s is a directory" % dest, kind=VALIDATION, details={"path": dest})
         content = read_file(dest, "machine config")
         try:
             self._current_text = content.decode("utf-8")
@@ -418,7 +419,7 @@ class MachineConfig(CollectedSecrets, Resource):
         p = self.params
         dest = p["dest"]
         if not os.path.isdir(os.path.dirname(os.path.abspath(dest))):
-            raise AutoextenderError("The directory of dest %s does not exist" % dest, kind="validation",
+            raise AutoextenderError("The directory of dest %s does not exist" % dest, kind=VALIDATION,
                                     details={"path": dest})
         line = talos_line(p["talos_version"])
         check_endpoint(p["endpoint"])
@@ -445,7 +446,7 @@ class MachineConfig(CollectedSecrets, Resource):
             problems = schema_errors(self._docs, schema, p["schema_path"])
             if problems:
                 raise AutoextenderError("The machine config does not match the schema %s: %s"
-                                        % (p["schema_path"], "; ".join(problems)), kind="validation",
+                                        % (p["schema_path"], "; ".join(problems)), kind=VALIDATION,
                                         details={"schema": p["schema_path"], "problems": problems})
         facts = summary(self._text, self._docs, line)
         check_user_data_limit(facts["size"], p["user_data_limit"])

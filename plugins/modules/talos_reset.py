@@ -151,6 +151,7 @@ failure:
 """
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import CONFLICT, REFUSED, VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_node import (
     CONTROL_PLANE_TYPES,
@@ -177,7 +178,7 @@ class NodeMembership(Resource):
     def node(self):
         nodes = self.params.get("nodes") or []
         if len(nodes) != 1:
-            raise AutoextenderError("nodes must name exactly one node, got %d" % len(nodes), kind="validation")
+            raise AutoextenderError("nodes must name exactly one node, got %d" % len(nodes), kind=VALIDATION)
         return nodes[0]
 
     def cli(self, nodes=None):
@@ -224,7 +225,7 @@ class NodeMembership(Resource):
         if names and expected not in names:
             raise AutoextenderError("%s answers as node %s, not %s: refusing to reset it (the address belongs to another "
                                     "machine, or the Talos endpoint answered for itself)" % (node, names[0], expected),
-                                    kind="conflict", details={"node": node, "nodename": names[0], "hostname": expected})
+                                    kind=CONFLICT, details={"node": node, "nodename": names[0], "hostname": expected})
 
     def in_maintenance(self, node):
         """True when the node answers the maintenance API (``version --insecure``): it has no config."""
@@ -268,7 +269,7 @@ class NodeMembership(Resource):
     def delete(self, current):
         if current["machine_type"] in CONTROL_PLANE_TYPES and not self.params["force"]:
             raise AutoextenderError("%s is a %s node; talos_reset resets control-plane nodes only with force=true"
-                                    % (current["node"], current["machine_type"]), kind="refused",
+                                    % (current["node"], current["machine_type"]), kind=REFUSED,
                                     details={"node": current["node"], "machine_type": current["machine_type"]})
         if self.check_mode:
             return

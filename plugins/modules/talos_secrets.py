@@ -112,6 +112,7 @@ talos_secrets:
 import os
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import CONFLICT, VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_secrets import (
     bundle_from_controlplane_config,
@@ -147,7 +148,7 @@ class SecretsBundle(Resource):
         if not os.path.lexists(dest):
             return None
         if os.path.isdir(dest):
-            raise AutoextenderError("dest %s is a directory" % dest, kind="validation", details={"path": dest})
+            raise AutoextenderError("dest %s is a directory" % dest, kind=VALIDATION, details={"path": dest})
         content = read_file(dest, "secrets bundle")
         try:
             self._current = parse_bundle(content, dest)
@@ -160,7 +161,7 @@ class SecretsBundle(Resource):
     def desired(self):
         dest = self.params["dest"]
         if not os.path.isdir(os.path.dirname(os.path.abspath(dest))):
-            raise AutoextenderError("The directory of dest %s does not exist" % dest, kind="validation",
+            raise AutoextenderError("The directory of dest %s does not exist" % dest, kind=VALIDATION,
                                     details={"path": dest})
         if self.params["src"]:
             self._content = read_file(self.params["src"], "secrets bundle")
@@ -180,7 +181,7 @@ class SecretsBundle(Resource):
                 raise AutoextenderError(
                     "dest %s already holds a different secrets bundle (or another file); it is not replaced "
                     "unless force=true, because a cluster's secrets must never change silently" % current["path"],
-                    kind="conflict", details={"path": current["path"], "checksum": current["checksum"]})
+                    kind=CONFLICT, details={"path": current["path"], "checksum": current["checksum"]})
             changes["checksum"] = (current["checksum"], desired["checksum"])
         if self._current_mode != MODE:
             changes["mode"] = ("%04o" % self._current_mode, "%04o" % MODE)
@@ -201,7 +202,7 @@ class SecretsBundle(Resource):
         return self.predict_update(current, changes)
 
     def delete(self, current):
-        raise AutoextenderError("talos_secrets never deletes a bundle", kind="validation")
+        raise AutoextenderError("talos_secrets never deletes a bundle", kind=VALIDATION)
 
     def run(self):
         self.diff_mode = False  # the content is secret: no diff (compare the checksum)

@@ -21,6 +21,7 @@ import traceback
 
 from ansible_collections.talos.autoextender.plugins.module_utils import _api_token, _retry
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import API, MISSING_LIBRARY, NOT_FOUND
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
 
 try:
@@ -48,7 +49,7 @@ def require_hcloud():
     if not HAS_HCLOUD:
         raise AutoextenderError("Failed to load the Hetzner provider: the Python library hcloud (>= 2.5) is required "
                                 "on the host that runs this task (pip install hcloud)",
-                                kind="missing_library", details={"exception": HCLOUD_IMPORT_ERROR})
+                                kind=MISSING_LIBRARY, details={"exception": HCLOUD_IMPORT_ERROR})
 
 
 def token_from(credentials):
@@ -122,7 +123,7 @@ class HcloudApi(object):
         try:
             return self.call(fn, what, deadline)
         except AutoextenderError as exc:
-            if exc.kind == "not_found":
+            if exc.kind == NOT_FOUND:
                 return None
             raise
 
@@ -134,7 +135,7 @@ class HcloudApi(object):
                 if current.status == "error":
                     error = current.error or {}
                     raise AutoextenderError("Failed to %s: %s" % (what, error.get("message") or error.get("code")),
-                                            kind="api", details={"action": current.command, "code": error.get("code")})
+                                            kind=API, details={"action": current.command, "code": error.get("code")})
                 return current.status == "success", {"action": current.command, "status": current.status}
             wait_for(probe, deadline, what, initial=0.2, maximum=5.0)
 

@@ -18,6 +18,7 @@ import traceback
 
 from ansible_collections.talos.autoextender.plugins.module_utils import _api_token, _pages, _retry
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import MISSING_LIBRARY, NOT_FOUND, VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 try:
@@ -41,7 +42,7 @@ def require_sdk():
     if not HAS_LINODE:
         raise AutoextenderError("Failed to load the Linode provider: the Python library linode_api4 is required on the "
                                 "host that runs this task (pip install linode_api4)",
-                                kind="missing_library", details={"exception": LINODE_IMPORT_ERROR})
+                                kind=MISSING_LIBRARY, details={"exception": LINODE_IMPORT_ERROR})
 
 
 class Failure(_retry.ApiFailure):
@@ -49,7 +50,7 @@ class Failure(_retry.ApiFailure):
 
     @property
     def kind(self):
-        return "validation" if self.status == 400 else super().kind
+        return VALIDATION if self.status == 400 else super().kind
 
 
 def classify(exc):
@@ -148,7 +149,7 @@ class LinodeApi(object):
         try:
             return self.call(what, deadline, "get", path)
         except AutoextenderError as err:
-            if err.kind == "not_found":
+            if err.kind == NOT_FOUND:
                 return None
             raise
 
@@ -157,7 +158,7 @@ class LinodeApi(object):
         try:
             self.call(what, deadline, "delete", path)
         except AutoextenderError as err:
-            if err.kind == "not_found":
+            if err.kind == NOT_FOUND:
                 return False
             raise
         return True

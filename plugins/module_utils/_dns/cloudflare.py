@@ -33,6 +33,9 @@ from ansible_collections.talos.autoextender.plugins.module_utils import _api_tok
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import (
     RECORD_TYPES, DnsProvider, in_zone, record_set)
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import (
+    MISSING_LIBRARY, NOT_FOUND, VALIDATION,
+)
 from ansible_collections.talos.autoextender.plugins.module_utils._retry import ApiFailure, call, parse_retry_after
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
@@ -150,7 +153,7 @@ class CloudflareProvider(DnsProvider):
     def _http(self):
         if not HAS_REQUESTS:
             raise AutoextenderError("The Cloudflare DNS provider needs the Python library requests (%s)"
-                                    % REQUESTS_IMPORT_ERROR, kind="missing_library")
+                                    % REQUESTS_IMPORT_ERROR, kind=MISSING_LIBRARY)
         if self._session is None:
             self._session = requests.Session()
             self._session.headers.update({"Authorization": "Bearer " + self._token(),
@@ -190,7 +193,7 @@ class CloudflareProvider(DnsProvider):
             found = [z for z in data.get("result") or () if z.get("name", "").lower() == zone]
             if not found:
                 raise AutoextenderError("Failed to look up zone %s: not found in this Cloudflare account, or the API "
-                                        "token may not read it" % self.zone, kind="not_found")
+                                        "token may not read it" % self.zone, kind=NOT_FOUND)
             self._zone_id = found[0]["id"]
         return self._zone_id
 
@@ -244,7 +247,7 @@ class CloudflareProvider(DnsProvider):
                 problems.append("%r is not a valid %s value" % (value, rtype))
         if problems:
             raise AutoextenderError("Failed to replace %s %s in %s: %s" % (name, rtype, self.zone, "; ".join(problems)),
-                                    kind="validation")
+                                    kind=VALIDATION)
 
     def _create(self, name, rtype, ttl, value):
         """POST one record; after a dropped connection, adopt the record if the API made it."""
@@ -291,7 +294,7 @@ class CloudflareProvider(DnsProvider):
         try:
             self._call("DELETE", "/zones/%s/dns_records/%s" % (self.zone_id(), record["id"]), self._what("delete", name, rtype))
         except AutoextenderError as exc:
-            if exc.kind != "not_found":  # already gone (a retried delete whose first answer was lost)
+            if exc.kind != NOT_FOUND:  # already gone (a retried delete whose first answer was lost)
                 raise
 
     def delete(self, name, rtype):

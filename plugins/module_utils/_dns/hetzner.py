@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import base
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import NOT_FOUND, VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._clients.hetzner import (
     HAS_HCLOUD,
     api_for,
@@ -88,14 +89,14 @@ class HetznerDnsProvider(base.DnsProvider):
             found = self.api.read(lambda: self.api.client.zones.get(zone_name), "read zone %s" % zone_name, deadline)
             if found is None:
                 raise AutoextenderError("Failed to find zone %s in Hetzner DNS (check the zone name and that the token's "
-                                        "project holds it)" % zone_name, kind="not_found")
+                                        "project holds it)" % zone_name, kind=NOT_FOUND)
             self._zone = found
         return self._zone
 
     def _relative(self, name):
         absolute = base.fqdn(name, self.zone)
         if not base.in_zone(absolute, self.zone):
-            raise AutoextenderError("Failed to use %s: it is not in zone %s" % (absolute, self.zone), kind="validation")
+            raise AutoextenderError("Failed to use %s: it is not in zone %s" % (absolute, self.zone), kind=VALIDATION)
         return "@" if absolute == self.zone else absolute[:-len(self.zone) - 1]
 
     def _to_api(self, rtype, value):
@@ -132,16 +133,16 @@ class HetznerDnsProvider(base.DnsProvider):
         rtype = rrset["type"].upper()
         if rtype not in base.RECORD_TYPES:
             raise AutoextenderError("Failed to replace %s %s: type must be one of %s" % (rrset["name"], rtype,
-                                    ", ".join(base.RECORD_TYPES)), kind="validation")
+                                    ", ".join(base.RECORD_TYPES)), kind=VALIDATION)
         if not rrset.get("values"):
             raise AutoextenderError("Failed to replace %s %s: refusing to publish an empty record set"
-                                    % (rrset["name"], rtype), kind="validation")
+                                    % (rrset["name"], rtype), kind=VALIDATION)
         if int(rrset["ttl"]) < MIN_TTL:
             raise AutoextenderError("Failed to replace %s %s: Hetzner DNS accepts a TTL of at least %d seconds, got %s"
-                                    % (rrset["name"], rtype, MIN_TTL, rrset["ttl"]), kind="validation")
+                                    % (rrset["name"], rtype, MIN_TTL, rrset["ttl"]), kind=VALIDATION)
         if rtype == "CNAME" and self._relative(rrset["name"]) == "@":
             raise AutoextenderError("Failed to replace %s CNAME: a CNAME cannot be at the zone apex" % rrset["name"],
-                                    kind="validation")
+                                    kind=VALIDATION)
 
     def replace(self, rrset):
         self._validate(rrset)

@@ -26,6 +26,7 @@ import ipaddress
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import (
     RECORD_TYPES, DnsProvider, in_zone, record_set)
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import NOT_FOUND, VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._clients.linode import LinodeApi
 
 VALID_TTLS = (300, 3600, 7200, 14400, 28800, 57600, 86400, 172800, 345600, 604800, 1209600, 2419200)
@@ -44,7 +45,7 @@ class LinodeDnsProvider(DnsProvider):
         self._domain = None
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _fail(self, verb, name, rtype, reason, kind="validation"):
+    def _fail(self, verb, name, rtype, reason, kind=VALIDATION):
         return AutoextenderError("Failed to %s %s %s in %s: %s" % (verb, name, rtype, self.zone, reason), kind=kind)
 
     def _domain_info(self, deadline):
@@ -57,7 +58,7 @@ class LinodeDnsProvider(DnsProvider):
                                          {"domain": self.zone.rstrip(".")})
                 if not found:
                     raise AutoextenderError("Failed to find the zone %s in Linode DNS: no such domain on this account"
-                                            % self.zone, kind="not_found")
+                                            % self.zone, kind=NOT_FOUND)
                 self._domain = found[0]
         return self._domain
 

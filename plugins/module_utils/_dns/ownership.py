@@ -21,6 +21,7 @@ import re
 
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import record_set
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import CONFLICT, VALIDATION
 
 HERITAGE = "talos-autoextender"
 LABEL = "_autoextender"
@@ -54,7 +55,7 @@ def validate_owner(owner):
     if not owner or not OWNER_RE.match(owner):
         raise AutoextenderError(
             "owner %r is not valid: use 1-63 lower-case letters, digits, '.', '_' or '-' (the cluster name)" % (owner,),
-            kind="validation")
+            kind=VALIDATION)
     return owner
 
 
@@ -85,7 +86,7 @@ def guard(state, exists, take_ownership, name, rtype, claims):
            else "it exists and has no ownership record %s (another tool or a person made it)" % claim_name(name))
     raise AutoextenderError(
         "Refusing to change %s %s: %s. Set take_ownership=true to take it over." % (name, rtype, why),
-        kind="conflict", details={"name": name, "type": rtype, "owners": others})
+        kind=CONFLICT, details={"name": name, "type": rtype, "owners": others})
 
 
 def with_claim(claims, name, rtype, owner, ttl):

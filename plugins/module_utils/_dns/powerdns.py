@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import DnsProvider, record_set
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import MISSING_LIBRARY, NOT_FOUND, VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._retry import ApiFailure, call, parse_retry_after
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
@@ -97,13 +98,13 @@ class PowerDnsProvider(DnsProvider):
         api_url = (self.options.get("api_url") or "").rstrip("/")
         if not api_url:
             raise AutoextenderError("The powerdns provider needs api_url (for example http://127.0.0.1:8081)",
-                                    kind="validation")
+                                    kind=VALIDATION)
         server_id = self.options.get("server_id") or "localhost"
         return "%s/api/v1/servers/%s/zones/%s" % (api_url, server_id, self.zone)
 
     def _request(self, method, what, params=None, body=None, idempotent=True):
         if not HAS_REQUESTS:
-            raise AutoextenderError("The powerdns provider needs the Python library requests", kind="missing_library")
+            raise AutoextenderError("The powerdns provider needs the Python library requests", kind=MISSING_LIBRARY)
         if self._session is None:
             self._session = requests.Session()
             self._session.headers.update({"X-API-Key": self.credentials.get("api_token") or "",
@@ -119,7 +120,7 @@ class PowerDnsProvider(DnsProvider):
         try:
             return call(once, what, deadline, classify, (requests.RequestException,), idempotent=idempotent)
         except AutoextenderError as exc:
-            if exc.kind == "not_found":
+            if exc.kind == NOT_FOUND:
                 server_id = self.options.get("server_id") or "localhost"
                 exc.msg += " (does the server %r serve the zone %s?)" % (server_id, self.zone)
             raise

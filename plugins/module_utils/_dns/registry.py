@@ -16,6 +16,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._dns.linode imp
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.powerdns import PowerDnsProvider
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.rfc2136 import Rfc2136Provider
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
 
 #: backend name -> class; adding a backend adds one file, one import and one line here
 BACKENDS = {
@@ -35,5 +36,5 @@ def backend(name, zone, credentials, options=None):
     """An instance of the backend ``name``; a clear error if unknown."""
     if name not in BACKENDS:
         raise AutoextenderError("Unknown DNS provider %r; choose one of %s" % (name, ", ".join(names())),
-                                kind="validation")
+                                kind=VALIDATION)
     return BACKENDS[name](zone, credentials, options)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import DnsProvider, record_set
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import MISSING_LIBRARY, VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._retry import ApiFailure, call
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
@@ -86,10 +87,10 @@ class Rfc2136Provider(DnsProvider):
 
     def _server(self):
         if not HAS_DNSPYTHON:
-            raise AutoextenderError("The rfc2136 provider needs the Python library dnspython", kind="missing_library")
+            raise AutoextenderError("The rfc2136 provider needs the Python library dnspython", kind=MISSING_LIBRARY)
         server = self.options.get("server")
         if not server:
-            raise AutoextenderError("The rfc2136 provider needs server (the primary's address)", kind="validation")
+            raise AutoextenderError("The rfc2136 provider needs server (the primary's address)", kind=VALIDATION)
         return server, int(self.options.get("port") or 53)
 
     def _key(self):
@@ -99,12 +100,12 @@ class Rfc2136Provider(DnsProvider):
             return {}
         name = self.options.get("tsig_key_name")
         if not name:
-            raise AutoextenderError("tsig_key_name is required with tsig_key_secret", kind="validation")
+            raise AutoextenderError("tsig_key_name is required with tsig_key_secret", kind=VALIDATION)
         try:
             keyring = dns.tsigkeyring.from_text({name: secret})
         except (ValueError, dns.exception.DNSException) as exc:
             raise AutoextenderError("The TSIG key secret is not valid base64: %s" % exc.__class__.__name__,
-                                    kind="validation")
+                                    kind=VALIDATION)
         algorithm = dns.name.from_text(self.options.get("tsig_algorithm") or "hmac-sha256")
         return {"keyring": keyring, "keyname": dns.name.from_text(name), "keyalgorithm": algorithm}
 
@@ -195,4 +196,4 @@ class Rfc2136Provider(DnsProvider):
                                                [raw[i:i + 255] for i in range(0, len(raw), 255)] or [b""])
             return dns.rdata.from_text(dns.rdataclass.IN, rtype, value)
         except (dns.exception.DNSException, ValueError) as exc:
-            raise AutoextenderError("%r is not a valid %s value: %s" % (value, rtype, exc), kind="validation")
+            raise AutoextenderError("%r is not a valid %s value: %s" % (value, rtype, exc), kind=VALIDATION)

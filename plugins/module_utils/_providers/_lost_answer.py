@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import CONFLICT, NOT_FOUND
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import backoff_delays
 
@@ -62,7 +63,7 @@ def create(what, deadline, send, find, owned, notes=None, sleep=time.sleep):
         except AutoextenderError as exc:
             error = exc
         lost = answer_lost(error)
-        if not (lost or lost_before or error.kind == "conflict"):
+        if not (lost or lost_before or error.kind == CONFLICT):
             raise error
         found = find()
         if found is not None:
@@ -70,7 +71,7 @@ def create(what, deadline, send, find, owned, notes=None, sleep=time.sleep):
                 raise AutoextenderError(
                     "Failed to %s: the name is taken by a resource without our labels (%s=%s and the cluster's and "
                     "pool's); it is left untouched" % (what, base.MANAGED_BY, base.MANAGED_BY_VALUE),
-                    kind="conflict", details=dict(error.details, answer_lost=lost or lost_before))
+                    kind=CONFLICT, details=dict(error.details, answer_lost=lost or lost_before))
             if notes is not None:
                 notes.append("The answer to '%s' was %s (%s); it exists with our labels and was adopted"
                              % (what, "lost" if lost or lost_before else "a name conflict", error.msg))
@@ -96,7 +97,7 @@ def delete(what, deadline, send, gone, notes=None, sleep=time.sleep):
             return True
         except AutoextenderError as exc:
             error = exc
-        if error.kind == "not_found":
+        if error.kind == NOT_FOUND:
             return lost_before
         if not answer_lost(error):
             raise error

@@ -42,6 +42,7 @@ after, never blindly repeated). Constructors do no I/O.
 from __future__ import annotations
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import IN_USE, VALIDATION
 
 MANAGED_BY = "managed-by"
 MANAGED_BY_VALUE = "talos-autoextender"
@@ -173,7 +174,7 @@ class CloudProvider(object):
         ``spec``: {"name", "location", "server_type", "image" (an Image id),
         "user_data" (str or None), "labels", "firewall" (a Firewall id or
         None), "ipv4": bool, "ipv6": bool}. Providers that cannot pass user
-        data raise ``AutoextenderError(kind="validation")`` when given some.
+        data raise ``AutoextenderError(kind=VALIDATION)`` when given some.
         """
         raise NotImplementedError
 
@@ -207,7 +208,7 @@ class CloudProvider(object):
         users = self.image_users(image)
         if users:
             raise AutoextenderError("Refusing to delete %s: still used by server(s) %s" % (what, ", ".join(users)),
-                                    kind="in_use", details={"used_by": users})
+                                    kind=IN_USE, details={"used_by": users})
 
     # -- locations / types (read-only; for validation before anything is created) -------------
     def placement_catalog(self):
@@ -222,7 +223,7 @@ class CloudProvider(object):
         """Raise a validation error naming the valid choices when the placement cannot work."""
         problems = placement_problems(self.placement_catalog(), self.name, location, server_type, arch, join)
         if problems:
-            raise AutoextenderError("; ".join(problems), kind="validation", details={"problems": problems})
+            raise AutoextenderError("; ".join(problems), kind=VALIDATION, details={"problems": problems})
 
     # -- names (no I/O) ---------------------------------------------------------------------------
     def name_problems(self, servers=(), firewalls=(), labels=None):

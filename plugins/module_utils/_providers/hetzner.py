@@ -25,6 +25,9 @@ import tempfile
 
 from ansible_collections.talos.autoextender.plugins.module_utils import _names, _pages
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import (
+    API, CONFLICT, NOT_FOUND, VALIDATION,
+)
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import _lost_answer, base
 from ansible_collections.talos.autoextender.plugins.module_utils._clients.hetzner import (
     HAS_HCLOUD,
@@ -81,11 +84,11 @@ def check_labels(labels, what="labels"):
         if not _KEY.match(str(key)):
             raise AutoextenderError("Invalid Hetzner label key %r in %s: at most 63 characters of [a-zA-Z0-9._-], "
                                     "starting and ending alphanumeric, with an optional DNS prefix" % (key, what),
-                                    kind="validation")
+                                    kind=VALIDATION)
         if not isinstance(value, str) or not _LABEL.match(value):
             raise AutoextenderError("Invalid Hetzner label value %r for %s in %s: at most 63 characters of "
                                     "[a-zA-Z0-9._-], starting and ending alphanumeric" % (value, key, what),
-                                    kind="validation")
+                                    kind=VALIDATION)
     return dict(labels or {})
 
 
@@ -198,7 +201,7 @@ class HetznerProvider(base.CloudProvider):
         if not base.is_owned(labels):
             raise AutoextenderError("Refusing to change %s %s: it does not carry the label %s=%s, so "
                                     "talos-autoextender did not create it" % (kind, name, base.MANAGED_BY, base.MANAGED_BY_VALUE),
-                                    kind="conflict", details={"labels": dict(labels or {})})
+                                    kind=CONFLICT, details={"labels": dict(labels or {})})
 
     def _list_all(self, get_list, what, **filters):
         """Every object of a long listing: each page one retried call, the pages after the first side by side."""
@@ -221,10 +224,10 @@ class HetznerProvider(base.CloudProvider):
         arch = spec.get("arch")
         if arch not in ARCH:
             raise AutoextenderError("Failed to create the Talos image: arch must be one of %s, got %r"
-                                    % (", ".join(sorted(ARCH)), arch), kind="validation")
+                                    % (", ".join(sorted(ARCH)), arch), kind=VALIDATION)
         for key in ("talos_version", "schematic", "source_url"):
             if not spec.get(key):
-                raise AutoextenderError("Failed to create the Talos image: %s is required" % key, kind="validation")
+                raise AutoextenderError("Failed to create the Talos image: %s is required" % key, kind=VALIDATION)
         labels = check_labels(spec.get("labels"), "the image labels")
         labels.update({VERSION_LABEL: label_value(spec["talos_version"]), SCHEMATIC_LABEL: label_value(spec["schematic"]),
                        ARCH_LABEL: arch})
@@ -244,7 +247,7 @@ class HetznerProvider(base.CloudProvider):
             img = self.api.call(lambda: self.client.images.get_by_id(image_id), "read image %s" % image_id, deadline)
             if img.status not in ("creating", "available"):
                 raise AutoextenderError("Failed to create the Talos image: snapshot %s is %s" % (image_id, img.status),
-                                        kind="api")
+                                        kind=API)
             return img.status == "available", image_dict(img)
         return wait_for(probe, deadline, "the Talos snapshot %s to become available" % image_id, initial=1.0)
 
@@ -269,7 +272,7 @@ class HetznerProvider(base.CloudProvider):
             shutil.rmtree(workdir, ignore_errors=True)
         if made["leftovers"]:
             raise AutoextenderError("Created the Talos image %s but failed to delete the temporary resources: %s"
-                                    % (result["id"], "; ".join(made["leftovers"])), kind="api",
+                                    % (result["id"], "; ".join(made["leftovers"])), kind=API,
                                     details={"leftovers": made["leftovers"]}, partial=result)
         return result
 
@@ -418,7 +421,7 @@ class HetznerProvider(base.CloudProvider):
     def update_firewall(self, current, spec, deadline):
         fw = self._current("firewall", self.client.firewalls.get_by_id, current, deadline)
         if fw is None:
-            raise AutoextenderError("Failed to update firewall %s: it no longer exists" % current["name"], kind="not_found")
+            raise AutoextenderError("Failed to update firewall %s: it no longer exists" % current["name"], kind=NOT_FOUND)
         have = firewall_dict(fw)
         actions = []
         if spec.get("rules") is not None and _rules_key(spec["rules"]) != _rules_key(have["rules"]):
@@ -485,11 +488,11 @@ class HetznerProvider(base.CloudProvider):
             raise AutoextenderError("Failed to create server %s: user_data is %d bytes, Hetzner accepts at most %d "
                                     "(render the config with --with-examples=false --with-docs=false, or join through "
                                     "maintenance mode)" % (spec["name"], len(user_data.encode("utf-8")), USER_DATA_LIMIT),
-                                    kind="validation")
+                                    kind=VALIDATION)
         labels = check_labels(spec.get("labels"), "the server labels")
         if not base.is_owned(labels):
             raise AutoextenderError("Failed to create server %s: its labels must include the ownership labels"
-                                    % spec["name"], kind="validation")
+                                    % spec["name"], kind=VALIDATION)
         require_hcloud()
         image = HImage(id=int(spec["image"])) if str(spec.get("image", "")).isdigit() else HImage(name=spec.get("image"))
         firewalls = [HFirewall(id=int(spec["firewall"]))] if spec.get("firewall") else None
@@ -512,10 +515,10 @@ class HetznerProvider(base.CloudProvider):
     def update_server_labels(self, current, labels, deadline):
         labels = check_labels(labels, "the server labels")
         if not base.is_owned(labels):
-            raise AutoextenderError("Refusing to drop the ownership labels of server %s" % current["name"], kind="validation")
+            raise AutoextenderError("Refusing to drop the ownership labels of server %s" % current["name"], kind=VALIDATION)
         srv = self._current("server", self.client.servers.get_by_id, current, deadline)
         if srv is None:
-            raise AutoextenderError("Failed to update server %s: it no longer exists" % current["name"], kind="not_found")
+            raise AutoextenderError("Failed to update server %s: it no longer exists" % current["name"], kind=NOT_FOUND)
         return server_dict(self.api.call(lambda: self.client.servers.update(srv, labels=labels),
                                          "update the labels of server %s" % srv.name, deadline))
 
@@ -537,7 +540,7 @@ class HetznerProvider(base.CloudProvider):
         """Power on a server of ours that is off (after waiting for one that is stopping to be off)."""
         srv = self._current("server", self.client.servers.get_by_id, current, deadline)
         if srv is None:
-            raise AutoextenderError("Failed to start server %s: it no longer exists" % current["name"], kind="not_found")
+            raise AutoextenderError("Failed to start server %s: it no longer exists" % current["name"], kind=NOT_FOUND)
         if srv.status == "stopping":
             def stopped():
                 fresh = self._current("server", self.client.servers.get_by_id, current, deadline)
@@ -549,7 +552,7 @@ class HetznerProvider(base.CloudProvider):
             self.api.wait_actions([action], deadline, "start server %s" % srv.name)
         fresh = self.api.read(lambda: self.client.servers.get_by_id(srv.id), "read server %s" % srv.name, deadline)
         if fresh is None:
-            raise AutoextenderError("Failed to start server %s: it was deleted" % current["name"], kind="not_found")
+            raise AutoextenderError("Failed to start server %s: it was deleted" % current["name"], kind=NOT_FOUND)
         return server_dict(fresh)
 
     def wait_server(self, current, deadline):
@@ -557,7 +560,7 @@ class HetznerProvider(base.CloudProvider):
             srv = self.api.read(lambda: self.client.servers.get_by_id(int(current["id"])), "read server %s"
                                 % current["name"], deadline)
             if srv is None:
-                raise AutoextenderError("Failed to wait for server %s: it was deleted" % current["name"], kind="not_found")
+                raise AutoextenderError("Failed to wait for server %s: it was deleted" % current["name"], kind=NOT_FOUND)
             state = server_dict(srv)
             return state["status"] == "running", state
         return wait_for(probe, deadline, "server %s to be running" % current["name"], initial=0.5, maximum=5.0)

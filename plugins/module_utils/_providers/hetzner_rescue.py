@@ -31,6 +31,9 @@ import subprocess
 import time
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import (
+    COMMAND, INTERNAL, MISSING_TOOL, TIMEOUT,
+)
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import backoff_delays
 
 #: exit status of ``ssh`` itself (connection refused, auth failed...) as opposed to the remote command's
@@ -104,26 +107,26 @@ class SshRunner(object):
             if result.returncode != SSH_ERROR or delay >= deadline.remaining():
                 raise AutoextenderError(
                     "Failed to log in to the rescue system %s: %s" % (host, _tail(result.stderr)),
-                    kind="command", details={"cmd": result.args, "rc": result.returncode, "stderr": _tail(result.stderr)})
+                    kind=COMMAND, details={"cmd": result.args, "rc": result.returncode, "stderr": _tail(result.stderr)})
             self._sleep(delay)
 
     def _exec(self, argv, what, timeout, check=True):
         self.commands.append(list(argv))
         if timeout is not None and timeout <= 0:
-            raise AutoextenderError("Failed to %s: the deadline passed" % what, kind="timeout", details={"cmd": argv})
+            raise AutoextenderError("Failed to %s: the deadline passed" % what, kind=TIMEOUT, details={"cmd": argv})
         if self._run is None:
             raise AutoextenderError("The rescue runner runs ssh through a module or a run callable; it was given neither",
-                                    kind="internal", details={"cmd": argv})
+                                    kind=INTERNAL, details={"cmd": argv})
         try:
             result = self._run(argv, capture_output=True, text=True, timeout=timeout, check=False)
         except OSError as exc:
-            raise AutoextenderError("Failed to %s: %s" % (what, exc), kind="missing_tool", details={"cmd": argv})
+            raise AutoextenderError("Failed to %s: %s" % (what, exc), kind=MISSING_TOOL, details={"cmd": argv})
         except subprocess.TimeoutExpired:
-            raise AutoextenderError("Failed to %s: timed out after %.0fs" % (what, timeout), kind="timeout",
+            raise AutoextenderError("Failed to %s: timed out after %.0fs" % (what, timeout), kind=TIMEOUT,
                                     details={"cmd": argv})
         if check and result.returncode != 0:
             raise AutoextenderError("Failed to %s: %s" % (what, _tail(result.stderr) or "exit status %d" % result.returncode),
-                                    kind="command",
+                                    kind=COMMAND,
                                     details={"cmd": argv, "rc": result.returncode, "stdout": _tail(result.stdout),
                                              "stderr": _tail(result.stderr)})
         return result

@@ -31,6 +31,9 @@ else:
 from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.talos.autoextender.plugins.module_utils import _api_token
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import (
+    API, AUTH, BOOT_FAILED, CONFLICT, MISSING_LIBRARY, NOT_FOUND, VALIDATION,
+)
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import _lost_answer, base
 from ansible_collections.talos.autoextender.plugins.module_utils._retry import ApiFailure, call, parse_retry_after
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
@@ -110,13 +113,13 @@ class LabProvider(base.CloudProvider):
                         saved = json.load(f)
                 except (IOError, OSError, ValueError) as e:
                     raise AutoextenderError("Failed to read the lab cloud settings %s: %s" % (path, e),
-                                            kind="validation", details={"path": path})
+                                            kind=VALIDATION, details={"path": path})
                 url, token = url or saved.get("url"), token or saved.get("token")
             if not url or not token:
                 raise AutoextenderError(
                     "The lab cloud needs an API URL and a token: set api_url and api_token, %s and %s, or %s "
                     "(the cloud.json written by hack/lab_cloud.py start)" % (URL_ENV, _api_token.env_names("lab")[0], CONFIG_ENV),
-                    kind="auth")
+                    kind=AUTH)
             self._endpoint = (url.rstrip("/"), token)
         return self._endpoint
 
@@ -133,7 +136,7 @@ class LabProvider(base.CloudProvider):
                 look_first=False):
         """One API call with retries (_retry.call); the decoded body, or None on 404 when ``missing``."""
         if requests is None:
-            raise AutoextenderError(missing_required_lib("requests"), kind="missing_library",
+            raise AutoextenderError(missing_required_lib("requests"), kind=MISSING_LIBRARY,
                                     details={"exception": REQUESTS_IMPORT_ERROR})
         url, token = self.endpoint()
         deadline = self._deadline(deadline)
@@ -185,7 +188,7 @@ class LabProvider(base.CloudProvider):
 
         done = wait_for(probe, deadline, what, initial=0.1, maximum=2.0)
         if done["status"] == "error":
-            raise AutoextenderError("Failed to %s: %s" % (what, done["error"]["message"]), kind="api",
+            raise AutoextenderError("Failed to %s: %s" % (what, done["error"]["message"]), kind=API,
                                     details={"action": done})
         return done
 
@@ -219,7 +222,7 @@ class LabProvider(base.CloudProvider):
                            maximum=2.0)
         if current["status"] == "failed":
             self.delete_image(current, deadline)
-            raise AutoextenderError("Failed to %s: the image failed and was deleted" % what, kind="api",
+            raise AutoextenderError("Failed to %s: the image failed and was deleted" % what, kind=API,
                                     details={"image": current})
         return current
 
@@ -296,14 +299,14 @@ class LabProvider(base.CloudProvider):
         def settled():
             server = self._server_now(current, deadline)
             if server is None:
-                raise AutoextenderError("Failed to %s: it no longer exists" % what, kind="not_found")
+                raise AutoextenderError("Failed to %s: it no longer exists" % what, kind=NOT_FOUND)
             return server["status"] != "stopping", server
 
         server = wait_for(settled, deadline, "lab server %s to stop before it is started" % current["name"],
                           initial=0.1, maximum=2.0)
         if not base.is_owned(server.get("labels")):
             raise AutoextenderError("Refusing to start lab server %s: it does not carry our labels" % current["name"],
-                                    kind="conflict")
+                                    kind=CONFLICT)
         if server["status"] == "off":
             self.request("POST", "/servers/%s/actions/poweron" % current["id"], what, deadline, body={})
             server = self._server_now(current, deadline) or server
@@ -316,11 +319,11 @@ class LabProvider(base.CloudProvider):
             server = self._server_now(current, deadline)
             if server is None:
                 raise AutoextenderError("Lab server %s disappeared while waiting for it to run" % current["name"],
-                                        kind="not_found", partial=current)
+                                        kind=NOT_FOUND, partial=current)
             if server["status"] == "error":
                 raise AutoextenderError("Lab server %s failed to boot: %s" % (current["name"],
                                                                               server["talos"]["message"]),
-                                        kind="boot_failed", partial=to_server(server),
+                                        kind=BOOT_FAILED, partial=to_server(server),
                                         details={"talos": server["talos"]})
             return server["status"] == "running", to_server(server)
 

@@ -33,6 +33,9 @@ from urllib.parse import quote
 from ansible_collections.talos.autoextender.plugins.module_utils import _api_token
 from ansible_collections.talos.autoextender.plugins.module_utils._clients.linode import LinodeApi, require_sdk
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import (
+    API, CONFLICT, NOT_FOUND, VALIDATION,
+)
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import _lost_answer, base
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
 
@@ -70,11 +73,11 @@ def encode_tags(labels, maximum=TAG_MAX, prefix=""):
         value = "" if value is None else str(value)
         if not key or "=" in key or key.startswith(SELECTOR_PREFIX):
             raise AutoextenderError("Invalid label key %r: it must be non-empty and contain no '='" % (key,),
-                                    kind="validation")
+                                    kind=VALIDATION)
         tag = "%s%s=%s" % (prefix, key, value)
         if not TAG_MIN <= len(tag) <= maximum:
             raise AutoextenderError("Label %s=%s does not fit in a Linode tag (%d to %d characters including the key "
-                                    "and '='); shorten the value" % (key, value, TAG_MIN, maximum), kind="validation")
+                                    "and '='); shorten the value" % (key, value, TAG_MIN, maximum), kind=VALIDATION)
         tags.append(tag)
     return tags
 
@@ -126,7 +129,7 @@ def _public_ipv4(addresses):
 
 
 def _validation(msg):
-    return AutoextenderError(msg, kind="validation")
+    return AutoextenderError(msg, kind=VALIDATION)
 
 
 class LinodeProvider(base.CloudProvider):
@@ -196,13 +199,13 @@ class LinodeProvider(base.CloudProvider):
     def _owned(self, labels, what):
         if not base.is_owned(labels):
             raise AutoextenderError("Refusing to change %s: it does not carry the tag %s=%s, so it was not created by "
-                                    "talos-autoextender" % (what, base.MANAGED_BY, base.MANAGED_BY_VALUE), kind="conflict")
+                                    "talos-autoextender" % (what, base.MANAGED_BY, base.MANAGED_BY_VALUE), kind=CONFLICT)
 
     def _fresh_owned(self, what, path, deadline, must_exist=False):
         """Re-read a resource before changing it: None when gone, a conflict error unless it carries our tags."""
         fresh = self.api.read("read " + what, deadline, path)
         if fresh is None and must_exist:
-            raise AutoextenderError("Failed to update %s: it no longer exists" % what, kind="not_found")
+            raise AutoextenderError("Failed to update %s: it no longer exists" % what, kind=NOT_FOUND)
         if fresh is not None:
             self._owned(decode_tags(fresh.get("tags")), what)
         return fresh
@@ -281,11 +284,11 @@ class LinodeProvider(base.CloudProvider):
             with os.fdopen(fd, "wb") as out, requests.get(source, stream=True, timeout=timeout) as response:
                 if response.status_code != 200:
                     raise AutoextenderError("Failed to download the Talos image %s: HTTP %d" % (source, response.status_code),
-                                            kind="api", details={"status": response.status_code})
+                                            kind=API, details={"status": response.status_code})
                 shutil.copyfileobj(response.raw, out, 1 << 20)
         except requests.RequestException as exc:
             os.unlink(path)
-            raise AutoextenderError("Failed to download the Talos image %s: %s" % (source, type(exc).__name__), kind="api")
+            raise AutoextenderError("Failed to download the Talos image %s: %s" % (source, type(exc).__name__), kind=API)
         except AutoextenderError:
             os.unlink(path)
             raise
@@ -298,10 +301,10 @@ class LinodeProvider(base.CloudProvider):
                 response = requests.put(url, data=data, headers={"Content-Type": "application/octet-stream"},
                                         timeout=timeout)
         except requests.RequestException as exc:
-            raise AutoextenderError("Failed to upload the Linode image %s: %s" % (name, type(exc).__name__), kind="api")
+            raise AutoextenderError("Failed to upload the Linode image %s: %s" % (name, type(exc).__name__), kind=API)
         if not 200 <= response.status_code < 300:
             raise AutoextenderError("Failed to upload the Linode image %s: HTTP %d" % (name, response.status_code),
-                                    kind="api", details={"status": response.status_code})
+                                    kind=API, details={"status": response.status_code})
 
     def _wait_image(self, image_id, deadline):
         path = "/images/" + _path_id(image_id)
@@ -311,7 +314,7 @@ class LinodeProvider(base.CloudProvider):
             if data is None:
                 raise AutoextenderError("Failed to create the Linode image %s: the upload was not accepted (the image "
                                         "vanished while it was processed; is the source a raw disk image?)" % image_id,
-                                        kind="api")
+                                        kind=API)
             image = self._image(data)
             return image["status"] == "available", image
 

@@ -11,6 +11,7 @@ provider guards its own SDK import, so a missing SDK fails only when used.
 from __future__ import annotations
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.hetzner import HetznerProvider
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.lab import LabProvider
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.linode import LinodeProvider
@@ -31,7 +32,7 @@ def provider_class(name):
     """The CloudProvider subclass for ``name``; a clear error if unknown."""
     if name not in PROVIDERS:
         raise AutoextenderError("Unknown cloud provider %r; choose one of %s" % (name, ", ".join(names())),
-                                kind="validation")
+                                kind=VALIDATION)
     return PROVIDERS[name]
 
 
