@@ -1,15 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: talos-autoextender contributors
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""The decisions of the ``expose`` role, in Python: its entries, their checks, what it owns.
+"""The decisions of exposing services, in Python: the entries, their checks, what they own.
 
 ``entries`` fills in the defaults of ``autoextender_expose`` and names each
-entry; ``planned`` lists the objects an entry will own, so the role can look
-for objects of the same names that are not ours; ``problems`` is every reason
-to refuse the list, all at once, before anything is applied; ``stale`` picks
-the objects found by our labels that no entry owns any more. The role only
-looks things up and applies (roles/expose/tasks); the filters of the same
-names call these.
+entry (the role's template renders them; the ``expose_entries`` filter);
+``planned`` lists the objects an entry will own, so the module can look for
+objects of the same names that are not ours; ``problems`` is every reason to
+refuse the list, all at once, before anything is applied; ``owned_keys`` and
+``stale`` pick the objects found by our labels that no entry owns any more.
+The ``k8s_expose`` module does the lookups and the applies.
 """
 
 from __future__ import annotations
@@ -112,55 +112,65 @@ def _entry_problems(items, zone, edge_hostname, reserved_ports, crds):
     return errors
 
 
-def _service_problems(service_results):
+def _service_problems(services):
     errors = []
-    for res in service_results:
-        if "item" not in res:
-            continue
-        svc = res["item"]
+    for svc, found in services:
         want = "UDP" if svc["protocol"] == "udp" else "TCP"
-        found = res.get("resources") or []
         where = "%s: Service %s/%s" % (svc["host"], svc["namespace"], svc["service"])
         if not found:
             errors.append("%s does not exist" % where)
             continue
-        ports = (found[0].get("spec") or {}).get("ports") or []
+        ports = (found.get("spec") or {}).get("ports") or []
         if not any(p.get("port") == _int(svc["port"]) and p.get("protocol") == want for p in ports):
             errors.append("%s has no %s port %s (it has %s)" % (
                 where, want, svc["port"], ", ".join("%s/%s" % (p.get("protocol"), p.get("port")) for p in ports)))
     return errors
 
 
-def _name_problems(name_results):
+def _name_problems(taken):
     errors = []
-    for res in name_results:
-        found = res.get("resources") or []
-        if "item" not in res or not found:
+    for item, found in taken:
+        if not found:
             continue
-        labels = (found[0].get("metadata") or {}).get("labels") or {}
+        labels = (found.get("metadata") or {}).get("labels") or {}
         if labels.get(MANAGED_BY[0], "") != MANAGED_BY[1]:
-            item = res["item"]
             errors.append("%s %s/%s already exists and is not managed by talos-autoextender; it is never taken over"
                           % (item["kind"], item["namespace"], item["name"]))
     return errors
 
 
-def problems(items, zone, edge_hostname, reserved_ports, crds, service_results=(), name_results=()):
-    """Every reason to refuse the entries: their own checks, then the Services they name (looked up by the role),
-    then objects of the names they would own that are not ours."""
-    return (_entry_problems(items, zone, edge_hostname, reserved_ports, crds) + _service_problems(service_results)
-            + _name_problems(name_results))
+def problems(items, zone, edge_hostname, reserved_ports, crds, services=(), taken=()):
+    """Every reason to refuse the entries: their own checks, then the Services they name (``(entry, Service or
+    None)`` pairs), then objects of the names they would own that are not ours (``(planned, object or None)``)."""
+    return (_entry_problems(items, zone, edge_hostname, reserved_ports, crds) + _service_problems(services)
+            + _name_problems(taken))
 
 
-def stale(found_results, desired_keys):
-    """The objects found by our labels (``k8s_info`` results looped over kinds) that no entry owns any more."""
+def ours(obj):
+    """Whether ``obj`` carries both labels by which the objects of the entries are found again."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return labels.get(MANAGED_BY[0]) == MANAGED_BY[1] and "autoextender.io/expose" in labels
+
+
+def owned_keys(objects):
+    """``Kind/namespace/name`` of every rendered object and of the TLS Secret each Certificate makes
+    (cert-manager writes it with our labels, through ``secretTemplate``)."""
+    keys = []
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        keys.append("%s/%s/%s" % (obj.get("kind"), meta.get("namespace"), meta.get("name")))
+        if obj.get("kind") == "Certificate":
+            keys.append("Secret/%s/%s" % (meta.get("namespace"), (obj.get("spec") or {}).get("secretName")))
+    return keys
+
+
+def stale(found, desired_keys):
+    """The objects found by our labels (each with ``apiVersion`` and ``kind``) that no entry owns any more."""
     out = []
-    for res in found_results:
-        item = res.get("item") or {}
-        for obj in res.get("resources") or ():
-            meta = obj.get("metadata") or {}
-            key = "%s/%s/%s" % (item.get("kind"), meta.get("namespace"), meta.get("name"))
-            if key not in desired_keys:
-                out.append({"key": key, "api_version": item.get("api_version"), "kind": item.get("kind"),
-                            "namespace": meta.get("namespace"), "name": meta.get("name")})
+    for obj in found:
+        meta = obj.get("metadata") or {}
+        key = "%s/%s/%s" % (obj.get("kind"), meta.get("namespace"), meta.get("name"))
+        if key not in desired_keys:
+            out.append({"key": key, "api_version": obj.get("apiVersion"), "kind": obj.get("kind"),
+                        "namespace": meta.get("namespace"), "name": meta.get("name")})
     return out

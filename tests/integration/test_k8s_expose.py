@@ -35,7 +35,7 @@ def bed(kube, kube_cluster, tmp_path):
          "edge_port": 9987},
     ]
 
-    def run(expose, check=False, **extra):
+    def run(expose, check=False, diff=False, **extra):
         extra_vars = dict({
             "expose_kubeconfig": kube_cluster.kubeconfig,
             "expose_manifests_dir": spec_path("crds", "external-dns", "v0.21.0"),
@@ -43,7 +43,7 @@ def bed(kube, kube_cluster, tmp_path):
             "autoextender_dns": {"provider": "powerdns", "zone": zone + ".", "edge_name": "edge", "ttl": 30},
             "autoextender_expose": expose,
         }, **extra)
-        return run_playbook(PLAYBOOK, extra_vars, check=check)
+        return run_playbook(PLAYBOOK, extra_vars, check=check, diff=diff)
 
     yield run, ns, entries
     if ours(kube, ns):
@@ -71,7 +71,7 @@ def test_check_create_repeat_then_remove_an_entry(kube, bed):
     run, ns, entries = bed
     proc = run(entries, check=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert "Apply the objects" in changed(proc)
+    assert "Apply the objects of every entry" in changed(proc)
     assert ours(kube, ns) == []  # server-side dry run only
 
     proc = run(entries)
@@ -109,8 +109,30 @@ def test_check_create_repeat_then_remove_an_entry(kube, bed):
         "metadata": {"name": "users-own", "labels": {"autoextender.io/expose": "edge-mc-example-com"}},
         "spec": {"ingressClassName": "edge", "defaultBackend": {"service": {"name": "app", "port": {"number": 8080}}}}})
 
-    proc = run(entries[:1])
+    # A changed entry: the diff holds the object before and after, nothing else.
+    moved = [dict(entries[0], service="app2", port=8081)] + entries[1:]
+    kube.service(ns, "app2", 8081)
+    proc = run(moved, diff=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
+    applied = role_results(proc)["Apply the objects of every entry"]
+    assert applied["k8s_expose"]["applied"] == ["Ingress/%s/edge-app-example-com" % ns]
+    assert applied["k8s_expose"]["removed"] == []
+    assert applied["k8s_expose"]["published"] == ["app.example.com", "mc.example.com", "voice.example.com"]
+    diff = applied["diff"]
+    key = "Ingress/%s/edge-app-example-com" % ns
+    assert list(diff["after"]) == [key]
+    backend = lambda obj: obj["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]  # noqa: E731
+    assert backend(diff["before"][key]) == {"name": "app", "port": {"number": 8080}}
+    assert backend(diff["after"][key]) == {"name": "app2", "port": {"number": 8081}}
+    assert "managedFields" not in diff["after"][key]["metadata"]
+
+    proc = run(entries[:1], diff=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    removed = role_results(proc)["Apply the objects of every entry"]
+    assert sorted(removed["k8s_expose"]["removed"]) == sorted(
+        "%s/%s/%s" % (kind, ns, name) for kind, name in [
+            ("IngressRouteTCP", "edge-mc-example-com"), ("IngressRouteUDP", "edge-voice-example-com"),
+            ("DNSEndpoint", "edge-mc-example-com"), ("DNSEndpoint", "edge-voice-example-com")])
     assert ours(kube, ns) == ["Certificate/edge-app-example-com", "Ingress/edge-app-example-com"]
     assert kube.get("networking.k8s.io/v1", "Ingress", "users-own", ns) is not None
     proc = run(entries[:1])

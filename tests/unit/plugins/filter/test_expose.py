@@ -1,10 +1,7 @@
-"""The expose role's decisions without a cluster: entries, planned objects, problems and stale objects."""
+"""The decisions of exposing services without a cluster: entries, planned objects, problems and stale objects."""
 import hashlib
 
 from ansible_collections.talos.autoextender.plugins.filter.expose_entries import FilterModule as Entries
-from ansible_collections.talos.autoextender.plugins.filter.expose_planned import FilterModule as Planned
-from ansible_collections.talos.autoextender.plugins.filter.expose_problems import FilterModule as Problems
-from ansible_collections.talos.autoextender.plugins.filter.expose_stale import FilterModule as Stale
 from ansible_collections.talos.autoextender.plugins.module_utils import _expose
 
 ALL_CRDS = {"IngressRouteTCP": True, "IngressRouteUDP": True, "Certificate": True, "DNSEndpoint": True}
@@ -21,11 +18,8 @@ def problems(items, crds=None, **lookups):
     return _expose.problems(items, ZONE, EDGE, RESERVED, ALL_CRDS if crds is None else crds, **lookups)
 
 
-def test_the_filters_are_the_module_utils_functions():
+def test_the_filter_is_the_module_utils_function():
     assert Entries().filters() == {"expose_entries": _expose.entries}
-    assert Planned().filters() == {"expose_planned": _expose.planned}
-    assert Problems().filters() == {"expose_problems": _expose.problems}
-    assert Stale().filters() == {"expose_stale": _expose.stale}
 
 
 def test_entries_get_defaults_and_a_name():
@@ -101,12 +95,10 @@ def test_services_must_exist_with_the_port_and_protocol():
                              {"host": "v.example.com", "namespace": "n", "service": "voice", "port": 9987,
                               "protocol": "tcp", "edge_port": 9987},
                              {"host": "g.example.com", "namespace": "n", "service": "gone", "port": 80})
-    results = [
-        {"item": web, "resources": [{"spec": {"ports": [{"port": 8080, "protocol": "TCP"}]}}]},
-        {"item": voice, "resources": [{"spec": {"ports": [{"port": 9987, "protocol": "UDP"}]}}]},
-        {"item": gone, "resources": []},
-    ]
-    assert _expose.problems([], ZONE, EDGE, RESERVED, ALL_CRDS, service_results=results) == [
+    found = [(web, {"spec": {"ports": [{"port": 8080, "protocol": "TCP"}]}}),
+             (voice, {"spec": {"ports": [{"port": 9987, "protocol": "UDP"}]}}),
+             (gone, None)]
+    assert _expose.problems([], ZONE, EDGE, RESERVED, ALL_CRDS, services=found) == [
         "web.example.com: Service n/web has no TCP port 9999 (it has TCP/8080)",
         "v.example.com: Service n/voice has no TCP port 9987 (it has UDP/9987)",
         "g.example.com: Service n/gone does not exist"]
@@ -116,15 +108,17 @@ def test_objects_of_our_names_that_are_not_ours_are_refused():
     item = {"kind": "Ingress", "namespace": "n", "name": "edge-a-example-com"}
     ours = {"metadata": {"labels": {"app.kubernetes.io/managed-by": "talos-autoextender"}}}
     theirs = {"metadata": {"labels": {"app": "other"}}}
-    results = [{"item": item, "resources": [ours]}, {"item": item, "resources": [theirs]}, {"item": item, "resources": []},
-               {"skipped": True}]
-    assert _expose.problems([], ZONE, EDGE, RESERVED, ALL_CRDS, name_results=results) == [
+    found = [(item, ours), (item, theirs), (item, None)]
+    assert _expose.problems([], ZONE, EDGE, RESERVED, ALL_CRDS, taken=found) == [
         "Ingress n/edge-a-example-com already exists and is not managed by talos-autoextender; it is never taken over"]
 
 
 def test_stale_objects_are_those_no_entry_owns():
-    found = [{"item": {"kind": "Ingress", "api_version": "networking.k8s.io/v1"},
-              "resources": [{"metadata": {"namespace": "n", "name": "keep"}}, {"metadata": {"namespace": "n", "name": "old"}}]},
-             {"item": {"kind": "Secret", "api_version": "v1"}, "resources": []}]
-    assert _expose.stale(found, ["Ingress/n/keep"]) == [
+    found = [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"namespace": "n", "name": "keep"}},
+             {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"namespace": "n", "name": "old"}},
+             {"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": "n", "name": "keep-tls"}}]
+    desired = [{"kind": "Ingress", "metadata": {"namespace": "n", "name": "keep"}},
+               {"kind": "Certificate", "metadata": {"namespace": "n", "name": "keep"}, "spec": {"secretName": "keep-tls"}}]
+    assert _expose.owned_keys(desired) == ["Ingress/n/keep", "Certificate/n/keep", "Secret/n/keep-tls"]
+    assert _expose.stale(found, _expose.owned_keys(desired)) == [
         {"key": "Ingress/n/old", "api_version": "networking.k8s.io/v1", "kind": "Ingress", "namespace": "n", "name": "old"}]
