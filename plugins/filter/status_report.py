@@ -66,6 +66,20 @@ options:
       - The C(targets) of M(talos.autoextender.edge_dns) fit too; an entry without C(healthy) counts by its C(reason)
         (V(healthy) or V(probe_failed)) and is skipped for other reasons.
     type: raw
+  limit:
+    description:
+      - Server names (the edge nodes of a C(--limit)): the report is narrowed to them. Everything is joined first,
+        so a DNS value or a Node is still matched with the right server; then only these servers, their pools
+        (with only these servers), their Nodes, KubeSpan peers, DNS values and probes, and the warnings about them
+        are kept.
+      - A pool's own warnings (C(pool_size)) are kept when every server of the pool is in the limit. Warnings
+        about the record set as a whole (C(dns_empty), C(dns_foreign_owner)) and Nodes that are no server's (home
+        nodes, C(node_orphan)) are left to a report that is not narrowed.
+      - A name that is no server's gives the warning C(limit_unknown).
+      - Empty or V(null) (the default): everything is reported.
+    type: list
+    elements: str
+    version_added: 0.3.0
 """
 
 EXAMPLES = r"""
@@ -89,6 +103,11 @@ _value:
     cluster:
       description: C(name) and C(endpoint) of the cluster.
       type: dict
+    limit:
+      description: The server names the report is narrowed to (sorted), or V(null) when it is not narrowed.
+      type: list
+      elements: str
+      version_added: 0.3.0
     gathered:
       description: For each input (C(pools), C(servers), C(nodes), C(kubespan), C(dns), C(probes)), whether it was given.
       type: dict
@@ -132,7 +151,7 @@ _value:
         - What does not add up, each with C(code), C(subject) and C(message).
         - "Codes: C(pool_size), C(pool_unknown), C(server_no_node), C(node_not_ready), C(kubespan_down),
           C(kubespan_missing), C(node_orphan), C(dns_empty), C(dns_foreign_owner), C(dns_unknown_value),
-          C(dns_not_running), C(dns_unhealthy), C(dns_inactive_pool), C(dns_missing)."
+          C(dns_not_running), C(dns_unhealthy), C(dns_inactive_pool), C(dns_missing), C(limit_unknown)."
       type: list
       elements: dict
     summary:
@@ -451,7 +470,34 @@ def _summary(report):
     }
 
 
-def status_report(cluster, pools=None, servers=None, nodes=None, kubespan=None, dns=None, probes=None):
+def _narrow(report, limit):
+    """The report of the servers named in ``limit`` only (see the option ``limit``); the join is already done."""
+    names = set(limit)
+    servers = [row for row in report["servers"] if row["name"] in names]
+    addresses = set(row[k] for row in servers for k in ("public_ipv4", "public_ipv6") if row[k])
+    kept_pools = set(row["pool"] for row in servers)
+    whole = set(p["name"] for p in report["pools"] if p["name"] in kept_pools and set(p["servers"]) <= names)
+    subjects = names | addresses | whole
+    warnings = [w for w in report["warnings"] if w["subject"] in subjects]
+    for name in sorted(names - set(row["name"] for row in report["servers"])):
+        _warn(warnings, "limit_unknown", name, "%s is in the limit but is no server of the cluster (deleted since the "
+              "inventory was read?)" % name)
+    peers = None
+    if report["kubespan"] is not None:
+        labels = names | set(row["node"] for row in servers if row["node"])
+        peers = [p for p in report["kubespan"] if p["label"] in labels or _endpoint_ip(p["endpoint"]) in addresses]
+    dns = None
+    if report["dns"] is not None:
+        dns = [dict(rs, rdata=[v for v in rs["rdata"] if v["server"] in names]) for rs in report["dns"]
+               if rs["type"] in ADDRESS_TYPES]
+    narrowed = dict(report, limit=sorted(names), servers=servers, warnings=warnings, kubespan=peers, dns=dns,
+                    nodes=None if report["nodes"] is None else [],
+                    pools=[dict(p, servers=[s for s in p["servers"] if s in names]) for p in report["pools"]
+                           if p["name"] in kept_pools])
+    return narrowed
+
+
+def status_report(cluster, pools=None, servers=None, nodes=None, kubespan=None, dns=None, probes=None, limit=None):
     """The joined report; see RETURN."""
     if not isinstance(cluster, dict) or not cluster.get("name"):
         raise AnsibleFilterError("status_report: the input must be the cluster, a dict with a name")
@@ -485,6 +531,7 @@ def status_report(cluster, pools=None, servers=None, nodes=None, kubespan=None, 
         row["state"] = _state(row, ctx["warnings"])
     report = {
         "cluster": ctx["cluster"],
+        "limit": None,
         "gathered": {"pools": pools is not None, "servers": servers is not None or bool(server_rows),
                      "nodes": nodes is not None, "kubespan": kubespan is not None, "dns": dns is not None,
                      "probes": probes is not None},
@@ -496,6 +543,10 @@ def status_report(cluster, pools=None, servers=None, nodes=None, kubespan=None, 
         "dns": record_sets,
         "warnings": ctx["warnings"],
     }
+    if limit:
+        if not isinstance(limit, (list, tuple)) or not all(isinstance(n, str) for n in limit):
+            raise AnsibleFilterError("status_report: limit must be a list of server names, got %r" % (limit,))
+        report = _narrow(report, limit)
     report["summary"] = _summary(report)
     report["ok"] = not report["warnings"]
     return report

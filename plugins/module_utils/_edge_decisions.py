@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: talos-autoextender contributors
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""What the failover and migrate workflows decide from probe results, servers and Nodes, in Python.
+"""What the failover, migrate and decommission workflows decide from probe results, servers and Nodes, in Python.
 
 The roles look things up (``edge_dns_info``, ``edge_pool_info``, ``k8s_info``)
 and act; these functions, behind filters of the same names, say what the
@@ -56,4 +56,42 @@ def server_node_names(server, k8s_nodes):
         addresses = {a.get("address") for a in (node.get("status") or {}).get("addresses") or ()}
         if addresses & ips or meta.get("name") == server.get("name"):
             out.append(meta.get("name"))
+    return out
+
+
+def limit_pool(limited, hosts, pool=""):
+    """The one whole pool the edge nodes of a ``--limit`` name, for a workflow that removes whole pools.
+
+    ``limited`` are the edge nodes of the limit and ``hosts`` every edge node of the inventory (the ``edge_nodes``
+    hostvars: ``server_name``, ``pool``, ``provider``; other hosts are skipped). ``pool`` is a pool also named with
+    ``-e pool=`` (empty: none). Returns ``{pool, provider, servers, problem}``: ``problem`` is empty when the limit
+    is every node of exactly one pool (and that pool is ``pool`` when one is named), else says why not, and
+    ``pool`` and ``provider`` are then empty.
+    """
+    nodes = [h for h in limited if h.get("server_name")]
+    out = {"pool": "", "provider": "", "servers": sorted(str(h["server_name"]) for h in nodes), "problem": ""}
+    unpooled = sorted(str(h["server_name"]) for h in nodes if not h.get("pool"))
+    pools = sorted(set(str(h["pool"]) for h in nodes if h.get("pool")))
+    if not nodes:
+        out["problem"] = "The limit names no edge node of the edge_nodes inventory."
+    elif unpooled:
+        out["problem"] = "%s belong(s) to no pool (no autoextender-pool label)." % ", ".join(unpooled)
+    elif len(pools) > 1:
+        out["problem"] = ("The limit spans the pools %s: a decommission removes one whole pool. Limit it to one "
+                          "pool's group (pool_<name>) or all of one pool's nodes." % ", ".join(pools))
+    elif pool and pool != pools[0]:
+        out["problem"] = "The limit names pool %s, but -e pool=%s: name one pool." % (pools[0], pool)
+    else:
+        members = sorted(str(h["server_name"]) for h in hosts if h.get("server_name") and h.get("pool") == pools[0])
+        left_out = [name for name in members if name not in out["servers"]]
+        if left_out:
+            out["problem"] = (
+                "The limit names %s of pool %s but not %s: a decommission removes whole pools, never some nodes "
+                "of one (the next provision would create them again). Limit it to the pool (pool_<name>) to "
+                "remove the pool; to replace a failed node, run playbooks/failover.yml --limit <node> "
+                "-e failover_replace=true; for a smaller pool, migrate to a new one and remove the old one." % (
+                    ", ".join(out["servers"]), pools[0], ", ".join(left_out)))
+    if not out["problem"]:
+        out["pool"] = pools[0]
+        out["provider"] = str(next(h.get("provider") or "" for h in nodes))
     return out

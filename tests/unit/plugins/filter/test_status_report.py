@@ -370,3 +370,93 @@ def test_bad_inputs_fail_clearly(kwargs, match):
 
 def test_the_filter_is_registered_under_its_name():
     assert FilterModule().filters() == {"status_report": status_report}
+
+
+# --- narrowed to the edge nodes of a --limit ---------------------------------------------------------------
+
+def limited_world(limit, **overrides):
+    """Pool hel1-a (two servers) and pool fr-par-b (one), the home node, an orphan Node, and one edge record set."""
+    args = dict(
+        pools=[POOL_A, dict(POOL_B, active=True)],
+        servers=[server("hel1-a-1", "203.0.113.7"), server("hel1-a-2", "203.0.113.8", ipv6="2001:db8::8"),
+                 server("fr-par-b-1", "198.51.100.1", pool="fr-par-b", provider="linode")],
+        nodes=[node("cp-1", "192.168.1.10", role="control-plane"), node("hel1-a-1", "203.0.113.7", pool="hel1-a"),
+               node("hel1-a-2", "203.0.113.8", pool="hel1-a", ready="False", reason="KubeletNotReady"),
+               node("fr-par-b-1", "198.51.100.1", pool="fr-par-b"), node("gone-1", "198.51.100.50", pool="fr-par-b")],
+        kubespan=[peer("hel1-a-1", "203.0.113.7:51820"), peer("x", "203.0.113.8:51820", state="down"),
+                  peer("fr-par-b-1", "198.51.100.1:51820")],
+        dns=[rrset("203.0.113.7", "203.0.113.8", "198.51.100.1", "192.0.2.250"),
+             rrset("2001:db8::8", rtype="AAAA"), {"name": "edge.example.org.", "type": "TXT", "ttl": 60,
+                                                    "rdata": ["owner=home"], "owner": "home"}],
+        probes=[probe("203.0.113.7"), probe("203.0.113.8", healthy=False, error="refused"), probe("198.51.100.1")],
+        limit=limit,
+    )
+    args.update(overrides)
+    return status_report(dict(CLUSTER), **args)
+
+
+@pytest.mark.parametrize("limit", [None, []])
+def test_no_limit_reports_everything(limit):
+    report = limited_world(limit)
+    assert report["limit"] is None
+    assert [r["name"] for r in report["servers"]] == ["fr-par-b-1", "hel1-a-1", "hel1-a-2"]
+    assert [n["name"] for n in report["nodes"]] == ["cp-1", "gone-1"]
+    assert ("dns_unknown_value", "192.0.2.250") in codes(report) and ("node_orphan", "gone-1") in codes(report)
+
+
+def test_a_limit_of_one_node_reports_only_it():
+    report = limited_world(["hel1-a-1"])
+    assert report["limit"] == ["hel1-a-1"]
+    assert [r["name"] for r in report["servers"]] == ["hel1-a-1"]
+    assert [(p["name"], p["servers"], p["count"]) for p in report["pools"]] == [("hel1-a", ["hel1-a-1"], 2)]
+    assert report["nodes"] == []
+    assert [p["label"] for p in report["kubespan"]] == ["hel1-a-1"]
+    assert [(rs["type"], [v["value"] for v in rs["rdata"]]) for rs in report["dns"]] == [("A", ["203.0.113.7"]),
+                                                                                          ("AAAA", [])]
+    assert report["warnings"] == [] and report["ok"] is True
+    assert report["summary"] == {"pools": 1, "active_pools": 1, "servers": 1, "running": 1, "nodes": 1, "ready": 1,
+                                 "peers": 1, "peers_up": 1, "dns_values": 1, "probes": 1, "healthy": 1,
+                                 "warnings": 0}
+
+
+def test_a_limit_keeps_the_warnings_about_its_nodes_and_their_addresses():
+    report = limited_world(["hel1-a-2"])
+    assert codes(report) == [("dns_unhealthy", "203.0.113.8"), ("kubespan_down", "hel1-a-2"),
+                             ("node_not_ready", "hel1-a-2")]
+    assert row(report, "hel1-a-2")["state"] == "down"
+    assert [p["label"] for p in report["kubespan"]] == ["x"]  # matched by its endpoint's address
+    assert [[v["value"] for v in rs["rdata"]] for rs in report["dns"]] == [["203.0.113.8"], ["2001:db8::8"]]
+    assert report["ok"] is False
+
+
+def test_pool_warnings_stay_only_for_pools_wholly_in_the_limit():
+    short = dict(POOL_A, count=3)
+    assert codes(limited_world(["hel1-a-1"], pools=[short, POOL_B])) == []
+    whole = limited_world(["hel1-a-1", "hel1-a-2"], pools=[short, POOL_B])
+    assert ("pool_size", "hel1-a") in codes(whole)
+    assert [(p["name"], p["servers"]) for p in whole["pools"]] == [("hel1-a", ["hel1-a-1", "hel1-a-2"])]
+
+
+def test_a_limit_spanning_pools_lists_each_pool_with_its_limited_servers():
+    report = limited_world(["hel1-a-1", "fr-par-b-1"])
+    assert [(p["name"], p["servers"]) for p in report["pools"]] == [("hel1-a", ["hel1-a-1"]),
+                                                                     ("fr-par-b", ["fr-par-b-1"])]
+    assert sorted(v["value"] for v in report["dns"][0]["rdata"]) == ["198.51.100.1", "203.0.113.7"]
+
+
+def test_a_name_of_the_limit_that_is_no_server_is_flagged():
+    report = limited_world(["hel1-a-1", "hel1-a-9"])
+    assert codes(report) == [("limit_unknown", "hel1-a-9")]
+    assert [r["name"] for r in report["servers"]] == ["hel1-a-1"]
+
+
+def test_a_limit_keeps_not_gathered_as_not_gathered():
+    report = limited_world(["hel1-a-1"], nodes=None, kubespan=None, dns=None, probes=None)
+    assert report["nodes"] is None and report["kubespan"] is None and report["dns"] is None
+    assert row(report, "hel1-a-1")["ready"] is None
+
+
+@pytest.mark.parametrize("limit", ["hel1-a-1", [1], {"hel1-a-1": 1}])
+def test_a_limit_must_be_a_list_of_names(limit):
+    with pytest.raises(AnsibleFilterError, match="limit must be a list of server names"):
+        limited_world(limit)
