@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_client as kc
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import NOT_FOUND
 
 #: the Content-Type of a server-side apply (the body is JSON, which is YAML)
 APPLY = "application/apply-patch+yaml"
@@ -76,7 +77,7 @@ class Objects:
         served = self.resource(api_version, kind)
         if served is None:
             raise AutoextenderError("The API server does not serve %s %s (is its CRD installed?)" % (api_version, kind),
-                                    kind="not_found", details={"api_version": api_version, "kind": kind})
+                                    kind=NOT_FOUND, details={"api_version": api_version, "kind": kind})
         plural, namespaced = served
         parts = ["/api/v1" if api_version == "v1" else "/apis/%s" % api_version]
         if namespaced and namespace:

@@ -127,6 +127,7 @@ import yaml
 from ansible_collections.talos.autoextender.plugins.module_utils import _expose
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_client as kc
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._k8s_objects import Objects, comparable, key
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import Range, ValidatedModule
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
@@ -166,7 +167,7 @@ class Expose:
             with open(path) as f:
                 return [doc for doc in yaml.safe_load_all(f) if doc]
         except (OSError, yaml.YAMLError) as e:
-            raise AutoextenderError("Failed to read the CRD manifest %s: %s" % (path, e), kind="validation",
+            raise AutoextenderError("Failed to read the CRD manifest %s: %s" % (path, e), kind=VALIDATION,
                                     details={"path": path})
 
     def served(self):
@@ -187,7 +188,7 @@ class Expose:
                                    self.params["reserved_ports"], served, services=services, taken=taken)
         if errors:
             raise AutoextenderError("autoextender_expose has %d problem(s); nothing was applied: %s"
-                                    % (len(errors), "; ".join(errors)), kind="validation", details={"problems": errors})
+                                    % (len(errors), "; ".join(errors)), kind=VALIDATION, details={"problems": errors})
 
     def install_crds(self):
         """Apply ``crd_manifests`` and wait until their kinds are served; the CRDs created or changed."""
