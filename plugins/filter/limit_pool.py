@@ -12,7 +12,7 @@ version_added: 0.3.0
 author:
   - talos-autoextender contributors (@talos-autoextender)
 description:
-  - For a workflow that works on whole pools (the decommission): given the edge nodes of a C(--limit) and every
+  - For a workflow that works on whole pools (the decommission) - given the edge nodes of a C(--limit) and every
     edge node of the inventory (hostvars of the C(talos.autoextender.edge_nodes) inventory), says which pool the
     limit names, or why it names none.
   - The limit names a pool when its edge nodes are all the nodes of that pool in the inventory (a pool's group

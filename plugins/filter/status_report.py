@@ -68,7 +68,7 @@ options:
     type: raw
   limit:
     description:
-      - Server names (the edge nodes of a C(--limit)): the report is narrowed to them. Everything is joined first,
+      - Server names (the edge nodes of a C(--limit)); the report is narrowed to them. Everything is joined first,
         so a DNS value or a Node is still matched with the right server; then only these servers, their pools
         (with only these servers), their Nodes, KubeSpan peers, DNS values and probes, and the warnings about them
         are kept.
@@ -76,7 +76,7 @@ options:
         about the record set as a whole (C(dns_empty), C(dns_foreign_owner)) and Nodes that are no server's (home
         nodes, C(node_orphan)) are left to a report that is not narrowed.
       - A name that is no server's gives the warning C(limit_unknown).
-      - Empty or V(null) (the default): everything is reported.
+      - Empty or V(null) (the default) reports everything.
     type: list
     elements: str
     version_added: 0.3.0
