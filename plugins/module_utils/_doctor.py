@@ -31,7 +31,9 @@ from ansible_collections.talos.autoextender.plugins.module_utils._dns_module imp
 from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import backend_from_params
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import fqdn
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
-from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import API, AUTH, CONNECTION, MISSING_LIBRARY, MISSING_TOOL, NOT_FOUND, TIMEOUT, VALIDATION
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import (
+    API, AUTH, CONNECTION, MISSING_LIBRARY, MISSING_TOOL, NOT_FOUND, TIMEOUT, VALIDATION,
+)
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._talosctl import (
     MAKE_TOOLS_BUILDS,
@@ -80,7 +82,7 @@ def result(name, ok, detail, fix=None, kind=None, endpoint=None):
 def unreachable(error, endpoint):
     """``"no answer from <endpoint> (<reason>)"`` when ``error`` means nothing answered, else None."""
     if not (error.kind == CONNECTION or (error.kind in (API, TIMEOUT) and error.details.get("status") is None
-                                           and not error.details.get("code"))):
+                                         and not error.details.get("code"))):
         return None
     reason = next((why for text, why in UNREACHABLE_REASONS if text in error.msg), None)
     return "no answer from %s (%s)" % (endpoint or "its API", reason or error.msg[:160])

@@ -52,8 +52,8 @@ def kind_literals(path):
                      if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in KINDS)
 
     def is_kind(node):
-        return (isinstance(node, ast.Name) and node.id == "kind") or (isinstance(node, ast.Attribute)
-                                                                       and node.attr == "kind")
+        return (isinstance(node, ast.Name) and node.id == "kind") or (
+            isinstance(node, ast.Attribute) and node.attr == "kind")
 
     for node in ast.walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "kind":
@@ -118,7 +118,7 @@ def test_the_scan_finds_literals(tmp_path):
 @pytest.mark.parametrize("kind", ["validaton", "Validation", "", None, "blocked "])
 def test_an_undeclared_kind_is_refused(kind):
     with pytest.raises(ValueError, match="undeclared failure kind"):
-        AutoextenderError("x", kind=kind)
+        raise AutoextenderError("x", kind=kind)  # ValueError before the raise, else this fails the test
 
 
 def test_declared_kinds_and_the_default_are_accepted():
