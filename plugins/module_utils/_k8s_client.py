@@ -18,6 +18,7 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import API, CONNECTION, VALIDATION
 
 try:
     from kubernetes import client as k8s_client
@@ -76,9 +77,9 @@ def api_causes(exc):
 def api_error(what, exc):
     """The AutoextenderError for a failed call: an ApiException, or a connection error."""
     if ApiException is not None and isinstance(exc, ApiException):
-        return AutoextenderError("Failed to %s: %s" % (what, api_message(exc)), kind="api",
+        return AutoextenderError("Failed to %s: %s" % (what, api_message(exc)), kind=API,
                                  details={"status": exc.status, "reason": exc.reason, "causes": api_causes(exc)})
-    return AutoextenderError("Failed to %s: cannot reach the API server: %s" % (what, exc), kind="connection")
+    return AutoextenderError("Failed to %s: cannot reach the API server: %s" % (what, exc), kind=CONNECTION)
 
 
 def call(what, fn, *args, **kwargs):
@@ -105,7 +106,7 @@ def api_client(kubeconfig=None, context=None):
         return k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
     except (ConfigException, OSError, ValueError, TypeError) as e:
         raise AutoextenderError("Failed to load the kubeconfig %s: %s" % (kubeconfig or "(default)", e),
-                                kind="validation", details={"kubeconfig": kubeconfig, "context": context})
+                                kind=VALIDATION, details={"kubeconfig": kubeconfig, "context": context})
 
 
 def core_api(module):

@@ -15,10 +15,13 @@ from __future__ import annotations
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_client as kc
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import NOT_FOUND
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
 
 #: the Content-Type of a server-side apply (the body is JSON, which is YAML)
 APPLY = "application/apply-patch+yaml"
 #: fields the API server writes: left out when comparing an object before and after an apply
+#: seconds a kind may take to be served after its CRD was created
+SERVED_TIMEOUT = 30
 SERVER_FIELDS = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp")
 
 
@@ -119,3 +122,34 @@ class Objects:
         done = self._request("delete %s %s/%s" % (kind, namespace, name), "DELETE",
                              self.path(api_version, kind, namespace, name), query=query, not_found=gone)
         return done is not gone
+
+    def wait_served(self, api_version, kind, timeout=SERVED_TIMEOUT):
+        """Until ``kind`` is served: a CRD applied a moment ago is served once it is established."""
+        if self.resource(api_version, kind) is None:
+            def served():
+                self.forget(api_version)
+                return self.resource(api_version, kind) is not None, None
+            wait_for(served, Deadline(timeout), "%s %s to be served (is its CRD installed?)" % (api_version, kind))
+
+    def namespace_exists(self, name):
+        return self.get("v1", "Namespace", None, name) is not None
+
+    def converge(self, objects, dry_run=False):
+        """Server-side apply each object in order; ``[(key, before, after, predicted)]`` of those that changed.
+
+        In a dry run, an object the API server cannot dry-run yet (its kind's CRD or its namespace is only
+        created by this list) is predicted as created, as asked (``predicted`` True).
+        """
+        changed = []
+        for obj in objects:
+            meta = obj["metadata"]
+            namespace = meta.get("namespace")
+            before = self.get(obj["apiVersion"], obj["kind"], namespace, meta["name"])
+            predicted = dry_run and (self.resource(obj["apiVersion"], obj["kind"]) is None
+                                     or (namespace and before is None and not self.namespace_exists(namespace)))
+            if not predicted:
+                self.wait_served(obj["apiVersion"], obj["kind"])
+            after = obj if predicted else self.apply(obj, dry_run=dry_run)
+            if comparable(before) != comparable(after):
+                changed.append((key(obj), comparable(before), comparable(after), bool(predicted)))
+        return changed

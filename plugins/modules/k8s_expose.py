@@ -128,9 +128,8 @@ from ansible_collections.talos.autoextender.plugins.module_utils import _expose
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_client as kc
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
-from ansible_collections.talos.autoextender.plugins.module_utils._k8s_objects import Objects, comparable, key
-from ansible_collections.talos.autoextender.plugins.module_utils._validate import Range, ValidatedModule
-from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
+from ansible_collections.talos.autoextender.plugins.module_utils._k8s_objects import Objects, key
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import PORT, ValidatedModule
 
 #: the kinds an entry may need beyond the built-in Ingress, by API group/version
 CRD_KINDS = {"IngressRouteTCP": "traefik.io/v1alpha1", "IngressRouteUDP": "traefik.io/v1alpha1",
@@ -192,41 +191,20 @@ class Expose:
 
     def install_crds(self):
         """Apply ``crd_manifests`` and wait until their kinds are served; the CRDs created or changed."""
-        applied = []
-        for crd in self.crds:
-            before = self.objects.get(crd["apiVersion"], crd["kind"], None, crd["metadata"]["name"])
-            after = self.objects.apply(crd, dry_run=self.check_mode)
-            if comparable(before) != comparable(after):
-                applied.append(key(crd))
-            if not self.check_mode:
-                gv, kind = crd_kind(crd)
-                self.objects.forget(gv)
-                wait_for(lambda: (self._serves(gv, kind), None), Deadline(self.params["wait_timeout"]),
-                         "%s %s to be served" % (gv, kind))
+        applied = [change[0] for change in self.objects.converge(self.crds, dry_run=self.check_mode)]
+        if not self.check_mode:
+            for gv, kind in set(crd_kind(crd) for crd in self.crds):
+                self.objects.wait_served(gv, kind, self.params["wait_timeout"])
         return applied
-
-    def _serves(self, gv, kind):
-        self.objects.forget(gv)
-        return self.objects.resource(gv, kind) is not None
-
-    def apply(self, obj):
-        """Server-side apply one object; ``(before, after)`` (predicted for a kind not served yet in check mode)."""
-        meta = obj["metadata"]
-        before = self.objects.get(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])
-        if self.check_mode and self.objects.resource(obj["apiVersion"], obj["kind"]) is None:
-            return before, obj
-        return before, self.objects.apply(obj, dry_run=self.check_mode)
 
     def ensure(self):
         """``(changed, summary, diff)``: acts unless in check mode."""
         self.check(self.served())
         applied = self.install_crds()
         diff = {"before": {}, "after": {}}
-        for obj in self.desired:
-            was, now = self.apply(obj)
-            if comparable(was) != comparable(now):
-                applied.append(key(obj))
-                diff["before"][key(obj)], diff["after"][key(obj)] = comparable(was) or {}, comparable(now)
+        for name, was, now, dummy in self.objects.converge(self.desired, dry_run=self.check_mode):
+            applied.append(name)
+            diff["before"][name], diff["after"][name] = was or {}, now
         owned = _expose.owned_keys(self.desired)
         found = [o for api_version, kind in OWNED_KINDS for o in self.objects.list(api_version, kind, SELECTOR)]
         removed = []
@@ -243,7 +221,7 @@ class Expose:
 
 def main():
     module = ValidatedModule(
-        rules={"wait_timeout": Range(0, unit="seconds")},
+        rules={"reserved_ports": PORT},
         argument_spec=kc.k8s_argument_spec(
             services=dict(type="list", elements="dict", required=True),
             objects=dict(type="list", elements="dict", required=True),

@@ -14,7 +14,7 @@ from tests.support.k8s_objects import EDGE_TAINT, wait_for
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), "playbooks", "k8s_edge_ingress.yml")
 FOLLOW = os.path.join(os.path.dirname(__file__), "playbooks", "k8s_edge_ingress_follow.yml")
-APPLY = "Apply the RBAC objects and the DaemonSet"
+APPLY = "Apply the Traefik objects"
 
 
 @pytest.fixture
@@ -55,23 +55,27 @@ def ingress(kube, kube_cluster, tmp_path):
     kube.delete_namespace(ns)
 
 
-def changed_items(proc, task):
-    res = task_results(proc)[task]
-    return [r["item"] for r in res.get("results", []) if r.get("changed")]
+def applied(proc, what="applied"):
+    """``Kind/namespace/name`` of the ingress objects the run changed (or, in check mode, ``predicted``)."""
+    return task_results(proc)[APPLY]["k8s_apply"][what]
 
 
 def test_check_create_repeat(kube, ingress):
     ns = ingress.vars["edge_ingress_namespace"]
     proc = ingress(check=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert task_results(proc)["Say what check mode could not dry-run"]["changed"] is True
+    # The namespace does not exist: what sits in it cannot be dry-run, and is predicted as created.
+    assert task_results(proc)[APPLY]["changed"] is True
+    assert {"ServiceAccount/%s/traefik-edge" % ns, "DaemonSet/%s/traefik-edge" % ns} <= set(applied(proc, "predicted"))
     # Server-side dry-run created nothing.
     assert kube.get("v1", "Namespace", ns) is None
     assert kube.get("networking.k8s.io/v1", "IngressClass", ingress.vars["edge_ingress_class"]) is None
 
     proc = ingress()
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert changed_items(proc, APPLY) == ["rbac.yaml.j2", "daemonset.yaml.j2"]
+    # Everything is created, the cluster-wide objects first.
+    assert applied(proc) == task_results(proc)[APPLY]["k8s_apply"]["objects"]
+    assert applied(proc)[0] == "Namespace/None/%s" % ns and applied(proc)[-1] == "DaemonSet/%s/traefik-edge" % ns
 
     ds = kube.get("apps/v1", "DaemonSet", "traefik-edge", ns)
     spec = ds["spec"]["template"]["spec"]
@@ -114,7 +118,7 @@ def test_check_create_repeat(kube, ingress):
     # An update: a pool becomes active; only the DaemonSet changes.
     pools = [dict(p, active=True) for p in ingress.vars["autoextender_pools"]]
     proc = ingress(autoextender_pools=pools)
-    assert changed_items(proc, APPLY) == ["daemonset.yaml.j2"]
+    assert applied(proc) == ["DaemonSet/%s/traefik-edge" % ns]
     ds = kube.get("apps/v1", "DaemonSet", "traefik-edge", ns)
     values = ds["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
         "nodeSelectorTerms"][0]["matchExpressions"][0]["values"]

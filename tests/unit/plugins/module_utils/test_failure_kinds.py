@@ -19,8 +19,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 DECLARED = dict((name, value) for name, value in vars(_failure_kinds).items() if name.isupper() and name != "KINDS")
 # Files whose owners convert them in their own change (issue 17); remove an entry once its file is converted.
-PENDING = ("plugins/module_utils/_k8s_client.py", "plugins/module_utils/_k8s_objects.py",
-           "plugins/module_utils/_k8s_expose.py", "plugins/modules/expose.py", "plugins/modules/k8s_expose.py")
+PENDING = ()  # none left
 
 
 def test_the_constants_are_the_kinds():
