@@ -23,12 +23,15 @@ description:
   - A pure function.
 options:
   _input:
-    description: The edge nodes of the limit, their hostvars (C(server_name), C(pool), C(provider)).
+    description:
+      - The edge nodes of the limit, their hostvars (C(server_name), C(labels), C(provider)).
+      - The pool is read from the C(autoextender-pool) label, not from the hostvar C(pool), which an extra var
+        C(-e pool=) of the same name overrides for every host.
     type: list
     elements: dict
     required: true
   hosts:
-    description: Every edge node of the inventory, their hostvars (C(server_name), C(pool)).
+    description: Every edge node of the inventory, their hostvars (C(server_name), C(labels)).
     type: list
     elements: dict
     required: true

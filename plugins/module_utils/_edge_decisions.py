@@ -59,19 +59,27 @@ def server_node_names(server, k8s_nodes):
     return out
 
 
+def _host_pool(hostvars):
+    """The pool of an edge host: its label (the hostvar ``pool`` only for a host without ``labels``)."""
+    labels = hostvars.get("labels")
+    return str((labels or {}).get(POOL_LABEL) or "") if labels is not None else str(hostvars.get("pool") or "")
+
+
 def limit_pool(limited, hosts, pool=""):
     """The one whole pool the edge nodes of a ``--limit`` name, for a workflow that removes whole pools.
 
     ``limited`` are the edge nodes of the limit and ``hosts`` every edge node of the inventory (the ``edge_nodes``
-    hostvars: ``server_name``, ``pool``, ``provider``; other hosts are skipped). ``pool`` is a pool also named with
+    hostvars: ``server_name``, ``labels``, ``provider``; other hosts are skipped). The pool is read from the
+    ``autoextender-pool`` label: the hostvar ``pool`` loses to an extra var ``-e pool=`` of the same name. ``pool`` is a pool also named with
     ``-e pool=`` (empty: none). Returns ``{pool, provider, servers, problem}``: ``problem`` is empty when the limit
     is every node of exactly one pool (and that pool is ``pool`` when one is named), else says why not, and
     ``pool`` and ``provider`` are then empty.
     """
     nodes = [h for h in limited if h.get("server_name")]
+    pool_of = _host_pool
     out = {"pool": "", "provider": "", "servers": sorted(str(h["server_name"]) for h in nodes), "problem": ""}
-    unpooled = sorted(str(h["server_name"]) for h in nodes if not h.get("pool"))
-    pools = sorted(set(str(h["pool"]) for h in nodes if h.get("pool")))
+    unpooled = sorted(str(h["server_name"]) for h in nodes if not pool_of(h))
+    pools = sorted(set(pool_of(h) for h in nodes if pool_of(h)))
     if not nodes:
         out["problem"] = "The limit names no edge node of the edge_nodes inventory."
     elif unpooled:
@@ -82,7 +90,7 @@ def limit_pool(limited, hosts, pool=""):
     elif pool and pool != pools[0]:
         out["problem"] = "The limit names pool %s, but -e pool=%s: name one pool." % (pools[0], pool)
     else:
-        members = sorted(str(h["server_name"]) for h in hosts if h.get("server_name") and h.get("pool") == pools[0])
+        members = sorted(str(h["server_name"]) for h in hosts if h.get("server_name") and pool_of(h) == pools[0])
         left_out = [name for name in members if name not in out["servers"]]
         if left_out:
             out["problem"] = (

@@ -7,7 +7,8 @@ from ansible_collections.talos.autoextender.plugins.module_utils import _edge_de
 
 def host(name, pool, provider="lab"):
     """The hostvars the edge_nodes inventory gives a server (the keys limit_pool reads, and some it does not)."""
-    return {"server_name": name, "pool": pool, "provider": provider, "ansible_host": "192.0.2.1", "status": "running"}
+    return {"server_name": name, "pool": pool, "provider": provider, "ansible_host": "192.0.2.1", "status": "running",
+            "labels": {"autoextender-cluster": "lab", "autoextender-pool": pool} if pool else {}}
 
 
 INVENTORY = [host("lab-a-1", "lab-a"), host("lab-b-1", "lab-b"), host("lab-b-2", "lab-b"),
@@ -62,3 +63,18 @@ def test_a_limit_without_edge_nodes_is_refused(limited):
 def test_a_node_without_a_pool_is_refused():
     out = d.limit_pool([host("stray-1", "")], INVENTORY + [host("stray-1", "")])
     assert out["problem"] == "stray-1 belong(s) to no pool (no autoextender-pool label)."
+
+
+@pytest.mark.parametrize("shadow", ["", "lab-a"])
+def test_the_pool_comes_from_the_label_not_the_pool_hostvar_an_extra_var_overrides(shadow):
+    """With -e pool=..., every host's hostvar pool is that extra var."""
+    def shadowed(hosts):
+        return [dict(h, pool=shadow) for h in hosts]
+    out = d.limit_pool(shadowed([host("lab-b-1", "lab-b"), host("lab-b-2", "lab-b")]), shadowed(INVENTORY))
+    assert (out["pool"], out["problem"]) == ("lab-b", "")
+    assert d.limit_pool(shadowed([host("lab-b-2", "lab-b")]), shadowed(INVENTORY))["problem"].startswith(
+        "The limit names lab-b-2 of pool lab-b but not lab-b-1")
+
+
+def test_a_host_without_labels_falls_back_to_its_pool_hostvar():
+    assert d.limit_pool([{"server_name": "x-1", "pool": "x", "provider": "lab"}], [])["pool"] == "x"
