@@ -35,8 +35,11 @@ options:
 attributes:
   check_mode:
     support: full
+    description:
+      - Every apply is a server-side dry run; objects that cannot be dry-run yet are listed in RV(k8s_apply.predicted).
   diff_mode:
     support: full
+    description: Shows each changed object before and after, without the fields only the API server writes.
 seealso:
   - module: kubernetes.core.k8s
   - module: talos.autoextender.k8s_expose

@@ -17,13 +17,13 @@ description:
     Service and its port exist, the CRDs the entries need are served, and no object of a name the entries would
     own exists without the label C(app.kubernetes.io/managed-by=talos-autoextender) (such an object is never
     taken over).
-  - Then installs O(crd_manifests) (when given) and waits until their kinds are served, server-side applies every
+  - Then installs O(crds) (when given) and waits until their kinds are served, server-side applies every
     object of O(objects), and deletes the objects carrying the collection's labels
     (C(app.kubernetes.io/managed-by=talos-autoextender) and C(autoextender.io/expose)) that no object of
     O(objects) is any more, including the TLS Secret of a removed Certificate. Nothing else is ever deleted.
   - One connection for every read and write, where a task per object (C(kubernetes.core.k8s)) costs a process
     start and an API discovery each. Used by the C(expose) role, which renders O(objects) from the entries.
-  - In check mode every apply and delete is a server-side dry run; objects of a kind whose CRD O(crd_manifests)
+  - In check mode every apply and delete is a server-side dry run; objects of a kind whose CRD O(crds)
     would install are predicted as created.
 extends_documentation_fragment:
   - talos.autoextender.k8s
@@ -56,26 +56,31 @@ options:
     type: list
     elements: int
     default: [80, 443, 50000, 50001, 51820, 8082]
-  crd_manifests:
+  crds:
     description:
-      - Local YAML files of CustomResourceDefinitions to server-side apply after the checks and before the
-        objects (the ExternalDNS DNSEndpoint CRD for tcp/udp entries).
+      - CustomResourceDefinitions to server-side apply after the checks and before the objects (the ExternalDNS
+        DNSEndpoint CRD for tcp/udp entries); the task waits until their kinds are served.
     type: list
-    elements: path
+    elements: dict
     default: []
   field_manager:
     description: The server-side apply field manager; it owns every field it sets (conflicts are forced).
     type: str
     default: talos-autoextender
   wait_timeout:
-    description: Seconds to wait for the kinds of O(crd_manifests) to be served.
+    description: Seconds to wait for the kinds of O(crds) to be served.
     type: int
     default: 60
 attributes:
   check_mode:
     support: full
+    description:
+      - The checks run as usual; every apply and delete is a server-side dry run.
   diff_mode:
     support: full
+    description:
+      - Shows each changed object before and after, without the fields only the API server writes; a removed
+        object by its name only (a Secret's data never shows).
 notes:
   - The labels select the objects of one C(autoextender_expose) list per cluster; two lists applied to one cluster
     remove each other's objects.
@@ -122,8 +127,6 @@ k8s_expose:
       sample: [IngressRouteTCP/games/edge-mc-example-com]
 """
 
-import yaml
-
 from ansible_collections.talos.autoextender.plugins.module_utils import _expose
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_client as kc
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
@@ -158,19 +161,10 @@ class Expose:
                                self.params["field_manager"])
         self.entries = _expose.entries(self.params["services"])
         self.desired = self.params["objects"]
-        self.crds = [doc for path in self.params["crd_manifests"] for doc in self._load(path)]
-
-    @staticmethod
-    def _load(path):
-        try:
-            with open(path) as f:
-                return [doc for doc in yaml.safe_load_all(f) if doc]
-        except (OSError, yaml.YAMLError) as e:
-            raise AutoextenderError("Failed to read the CRD manifest %s: %s" % (path, e), kind=VALIDATION,
-                                    details={"path": path})
+        self.crds = self.params["crds"]
 
     def served(self):
-        """Kind -> whether the API server serves it now, or will once ``crd_manifests`` are applied."""
+        """Kind -> whether the API server serves it now, or will once ``crds`` are applied."""
         coming = set(crd_kind(crd) for crd in self.crds)
         return dict((kind, (gv, kind) in coming or self.objects.resource(gv, kind) is not None)
                     for kind, gv in CRD_KINDS.items())
@@ -190,7 +184,7 @@ class Expose:
                                     % (len(errors), "; ".join(errors)), kind=VALIDATION, details={"problems": errors})
 
     def install_crds(self):
-        """Apply ``crd_manifests`` and wait until their kinds are served; the CRDs created or changed."""
+        """Apply ``crds`` and wait until their kinds are served; the CRDs created or changed."""
         applied = [change[0] for change in self.objects.converge(self.crds, dry_run=self.check_mode)]
         if not self.check_mode:
             for gv, kind in set(crd_kind(crd) for crd in self.crds):
@@ -228,7 +222,7 @@ def main():
             zone=dict(type="str", required=True),
             edge_hostname=dict(type="str", required=True),
             reserved_ports=dict(type="list", elements="int", default=[80, 443, 50000, 50001, 51820, 8082]),
-            crd_manifests=dict(type="list", elements="path", default=[]),
+            crds=dict(type="list", elements="dict", default=[]),
             field_manager=dict(type="str", default="talos-autoextender"),
             wait_timeout=dict(type="int", default=60),
         ),

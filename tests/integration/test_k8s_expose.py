@@ -121,7 +121,10 @@ def test_check_create_repeat_then_remove_an_entry(kube, bed):
     diff = applied["diff"]
     key = "Ingress/%s/edge-app-example-com" % ns
     assert list(diff["after"]) == [key]
-    backend = lambda obj: obj["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]  # noqa: E731
+
+    def backend(obj):
+        return obj["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+
     assert backend(diff["before"][key]) == {"name": "app", "port": {"number": 8080}}
     assert backend(diff["after"][key]) == {"name": "app2", "port": {"number": 8081}}
     assert "managedFields" not in diff["after"][key]["metadata"]

@@ -93,8 +93,8 @@ def baselines(tmp, url):
         "edge_dns_info": edge,
         "edge_node_info": dict(pool="a", kubeconfig=NO_FILE, taints=[{"key": "k", "effect": "NoSchedule"}]),
         "edge_pool_info": dict(cloud),
-        "k8s_apply": dict(kubeconfig=NO_FILE, objects=[{"apiVersion": "v1", "kind": "ConfigMap",
-                                                         "metadata": {"name": "c", "namespace": "n"}}]),
+        "k8s_apply": dict(kubeconfig=NO_FILE, objects=[
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}}]),
         "k8s_expose": dict(kubeconfig=NO_FILE, zone="example.org", edge_hostname="edge.example.org", objects=[],
                            services=[{"host": "a.example.org", "namespace": "n", "service": "s", "port": 80}],
                            reserved_ports=[80, 443], wait_timeout=5),
