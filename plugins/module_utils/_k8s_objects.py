@@ -97,12 +97,12 @@ class Objects:
         return self._request("read %s %s/%s" % (kind, namespace, name), "GET",
                              self.path(api_version, kind, namespace, name), not_found=None)
 
-    def list(self, api_version, kind, selector):
-        """Every object of ``kind`` in all namespaces matching the label ``selector``; [] when it is not served."""
+    def list(self, api_version, kind, selector, namespace=None):
+        """Every object of ``kind`` (in ``namespace``, else all) matching the label ``selector``; [] when not served."""
         if self.resource(api_version, kind) is None:
             return []
-        found = self._request("list %s" % kind, "GET", self.path(api_version, kind),
-                              query=[("labelSelector", selector)]) or {}
+        found = self._request("list %s" % kind, "GET", self.path(api_version, kind, namespace),
+                              query=[("labelSelector", selector)] if selector else []) or {}
         return [dict(o, apiVersion=api_version, kind=kind) for o in found.get("items") or ()]
 
     def apply(self, obj, dry_run=False):

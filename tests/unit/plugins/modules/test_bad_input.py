@@ -99,6 +99,7 @@ def baselines(tmp, url):
                            services=[{"host": "a.example.org", "namespace": "n", "service": "s", "port": 80}],
                            reserved_ports=[80, 443], wait_timeout=5),
         "k8s_node_drain": dict(name="n-1", kubeconfig=NO_FILE, grace_period=30),
+        "k8s_objects_info": dict(kubeconfig=NO_FILE, queries=[{"api_version": "v1", "kind": "Node", "label_selector": "a"}]),
         "talos_apply_config": dict(talos, config=NO_FILE),
         "talos_image": dict(cloud, talos_version="v1.13.9"),
         "talos_info": dict(talos),
