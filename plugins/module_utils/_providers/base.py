@@ -43,6 +43,10 @@ from __future__ import annotations
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import IN_USE, VALIDATION
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
+
+#: seconds to undo a half-made object (an image upload, a rescue server) after a failure
+CLEANUP_TIMEOUT = 120
 
 MANAGED_BY = "managed-by"
 MANAGED_BY_VALUE = "talos-autoextender"
@@ -123,6 +127,11 @@ class CloudProvider(object):
         self.options = dict(options or {})
         #: lines for the user about what was repaired on the way (an adopted create); modules warn with them
         self.notices = []
+
+    def cleanup_deadline(self):
+        """The one budget for undoing a half-made object after a failure (``cleanup_timeout``, default 120 s):
+        its own, since the task's deadline may be what just passed."""
+        return Deadline(self.options.get("cleanup_timeout", CLEANUP_TIMEOUT))
 
     def secrets(self):
         """Strings to redact from anything the module returns."""

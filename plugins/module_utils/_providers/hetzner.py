@@ -36,7 +36,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._clients.hetzne
     short_deadline,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._providers.hetzner_rescue import runner_from_options
-from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import wait_for
 
 if HAS_HCLOUD:
     from hcloud.firewalls.domain import FirewallResource, FirewallResourceLabelSelector, FirewallRule
@@ -320,7 +320,7 @@ class HetznerProvider(base.CloudProvider):
         """
         if "leftovers" in made:
             return made["leftovers"]
-        deadline = Deadline(self.options.get("cleanup_timeout", 120))
+        deadline = self.cleanup_deadline()
         made["leftovers"] = []
         steps = (("snapshot", self._drop_half_image), ("temporary server", self._drop_temp_server),
                  ("temporary SSH key", self._drop_temp_key))

@@ -37,7 +37,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds 
     API, CONFLICT, NOT_FOUND, VALIDATION,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import _lost_answer, base
-from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline, wait_for
+from ansible_collections.talos.autoextender.plugins.module_utils._wait import wait_for
 
 try:
     import requests
@@ -253,7 +253,8 @@ class LinodeProvider(base.CloudProvider):
                 self._upload(answer["upload_to"], path, deadline, spec["name"])
                 return self._wait_image(image_id, deadline)
             except AutoextenderError:
-                self.api.remove("delete the failed Linode image %s" % image_id, Deadline(60), "/images/" + _path_id(image_id))
+                self.api.remove("delete the failed Linode image %s" % image_id, self.cleanup_deadline(),
+                                "/images/" + _path_id(image_id))
                 raise
         finally:
             if temporary:
@@ -263,9 +264,10 @@ class LinodeProvider(base.CloudProvider):
         """After a lost create answer: delete the pending image it may have made (its upload URL is lost, so it
         cannot be adopted); None tells ``_lost_answer.create`` that nothing is left, so it sends the create again."""
         flt = {"+and": [{"label": name}, {"is_public": False}] + [{"tags": t} for t in tags]}
-        for image in self.api.collect("find the Linode image %s" % name, Deadline(60), "/images", flt):
+        deadline = self.cleanup_deadline()
+        for image in self.api.collect("find the Linode image %s" % name, deadline, "/images", flt):
             if image.get("status") == "pending_upload" and base.is_owned(decode_tags(image.get("tags"))):
-                self.api.remove("delete the half-made Linode image %s" % image["id"], Deadline(60),
+                self.api.remove("delete the half-made Linode image %s" % image["id"], deadline,
                                 "/images/" + _path_id(image["id"]))
         return None
 
