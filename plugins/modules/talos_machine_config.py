@@ -37,9 +37,23 @@ extends_documentation_fragment:
   - talos.autoextender.talosctl
 options:
   dest:
-    description: Path of the machine config to write (mode C(0600)). Its directory must exist.
+    description:
+      - Path of the machine config to write (mode C(0600)). Its directory must exist.
+      - Required unless O(hostnames) is given.
     type: path
-    required: true
+  hostnames:
+    description:
+      - Render one config per hostname in one task, each written to O(dest_dir)C(/<hostname>.yaml), every other
+        option shared. The result is then RV(talos_machine_config.configs), one entry per hostname in order, and
+        the diff a list.
+      - A pool's join configs take one task this way where a loop takes a process per node; a config whose inputs
+        did not change (O(cache)) costs a hash, not a render.
+      - Mutually exclusive with O(dest) and O(hostname); requires O(dest_dir).
+    type: list
+    elements: str
+  dest_dir:
+    description: The existing directory of the configs of O(hostnames).
+    type: path
   secrets_bundle:
     description: The home cluster's secrets bundle (see M(talos.autoextender.talos_secrets)).
     type: path
@@ -274,6 +288,13 @@ talos_machine_config:
   returned: success
   type: dict
   contains:
+    configs:
+      description: With O(hostnames), one dict per hostname in order, each with C(hostname) and the keys below; the
+        other keys are then not returned.
+      type: list
+      elements: dict
+      returned: when O(hostnames) is given
+      sample: [{hostname: hel1-a-1, path: /srv/autoextender/hel1-a-1.yaml, rendered: false, size: 3480}]
     path:
       description: O(dest).
       type: str
@@ -460,7 +481,7 @@ class MachineConfig(CollectedSecrets, Resource):
         p = self.params
         schema = sha256(read_file(p["schema_path"], "schema")) if p["schema_path"] else None
         return {"revision": RENDER_REVISION, "line": list(line), "edge_patches": edge_patches(p, line),
-                "options": dict((k, v) for k, v in p.items() if k not in ("dest", "cache")),
+                "options": dict((k, v) for k, v in p.items() if k not in ("dest", "cache", "hostnames", "dest_dir")),
                 "bundle": sha256(bundle_bytes), "schema": schema,
                 "talosctl": render_cache.file_identity(cli.binary()) + [cli.client_version()]}
 
@@ -500,8 +521,62 @@ class MachineConfig(CollectedSecrets, Resource):
         self.module.exit_json(**result)
 
 
+class HostModule(object):
+    """The task's module as one host of O(hostnames) sees it: the shared options with its hostname and dest."""
+
+    def __init__(self, module, hostname):
+        self._module = module
+        self.params = dict(module.params, hostname=hostname, dest=os.path.join(module.params["dest_dir"], hostname + ".yaml"),
+                           hostnames=None, dest_dir=None)
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
+def one_target(params):
+    """Either O(dest) (one config) or O(hostnames) with O(dest_dir) (one per hostname), never both."""
+    rule = "dest for one config, or hostnames with dest_dir (and neither dest nor hostname) for one per hostname"
+    many = params.get("hostnames") is not None
+    both = [k for k in ("dest", "hostname") if many and params.get(k) is not None]
+    if both:
+        problem = "hostnames cannot be combined with %s" % " or ".join(both)
+    elif many and not params.get("dest_dir"):
+        problem = "hostnames needs dest_dir"
+    elif not many and not params.get("dest"):
+        problem = "dest is required unless hostnames is given"
+    else:
+        return
+    raise AutoextenderError("%s: give %s" % (problem, rule), kind=VALIDATION,
+                            details={"option": "hostnames" if many else "dest", "rule": rule})
+
+
+def run_hosts(module):
+    """O(hostnames): each config in turn, one result; the first failure names its host and ends the task."""
+    configs, diffs, changed = [], [], False
+    patches = module.params["patches"]
+    module.no_log_values.difference_update(patch_log_values(patches) - set(patch_secrets(patches)))
+    for host in module.params["hostnames"]:
+        one = MachineConfig(HostModule(module, host))
+        try:
+            host_changed, dummy, after = one.ensure()
+        except AutoextenderError as e:
+            e = e.redacted(one.secrets())
+            module.fail_json(msg="%s: %s" % (host, e.msg), failure=dict(e.failure(), host=host),
+                             talos_machine_config={"configs": configs})
+            return
+        changed = changed or host_changed
+        configs.append(dict(after, hostname=host))
+        diffs.append({"before": redacted_text(one._current_docs, one.secrets()),
+                      "after": redacted_text(one._docs, one.secrets()),
+                      "before_header": after["path"], "after_header": after["path"]})
+    result = {"changed": changed, "talos_machine_config": {"configs": configs}}
+    if module._diff:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
 # The KubeSpan MTU floor is Talos' own (constants.KubeSpanLinkMinimumMTU, WireGuard with IPv6).
-RULES = {"hostname": Hostname(), "kubespan.mtu": Range(1280, 65535, "bytes, Talos' minimum for KubeSpan is 1280"),
+RULES = {"hostname": Hostname(), "hostnames": Hostname(), "kubespan.mtu": Range(1280, 65535, "bytes, Talos' minimum for KubeSpan is 1280"),
          "user_data_limit": Range(1, unit="bytes")}
 
 
@@ -509,7 +584,9 @@ def main():
     module = ValidatedModule(
         rules=RULES,
         argument_spec=talosctl_argument_spec(
-            dest=dict(type="path", required=True),
+            dest=dict(type="path"),
+            hostnames=dict(type="list", elements="str"),
+            dest_dir=dict(type="path"),
             secrets_bundle=dict(type="path", required=True),
             cluster_name=dict(type="str", required=True),
             endpoint=dict(type="str", required=True),
@@ -545,9 +622,13 @@ def main():
             user_data_limit=dict(type="int"),
             cache=dict(type="bool", default=True),
         ),
+        checks=[one_target],
         supports_check_mode=True,
     )
-    MachineConfig(module).run()
+    if module.params["hostnames"] is not None:
+        run_hosts(module)
+    else:
+        MachineConfig(module).run()
 
 
 if __name__ == "__main__":

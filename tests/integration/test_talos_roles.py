@@ -73,6 +73,13 @@ def test_join_config_role_renders_one_private_config_per_node(join_bed, talosctl
     assert again.returncode == 0
     assert not any(r.get("changed") for dummy, r in all_results(again))
 
+    # One more node: one task renders its config and reuses the other two (their inputs do not include the list).
+    grown = run(pool=dict(POOL, count=3))
+    assert grown.returncode == 0, grown.stdout[-4000:]
+    rendered = [r for name, r in all_results(grown) if name.endswith("Render one join config per node")][0]
+    assert [(c["hostname"], c["rendered"]) for c in rendered["talos_machine_config"]["configs"]] == [
+        ("hel1-a-1", False), ("hel1-a-2", False), ("hel1-a-3", True)]
+
 
 def test_join_config_role_renders_talos_1_14_documents(talosctl, talos_schema, tmp_path):
     """A home cluster on Talos 1.14 (its controlplane config in the 1.14 layout): the join configs carry the

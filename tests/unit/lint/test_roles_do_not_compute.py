@@ -8,7 +8,7 @@ import glob
 import os
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-BUDGET = 19
+BUDGET = 15
 
 
 def statements():
