@@ -43,8 +43,25 @@ options:
   name:
     description:
       - The server's name, unique within the provider's project.
+      - Required unless O(names) is given.
     type: str
-    required: true
+  names:
+    description:
+      - Several servers of the pool in one task, each handled as O(name) would be, every other option shared, one
+        after another within one O(wait_timeout). The result is then RV(cloud_server.servers), one entry per name
+        in order, and the diff a list. A failure names its server and returns the servers handled before it; a
+        re-run goes on from there.
+      - A pool's servers take one task this way where a loop takes a process per server.
+      - Mutually exclusive with O(name) and O(user_data).
+    type: list
+    elements: str
+  user_data_dir:
+    description:
+      - With O(names), the directory holding each server's machine config as C(<name>.yaml) (as
+        M(talos.autoextender.talos_machine_config) writes them with O(talos.autoextender.talos_machine_config#module:dest_dir)),
+        sent as its user data. Read on the host the task runs on.
+      - Without it, the servers boot into maintenance mode, as without O(user_data).
+    type: path
   pool:
     description:
       - The edge pool the server belongs to (label C(autoextender-pool)).
@@ -160,6 +177,15 @@ cloud_server:
   returned: always
   type: dict
   contains:
+    servers:
+      description:
+        - With O(names), one dict per name in order, each with the keys below (C({name, state=absent}) for a server
+          deleted or already absent); the other keys are then not returned.
+        - On a failure, the servers handled before the one that failed.
+      type: list
+      elements: dict
+      returned: when O(names) is given
+      sample: [{name: hel1-a-1, status: running, public_ipv4: 192.0.2.10}]
     id:
       description: The provider's id of the server.
       type: str
@@ -218,6 +244,8 @@ cloud_server:
       sample: "********"
 """
 
+import os
+
 try:
     import yaml
 except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
@@ -226,6 +254,7 @@ except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import CloudResource, cloud_argument_spec
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
+from ansible_collections.talos.autoextender.plugins.module_utils._item_module import ItemModule
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_secrets import secret_values
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import NumericId, ValidatedModule, one_true_of
@@ -338,12 +367,74 @@ class CloudServer(CloudResource):
         return dict(out, boot_config=state["boot_config"]) if "boot_config" in state else out
 
 
+def one_target(params):
+    """Either O(name) or O(names), never both; O(user_data_dir) goes with O(names)."""
+    many = params.get("names") is not None
+    rule = "name (one server), or names (several; user_data_dir instead of user_data)"
+    both = [k for k in ("name", "user_data") if many and params.get(k) is not None]
+    if both:
+        problem = "names cannot be combined with %s" % " or ".join(both)
+    elif not many and not params.get("name"):
+        problem = "name is required unless names is given"
+    elif not many and params.get("user_data_dir"):
+        problem = "user_data_dir goes with names"
+    else:
+        return
+    raise AutoextenderError("%s: give %s" % (problem, rule), kind=VALIDATION,
+                            details={"option": "names" if many else "name", "rule": rule})
+
+
+def read_user_data(directory, name):
+    path = os.path.join(directory, name + ".yaml")
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError as e:
+        raise AutoextenderError("Failed to read the user data of %s from %s: %s" % (name, path, e),
+                                kind=VALIDATION, details={"path": path})
+
+
+def run_names(module):
+    """O(names): each server in turn, one provider and one deadline; the first failure names its server."""
+    servers, diffs, changed, first = [], [], False, None
+    for name in module.params["names"]:
+        own = {"name": name, "names": None, "user_data_dir": None}
+        one = CloudServer(ItemModule(module, **own))
+        if first is not None:  # one client and one deadline for the task
+            one._provider, one._deadline = first.provider, first.deadline
+        first = first or one
+        try:
+            if module.params["user_data_dir"] and module.params["state"] == "present":
+                one.params["user_data"] = read_user_data(module.params["user_data_dir"], name)
+            server_changed, before, after = one.ensure()
+            if server_changed and after is not None and not module.check_mode and module.params["wait"]:
+                after = one.wait(after, one.deadline)
+        except AutoextenderError as e:
+            e = e.redacted(one.secrets())
+            one.warn()
+            module.fail_json(msg="%s: %s" % (name, e.msg), failure=dict(e.failure(), server=name),
+                             cloud_server={"servers": servers})
+            return
+        changed = changed or server_changed
+        servers.append(one.redacted(after) or {"name": name, "state": "absent"})
+        diffs.append({"before": one.redacted(before) or {}, "after": one.redacted(after) or {}})
+    if first is not None:
+        first.warn()
+    result = {"changed": changed, "cloud_server": {"servers": servers}}
+    if module._diff:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
 def main():
     module = ValidatedModule(
         rules={"firewall": NumericId()},
-        checks=[one_true_of("ipv4", "ipv6", when={"state": "present"}, why="a server needs a public address")],
+        checks=[one_target,
+                one_true_of("ipv4", "ipv6", when={"state": "present"}, why="a server needs a public address")],
         argument_spec=cloud_argument_spec(
-            name=dict(type="str", required=True),
+            name=dict(type="str"),
+            names=dict(type="list", elements="str"),
+            user_data_dir=dict(type="path"),
             pool=dict(type="str", required=True),
             location=dict(type="str"),
             server_type=dict(type="str"),
@@ -356,7 +447,10 @@ def main():
         required_if=[("state", "present", ("location", "server_type", "image"))],
         supports_check_mode=True,
     )
-    CloudServer(module).run()
+    if module.params["names"] is not None:
+        run_names(module)
+    else:
+        CloudServer(module).run()
 
 
 if __name__ == "__main__":

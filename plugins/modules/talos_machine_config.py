@@ -378,6 +378,7 @@ import tempfile
 from ansible_collections.talos.autoextender.plugins.module_utils import _render_cache as render_cache
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
+from ansible_collections.talos.autoextender.plugins.module_utils._item_module import ItemModule
 from ansible_collections.talos.autoextender.plugins.module_utils._resource import Resource
 from ansible_collections.talos.autoextender.plugins.module_utils._talos_config import (
     CollectedSecrets,
@@ -521,18 +522,6 @@ class MachineConfig(CollectedSecrets, Resource):
         self.module.exit_json(**result)
 
 
-class HostModule(object):
-    """The task's module as one host of O(hostnames) sees it: the shared options with its hostname and dest."""
-
-    def __init__(self, module, hostname):
-        self._module = module
-        self.params = dict(module.params, hostname=hostname, dest=os.path.join(module.params["dest_dir"], hostname + ".yaml"),
-                           hostnames=None, dest_dir=None)
-
-    def __getattr__(self, name):
-        return getattr(self._module, name)
-
-
 def one_target(params):
     """Either O(dest) (one config) or O(hostnames) with O(dest_dir) (one per hostname), never both."""
     rule = "dest for one config, or hostnames with dest_dir (and neither dest nor hostname) for one per hostname"
@@ -556,7 +545,8 @@ def run_hosts(module):
     patches = module.params["patches"]
     module.no_log_values.difference_update(patch_log_values(patches) - set(patch_secrets(patches)))
     for host in module.params["hostnames"]:
-        one = MachineConfig(HostModule(module, host))
+        one = MachineConfig(ItemModule(module, hostname=host, dest=os.path.join(module.params["dest_dir"], host + ".yaml"),
+                                       hostnames=None, dest_dir=None))
         try:
             host_changed, dummy, after = one.ensure()
         except AutoextenderError as e:

@@ -70,6 +70,47 @@ def test_four_steps_then_update_then_delete(cloud):
     assert len(cloud.calls("DELETE", cloud.servers_path.rstrip("$") + "/")) == 1
 
 
+def test_names_in_one_task_then_user_data_from_a_directory(cloud, tmp_path):
+    image = make_image(cloud)
+    names = ["edge-a-1", "edge-a-2", "edge-a-3"]
+    args = dict(server_args(cloud, image), server_names=names)
+    del args["server_name"]
+    proc, res = play(cloud, "cloud_server", **args)
+    ok(proc)
+    assert [res[t]["changed"] for t in ALL_STEPS] == [True, True, False, False]
+    assert len(cloud.calls("POST", cloud.servers_path)) == 3  # the check-mode run created nothing
+    made = res["Apply"]["cloud_server"]["servers"]
+    assert [s["name"] for s in made] == names and all(s["status"] == "running" for s in made)
+    assert [s["name"] for s in res["Check"]["cloud_server"]["servers"]] == names
+    assert [d["after"]["name"] for d in res["Apply"]["diff"]] == names
+    assert sorted(cloud.servers()) == names
+
+    # Two more, each with its machine config as user data (predicted: the lab would validate a real one). The
+    # existing servers' configs are read too and left unused, as with user_data on one existing server.
+    grown = names + ["edge-a-4", "edge-a-5"]
+    for name in grown:
+        (tmp_path / (name + ".yaml")).write_text("version: v1alpha1\nmachine:\n  token: sekrit.%s\n" % name)
+    args.update(server_names=grown, user_data_dir=str(tmp_path))
+    proc, res = play(cloud, "cloud_server", steps=["check"], **args)
+    ok(proc)
+    predicted = res["Check"]["cloud_server"]["servers"]
+    assert [(s["name"], s.get("user_data")) for s in predicted[3:]] == [("edge-a-4", "********"), ("edge-a-5", "********")]
+    assert "sekrit" not in proc.stdout + proc.stderr
+    assert sorted(cloud.servers()) == names
+
+    # A server whose config is missing: the task names it and returns the ones before it.
+    (tmp_path / "edge-a-5.yaml").unlink()
+    proc, res = play(cloud, "cloud_server", steps=["check"], **args)
+    result = failed(proc, res, "Check")
+    assert result["msg"].startswith("edge-a-5: Failed to read the user data of edge-a-5"), result["msg"]
+    assert result["failure"]["server"] == "edge-a-5"
+    assert [s["name"] for s in result["cloud_server"]["servers"]] == grown[:4]
+
+    # Both forms at once are refused before anything is asked.
+    proc, res = play(cloud, "cloud_server", steps=["apply"], **dict(args, server_name="edge-a-1"))
+    assert failed(proc, res)["msg"].startswith("names cannot be combined with name")
+
+
 def test_foreign_servers_are_never_touched(cloud):
     image = make_image(cloud)
     cloud.seed_server("edge-a-1", {"team": "web"})
