@@ -386,8 +386,8 @@ def limited_world(limit, **overrides):
         kubespan=[peer("hel1-a-1", "203.0.113.7:51820"), peer("x", "203.0.113.8:51820", state="down"),
                   peer("fr-par-b-1", "198.51.100.1:51820")],
         dns=[rrset("203.0.113.7", "203.0.113.8", "198.51.100.1", "192.0.2.250"),
-             rrset("2001:db8::8", rtype="AAAA"), {"name": "edge.example.org.", "type": "TXT", "ttl": 60,
-                                                    "rdata": ["owner=home"], "owner": "home"}],
+             rrset("2001:db8::8", rtype="AAAA"),
+             {"name": "edge.example.org.", "type": "TXT", "ttl": 60, "rdata": ["owner=home"], "owner": "home"}],
         probes=[probe("203.0.113.7"), probe("203.0.113.8", healthy=False, error="refused"), probe("198.51.100.1")],
         limit=limit,
     )
@@ -411,8 +411,8 @@ def test_a_limit_of_one_node_reports_only_it():
     assert [(p["name"], p["servers"], p["count"]) for p in report["pools"]] == [("hel1-a", ["hel1-a-1"], 2)]
     assert report["nodes"] == []
     assert [p["label"] for p in report["kubespan"]] == ["hel1-a-1"]
-    assert [(rs["type"], [v["value"] for v in rs["rdata"]]) for rs in report["dns"]] == [("A", ["203.0.113.7"]),
-                                                                                          ("AAAA", [])]
+    dns = [(rs["type"], [v["value"] for v in rs["rdata"]]) for rs in report["dns"]]
+    assert dns == [("A", ["203.0.113.7"]), ("AAAA", [])]
     assert report["warnings"] == [] and report["ok"] is True
     assert report["summary"] == {"pools": 1, "active_pools": 1, "servers": 1, "running": 1, "nodes": 1, "ready": 1,
                                  "peers": 1, "peers_up": 1, "dns_values": 1, "probes": 1, "healthy": 1,
@@ -439,8 +439,8 @@ def test_pool_warnings_stay_only_for_pools_wholly_in_the_limit():
 
 def test_a_limit_spanning_pools_lists_each_pool_with_its_limited_servers():
     report = limited_world(["hel1-a-1", "fr-par-b-1"])
-    assert [(p["name"], p["servers"]) for p in report["pools"]] == [("hel1-a", ["hel1-a-1"]),
-                                                                     ("fr-par-b", ["fr-par-b-1"])]
+    pools = [(p["name"], p["servers"]) for p in report["pools"]]
+    assert pools == [("hel1-a", ["hel1-a-1"]), ("fr-par-b", ["fr-par-b-1"])]
     assert sorted(v["value"] for v in report["dns"][0]["rdata"]) == ["198.51.100.1", "203.0.113.7"]
 
 
