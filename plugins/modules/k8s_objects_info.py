@@ -49,6 +49,7 @@ attributes:
     description: Reads only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Reads only; there is nothing to show.
 seealso:
   - module: kubernetes.core.k8s_info
 """

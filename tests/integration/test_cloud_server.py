@@ -107,7 +107,9 @@ def test_names_in_one_task_then_user_data_from_a_directory(cloud, tmp_path):
     assert [s["name"] for s in result["cloud_server"]["servers"]] == grown[:4]
 
     # Both forms at once are refused before anything is asked.
-    proc, res = play(cloud, "cloud_server", steps=["apply"], **dict(args, server_name="edge-a-1"))
+    both = dict(args)
+    both["server_name"] = "edge-a-1"
+    proc, res = play(cloud, "cloud_server", steps=["apply"], **both)
     assert failed(proc, res)["msg"].startswith("names cannot be combined with name")
 
 
