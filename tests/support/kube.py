@@ -16,7 +16,7 @@ import urllib.request
 import yaml
 
 from .pki import make_pki
-from .process import ManagedProcess, free_port, tcp_open
+from .process import ManagedProcess, ServerFailed, free_port, tcp_open
 from .tools import which
 
 
@@ -109,7 +109,7 @@ KWOK_RULES = [
 
 
 def _pick_ports():
-    return {name: free_port() for name in ("etcd", "etcd-peer", "api", "kcm", "scheduler", "kwok")}
+    return {name: free_port() for name in ("etcd", "etcd-peer", "api")}
 
 
 def _tokens(workdir):
@@ -221,7 +221,7 @@ def start_cluster(workdir, stack):
         configs[part] = os.path.join(workdir, part + ".kubeconfig")
         write_kubeconfig(configs[part], url, pki["ca.crt"], tokens[user], user=user)
     _kwok_rbac(url, token, ctx)
-    _start_control_loop(workdir, stack, ports, pki, configs)
+    _start_control_loop(workdir, stack, pki, configs)
     return KubeCluster(url, token, pki["ca.crt"], kubeconfig)
 
 
@@ -232,12 +232,45 @@ def _serving(workdir, part, port, config):
             "--authentication-kubeconfig", config, "--authorization-kubeconfig", config]
 
 
-def _start_control_loop(workdir, stack, ports, pki, configs):
+#: what a component logs when the port picked for it was taken before it bound
+BIND_RACE = "address already in use"
+
+
+class _Component:
+    """A control-loop component serving /healthz on a loopback port picked when it starts.
+
+    A port that ``free_port`` found free can be taken before the component binds it (the
+    apiserver's outgoing connections draw ephemeral ports from the same range): such a start
+    is retried on another port, any other failure is not.
+    """
+
+    def __init__(self, stack, name, argv_of, log, probe_of, env=None):
+        self.stack, self.name, self.argv_of, self.log, self.probe_of, self.env = stack, name, argv_of, log, probe_of, env
+        self.port = self.proc = None
+        self.start()
+
+    def start(self):
+        self.port = free_port()
+        self.proc = self.stack.enter_context(ManagedProcess(self.name, self.argv_of(self.port), self.log, env=self.env))
+
+    def wait_ready(self, timeout, attempts=3):
+        for attempt in range(attempts):
+            try:
+                self.proc.wait_ready(lambda: self.probe_of(self.port), timeout=timeout)
+                return
+            except ServerFailed as e:
+                if BIND_RACE not in str(e) or attempt == attempts - 1:
+                    raise
+                self.start()
+
+
+def _start_control_loop(workdir, stack, pki, configs):
     """kube-controller-manager, kube-scheduler and kwok; wait until each answers its health check."""
     kcm_path = which("kube-controller-manager")
-    kcm = stack.enter_context(ManagedProcess("kube-controller-manager", [
+    insecure = ssl._create_unverified_context()  # noqa: S323 - their self-signed serving certs, loopback
+    kcm = _Component(stack, "kube-controller-manager", lambda port: [
         kcm_path, "--kubeconfig", configs["kube-controller-manager"],
-        *_serving(workdir, "kube-controller-manager", ports["kcm"], configs["kube-controller-manager"]),
+        *_serving(workdir, "kube-controller-manager", port, configs["kube-controller-manager"]),
         "--leader-elect=false",
         # each controller with its own ServiceAccount's token, as in a real cluster (the
         # token controller signs them with the apiserver's service-account key)
@@ -253,13 +286,15 @@ def _start_control_loop(workdir, stack, ports, pki, configs):
         "--node-monitor-grace-period", "%ds" % NODE_MONITOR_GRACE_SECONDS,
         "--node-startup-grace-period", "%ds" % NODE_MONITOR_GRACE_SECONDS,
         "--feature-gates", informer_gates_off(kcm_path),
-    ], os.path.join(workdir, "kube-controller-manager.log")))
-    scheduler = stack.enter_context(ManagedProcess("kube-scheduler", [
+    ], os.path.join(workdir, "kube-controller-manager.log"),
+        lambda port: _healthz("https://127.0.0.1:%d/healthz" % port, insecure))
+    scheduler = _Component(stack, "kube-scheduler", lambda port: [
         which("kube-scheduler"), "--kubeconfig", configs["kube-scheduler"],
-        *_serving(workdir, "kube-scheduler", ports["scheduler"], configs["kube-scheduler"]),
+        *_serving(workdir, "kube-scheduler", port, configs["kube-scheduler"]),
         "--leader-elect=false",
-    ], os.path.join(workdir, "kube-scheduler.log")))
-    kwok = stack.enter_context(ManagedProcess("kwok", [
+    ], os.path.join(workdir, "kube-scheduler.log"),
+        lambda port: _healthz("https://127.0.0.1:%d/healthz" % port, insecure))
+    kwok = _Component(stack, "kwok", lambda port: [
         which("kwok"), "--kubeconfig", configs["kwok"],
         "--config=" + os.path.join(KWOK_STAGES, "kwok.yaml"),
         *("--config=" + _kwok_stages(workdir, name) for name in ("pods.yaml", "nodes.yaml")),
@@ -267,12 +302,10 @@ def _start_control_loop(workdir, stack, ports, pki, configs):
         "--manage-all-nodes",
         # no Lease controller: the lab's machines renew their Leases themselves
         "--node-lease-duration-seconds", "0",
-        "--server-address", "127.0.0.1:%d" % ports["kwok"],
+        "--server-address", "127.0.0.1:%d" % port,
         # the address of a pod when kwok does not know its Node yet (pods get one from --cidr otherwise)
         "--node-ip", "10.0.0.1",
-    ], os.path.join(workdir, "kwok.log"), env=dict(os.environ, HOME=workdir)))  # no ~/.kwok/kwok.yaml
-    insecure = ssl._create_unverified_context()  # noqa: S323 - their self-signed serving certs, loopback
-    kcm.wait_ready(lambda: _healthz("https://127.0.0.1:%d/healthz" % ports["kcm"], insecure), timeout=120)
-    scheduler.wait_ready(lambda: _healthz("https://127.0.0.1:%d/healthz" % ports["scheduler"], insecure),
-                         timeout=120)
-    kwok.wait_ready(lambda: _healthz("http://127.0.0.1:%d/healthz" % ports["kwok"]), timeout=120)
+    ], os.path.join(workdir, "kwok.log"), lambda port: _healthz("http://127.0.0.1:%d/healthz" % port),
+        env=dict(os.environ, HOME=workdir))  # no ~/.kwok/kwok.yaml
+    for part in (kcm, scheduler, kwok):
+        part.wait_ready(timeout=120)
