@@ -33,6 +33,12 @@ def comparable(obj):
     return dict(obj, metadata=meta)
 
 
+def shape_problems(objects):
+    """The objects that cannot be applied at all: no apiVersion, kind or name."""
+    return ["object %d: needs apiVersion, kind and metadata.name" % index for index, obj in enumerate(objects)
+            if not (obj.get("apiVersion") and obj.get("kind") and (obj.get("metadata") or {}).get("name"))]
+
+
 def key(obj):
     """``Kind/namespace/name`` of an object."""
     meta = obj.get("metadata") or {}

@@ -80,14 +80,8 @@ k8s_apply:
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_client as kc
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
-from ansible_collections.talos.autoextender.plugins.module_utils._k8s_objects import Objects, key
+from ansible_collections.talos.autoextender.plugins.module_utils._k8s_objects import Objects, key, shape_problems
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
-
-
-def shape_problems(objects):
-    """The objects that cannot be applied at all: no apiVersion, kind or name."""
-    return ["object %d: needs apiVersion, kind and metadata.name" % index for index, obj in enumerate(objects)
-            if not (obj.get("apiVersion") and obj.get("kind") and (obj.get("metadata") or {}).get("name"))]
 
 
 def main():

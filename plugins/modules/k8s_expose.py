@@ -131,7 +131,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils import _expose
 from ansible_collections.talos.autoextender.plugins.module_utils import _k8s_client as kc
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
-from ansible_collections.talos.autoextender.plugins.module_utils._k8s_objects import Objects, key
+from ansible_collections.talos.autoextender.plugins.module_utils._k8s_objects import Objects, key, shape_problems
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import PORT, ValidatedModule
 
 #: the kinds an entry may need beyond the built-in Ingress, by API group/version
@@ -171,8 +171,9 @@ class Expose:
 
     def check(self, served):
         """Fail with every problem of the entries and objects, before anything changes."""
-        errors = ["%s is not labelled %s=%s and autoextender.io/expose, so it could never be removed"
-                  % ((key(o),) + _expose.MANAGED_BY) for o in self.desired if not _expose.ours(o)]
+        errors = shape_problems(self.desired) + [
+            "%s is not labelled %s=%s and autoextender.io/expose, so it could never be removed"
+            % ((key(o),) + _expose.MANAGED_BY) for o in self.desired if not _expose.ours(o)]
         named = [e for e in self.entries if e.get("namespace") and e.get("service")]
         services = [(e, self.objects.get("v1", "Service", e["namespace"], e["service"])) for e in named]
         taken = [(item, self.objects.get(item["api_version"], item["kind"], item["namespace"], item["name"]))
