@@ -228,6 +228,13 @@ class CloudProvider(object):
         """
         raise NotImplementedError
 
+    def price_catalog(self):
+        """What each server type and public address costs per month, from the provider's API (read-only calls).
+
+        The shape ``_costs`` reads (documented there); prices are never built into the collection.
+        """
+        raise NotImplementedError
+
     def check_placement(self, location, server_type, arch=None, join=None):
         """Raise a validation error naming the valid choices when the placement cannot work."""
         problems = placement_problems(self.placement_catalog(), self.name, location, server_type, arch, join)

@@ -62,6 +62,17 @@ ROLE_LABEL = "autoextender-role"
 _DESCRIPTION = re.compile(r"schematic ([0-9a-zA-Z]+)")
 
 
+def _price(price):
+    """A Hetzner ``price`` ({"net": "3.4900", "gross": "4.1531"}, decimal strings) as ``_costs`` reads it."""
+    return {"net": float(price["net"]), "gross": float(price["gross"])}
+
+
+def _orderable_in(stype):
+    """The locations where a server of ``stype`` can be ordered now (available, not being deprecated there)."""
+    return sorted(entry.location.name for entry in stype.locations or () if entry.location is not None
+                  and getattr(entry, "available", True) and entry.deprecation is None)
+
+
 # -- labels ------------------------------------------------------------------------------------
 def label_value(value):
     """``value`` as a valid Hetzner label value (<= 63 characters of ``[a-zA-Z0-9._-]``).
@@ -574,10 +585,35 @@ class HetznerProvider(base.CloudProvider):
         catalog = {"locations": dict((loc.name, {"user_data": True}) for loc in locations), "server_types": {},
                    "joins": ["maintenance", "user_data"]}
         for stype in types:
-            where = sorted(entry.location.name for entry in stype.locations or () if entry.location is not None
-                           and getattr(entry, "available", True) and entry.deprecation is None)
+            where = _orderable_in(stype)
             catalog["server_types"][stype.name] = {"arch": [arch_of.get(stype.architecture, stype.architecture)],
                                                    "locations": where or None}
+        return catalog
+
+    def price_catalog(self):
+        """``GET /pricing`` (prices per location, the currency and VAT of the project) and the server types
+        (cores, memory, architecture): two read-only calls."""
+        deadline = self._read_deadline()
+        pricing = self.api.call(lambda: self.client.request("GET", "/pricing"), "read the Hetzner price list",
+                                deadline)["pricing"]
+        types = dict((t.name, t) for t in self.api.call(self.client.server_types.get_all, "list server types",
+                                                         deadline))
+        arch_of = dict((v, k) for k, v in ARCH.items())
+        catalog = {"provider": self.name, "currency": pricing["currency"], "vat_rate": float(pricing["vat_rate"]),
+                   "server_types": {}, "addresses": {}}
+        for entry in pricing["server_types"]:
+            stype = types.get(entry["name"])
+            if stype is None:  # priced but not orderable (yet, or any more)
+                continue
+            monthly = dict((p["location"], _price(p["price_monthly"])) for p in entry["prices"])
+            catalog["server_types"][entry["name"]] = {
+                "cores": stype.cores, "memory_gb": float(stype.memory), "deprecated": stype.deprecation is not None,
+                "arch": [arch_of.get(stype.architecture, stype.architecture)],
+                "locations": [loc for loc in _orderable_in(stype) if loc in monthly], "monthly": monthly}
+        for entry in pricing["primary_ips"]:
+            catalog["addresses"][entry["type"]] = dict((p["location"], _price(p["price_monthly"]))
+                                                       for p in entry["prices"])
+        catalog["locations"] = sorted(set(loc for t in catalog["server_types"].values() for loc in t["locations"]))
         return catalog
 
     def name_problems(self, servers=(), firewalls=(), labels=None):

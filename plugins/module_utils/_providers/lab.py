@@ -72,6 +72,10 @@ def classify(exc):
     return ApiFailure(connection=True, message="%s: %s" % (type(exc).__name__, exc))
 
 
+def _price(price):
+    return {"net": float(price["net"]), "gross": float(price["gross"])}
+
+
 def to_server(data):
     net = data.get("public_net") or {}
     return base.server(id=data["id"], name=data["name"], provider="lab", location=data["location"],
@@ -341,6 +345,21 @@ class LabProvider(base.CloudProvider):
         return {"locations": dict((i["name"], {"user_data": True}) for i in locations),
                 "server_types": dict((i["name"], {"arch": i.get("architectures"), "locations": None}) for i in types),
                 "joins": ["maintenance", "user_data"]}
+
+    def price_catalog(self):
+        """The lab's price list (``GET /pricing``: play money, so that budgets can be tried on the lab), with the
+        cores and memory of ``/server_types``; a lab server's IPv6 address is free, its IPv4 address is not."""
+        pricing = self.request("GET", "/pricing", "read the lab price list")
+        types = dict((i["name"], i) for i in self.request("GET", "/server_types", "list lab server types")["server_types"])
+        locations = [i["name"] for i in self.request("GET", "/locations", "list lab locations")["locations"]]
+        return {"provider": self.name, "currency": pricing["currency"], "vat_rate": float(pricing["vat_rate"]),
+                "locations": sorted(locations),
+                "addresses": dict((family, {"*": _price(pricing[family])}) for family in ("ipv4", "ipv6")),
+                "server_types": dict((p["name"], {"cores": types[p["name"]]["cores"],
+                                                  "memory_gb": float(types[p["name"]]["memory_gb"]),
+                                                  "arch": types[p["name"]].get("architectures"), "locations": None,
+                                                  "deprecated": False, "monthly": {"*": _price(p["monthly"])}})
+                                     for p in pricing["server_types"] if p["name"] in types)}
 
     def name_problems(self, servers=(), firewalls=(), labels=None):
         problems = ["lab %s name %r must be 1 to 63 lower-case letters, digits, '.' or '-', starting and ending with a "

@@ -525,6 +525,23 @@ class LinodeProvider(base.CloudProvider):
                 "server_types": dict((t["id"], {"arch": ["amd64"], "locations": None}) for t in types),
                 "joins": ["maintenance", "user_data"]}
 
+    def price_catalog(self):
+        """``/linode/types``: a monthly price in US dollars without tax, with ``region_prices`` where a region
+        differs; the IPv4 and IPv6 addresses are included in it. ``/regions`` says where Linodes go."""
+        deadline = self.api.deadline()
+        regions = self.api.collect("list Linode regions", deadline, "/regions")
+        types = self.api.collect("list Linode types", deadline, "/linode/types")
+        catalog = {"provider": self.name, "currency": "USD", "vat_rate": None, "addresses": {},
+                   "locations": sorted(r["id"] for r in regions if "Linodes" in r.get("capabilities", ())),
+                   "server_types": {}}
+        for stype in types:
+            monthly = {"*": {"net": float(stype["price"]["monthly"]), "gross": None}}
+            monthly.update((p["id"], {"net": float(p["monthly"]), "gross": None}) for p in stype.get("region_prices") or ())
+            catalog["server_types"][stype["id"]] = {
+                "cores": stype["vcpus"], "memory_gb": stype["memory"] / 1024.0, "arch": ["amd64"], "locations": None,
+                "deprecated": False, "monthly": monthly}
+        return catalog
+
     def name_problems(self, servers=(), firewalls=(), labels=None):
         rule = "must be %d to %d letters, digits, '-', '_' or '.', starting with a letter, without '--', '__' or '..'"
         problems = ["Linode label %r %s" % (name, rule % (3, SERVER_LABEL_MAX)) for name in servers

@@ -38,6 +38,9 @@ from .base import ApiError, Simulator, paginate, route
 
 LOCATIONS = {"loopback": "Loopback, rack A", "loopback-b": "Loopback, rack B"}
 SERVER_TYPES = {"lab-small": {"cores": 1, "memory_gb": 2}, "lab-medium": {"cores": 2, "memory_gb": 4}}
+#: the lab's price list in play money (GET /pricing), so that autoextender_budget can be tried on the lab
+PRICES = {"currency": "EUR", "vat_rate": "19.00", "ipv4": "0.50", "ipv6": "0.00",
+          "server_types": {"lab-small": "3.49", "lab-medium": "6.49"}}
 ARCHES = ("amd64", "arm64")
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
 MAX_USER_DATA = 32768
@@ -498,6 +501,14 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
     @route("GET", "/server_types")
     def server_types(self, request):
         return {"server_types": [dict(v, name=k) for k, v in sorted(SERVER_TYPES.items())]}
+
+    @route("GET", "/pricing")
+    def pricing(self, request):
+        def price(net):
+            return {"net": net, "gross": "%.4f" % (float(net) * (1 + float(PRICES["vat_rate"]) / 100))}
+        return {"currency": PRICES["currency"], "vat_rate": PRICES["vat_rate"], "ipv4": price(PRICES["ipv4"]),
+                "ipv6": price(PRICES["ipv6"]),
+                "server_types": [{"name": k, "monthly": price(v)} for k, v in sorted(PRICES["server_types"].items())]}
 
     # -- the machines --------------------------------------------------------------------------------------
     def tick(self):

@@ -22,6 +22,8 @@ SERVER_TYPES = [
     (45, "cax11", "arm", "shared", 2, 4.0, 40, "3.79", ("fsn1", "nbg1", "hel1")),
     (96, "ccx13", "x86", "dedicated", 2, 8.0, 80, "12.49", ("fsn1", "nbg1", "hel1", "ash", "hil", "sin")),
 ]
+#: a Primary IPv4 address per month, net (IPv6 ones are free)
+PRIMARY_IPV4_MONTHLY = "0.5000"
 SYSTEM_IMAGES = [
     # id, name, architecture, os flavor, os version
     (114690387, "debian-12", "x86", "debian", "12"),
@@ -120,6 +122,29 @@ class CatalogMixin:
             if row[0] == int_id(request):
                 return {"server_type": _server_type(row)}
         raise not_found("server type")
+
+    @route("GET", "/pricing")
+    def list_prices(self, request):
+        """The project's prices (EUR, 19 % VAT) built from the same catalog as the server types, so the two agree."""
+        def monthly(location, net):
+            return {"location": location, "price_monthly": {"net": net, "gross": _gross(net)}}
+
+        def per_location(net):
+            return [monthly(row[1], net) for row in LOCATIONS]
+        return {"pricing": {
+            "currency": "EUR", "vat_rate": "19.00",
+            "floating_ip": {"price_monthly": {"net": "3.00", "gross": _gross("3.00")}},
+            "floating_ips": [{"type": "ipv4", "prices": per_location("3.00")},
+                             {"type": "ipv6", "prices": per_location("3.00")}],
+            "primary_ips": [dict(type=family, prices=[dict(monthly(row[1], net), price_hourly={
+                "net": "%.4f" % (float(net) / 730), "gross": _gross("%.4f" % (float(net) / 730))}) for row in LOCATIONS])
+                for family, net in (("ipv4", PRIMARY_IPV4_MONTHLY), ("ipv6", "0.0000"))],
+            "image": {"price_per_gb_month": {"net": "0.0110", "gross": _gross("0.0110")}},
+            "volume": {"price_per_gb_month": {"net": "0.0440", "gross": _gross("0.0440")}},
+            "server_backup": {"percentage": "20.00"},
+            "load_balancer_types": [],
+            "server_types": [{"id": row[0], "name": row[1], "prices": _server_type(row)["prices"]}
+                             for row in SERVER_TYPES]}}
 
     # -- SSH keys ------------------------------------------------------------------------
     @route("GET", "/ssh_keys")

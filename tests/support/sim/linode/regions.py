@@ -12,10 +12,12 @@ def _region(rid, label, country, metadata):
             "placement_group_limits": {"maximum_linodes_per_pg": 5, "maximum_pgs_per_customer": None}}
 
 
-def _type(tid, label, cls, vcpus, memory, disk, monthly):
+def _type(tid, label, cls, vcpus, memory, disk, monthly, region_prices=()):
     return {"id": tid, "label": label, "class": cls, "vcpus": vcpus, "memory": memory, "disk": disk, "gpus": 0,
             "transfer": 1000 * vcpus, "network_out": 1000 * vcpus, "successor": None,
-            "price": {"hourly": round(monthly / 730.0, 4), "monthly": float(monthly)}, "region_prices": [],
+            "price": {"hourly": round(monthly / 730.0, 4), "monthly": float(monthly)},
+            "region_prices": [{"id": rid, "hourly": round(price / 730.0, 4), "monthly": float(price)}
+                              for rid, price in region_prices],
             "addons": {"backups": {"price": {"hourly": 0.003, "monthly": 2.0}, "region_prices": []}}}
 
 
@@ -26,7 +28,8 @@ def default_regions():
 
 
 def default_types():
-    return [_type("g6-nanode-1", "Nanode 1GB", "nanode", 1, 1024, 25600, 5),
+    # Singapore costs more here, as Jakarta and Sao Paulo do on the real API (region_prices).
+    return [_type("g6-nanode-1", "Nanode 1GB", "nanode", 1, 1024, 25600, 5, [("ap-south", 6)]),
             _type("g6-standard-1", "Linode 2GB", "standard", 1, 2048, 51200, 12),
             _type("g6-standard-2", "Linode 4GB", "standard", 2, 4096, 81920, 24),
             _type("g6-dedicated-2", "Dedicated 4GB", "dedicated", 2, 4096, 81920, 36)]

@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+"""What edge pools cost per month, from the providers' own price lists (docs/costs.md). Pure: no I/O.
+
+A price catalog is what ``CloudProvider.price_catalog()`` returns::
+
+    {"provider": str, "currency": "EUR"|"USD"|..., "vat_rate": float|None, "locations": [str, ...],
+     "server_types": {name: {"cores": int, "memory_gb": float, "arch": [..]|None, "deprecated": bool,
+                             "locations": [..]|None (every location), "monthly": {location|"*": Price}}},
+     "addresses": {"ipv4": {location|"*": Price}, "ipv6": {location|"*": Price}}}
+
+    Price: {"net": float, "gross": float|None}   # gross None: the provider gives prices without tax only
+
+``"*"`` is the price in every location without one of its own (Linode's
+default price beside its ``region_prices``). An address missing from
+``addresses`` is included in the server's price (Linode, the lab).
+
+``autoextender_budget`` (validated by ``budget_problems``)::
+
+    {"monthly": number > 0, "currency": "EUR", "prices": "gross"|"net" (default gross),
+     "exchange_rates": {"USD": 0.86, ...}}   # 1 USD = 0.86 of the budget's currency
+"""
+
+from __future__ import annotations
+
+import re
+
+PRICE_BASES = ("gross", "net")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+#: the two public addresses an edge server has (IPv4 always; IPv6 as the pool's ``ipv6``)
+ADDRESSES = ("ipv4", "ipv6")
+
+
+def money(amount, currency):
+    return "%.2f %s" % (amount, currency)
+
+
+def _number(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def budget_settings_problems(budget):
+    """What is wrong with ``autoextender_budget`` itself (one message each, naming the key)."""
+    if not isinstance(budget, dict):
+        return ["autoextender_budget = %r: must be a mapping with monthly and currency" % (budget,)]
+    problems = []
+    unknown = sorted(set(budget) - {"monthly", "currency", "prices", "exchange_rates"})
+    if unknown:
+        problems.append("autoextender_budget has unknown key(s) %s; known: monthly, currency, prices, exchange_rates"
+                        % ", ".join(unknown))
+    monthly = _number(budget.get("monthly"))
+    if monthly is None or monthly <= 0:
+        problems.append("autoextender_budget.monthly = %r: must be a number above 0 (the monthly cap)"
+                        % (budget.get("monthly"),))
+    if not isinstance(budget.get("currency"), str) or not _CURRENCY.match(budget["currency"]):
+        problems.append("autoextender_budget.currency = %r: must be an ISO 4217 code such as EUR or USD"
+                        % (budget.get("currency"),))
+    if budget.get("prices", "gross") not in PRICE_BASES:
+        problems.append("autoextender_budget.prices = %r: must be gross (with VAT, what the invoice says) or net"
+                        % (budget.get("prices"),))
+    rates = budget.get("exchange_rates", {})
+    if not isinstance(rates, dict):
+        problems.append("autoextender_budget.exchange_rates = %r: must be a mapping of currency to rate" % (rates,))
+    else:
+        for code, rate in sorted(rates.items()):
+            value = _number(rate)
+            if not (isinstance(code, str) and _CURRENCY.match(code)) or value is None or value <= 0:
+                problems.append("autoextender_budget.exchange_rates.%s = %r: must map an ISO 4217 code to a number "
+                                "above 0 (1 %s = rate %s)" % (code, rate, code, budget.get("currency")))
+    return problems
+
+
+def _at(prices, location):
+    return (prices or {}).get(location) or (prices or {}).get("*")
+
+
+def _amount(price, basis):
+    """The ``basis`` amount of a Price; net where the provider gives no gross."""
+    if basis == "gross" and price.get("gross") is not None:
+        return float(price["gross"])
+    return float(price["net"])
+
+
+def server_price(catalog, server_type, location, ipv6=True, basis="gross"):
+    """``(monthly amount, parts)`` for one server with its addresses, in the catalog's currency.
+
+    ``parts`` says what the amount is made of (for the messages); raises ValueError naming what the
+    price list lacks.
+    """
+    stype = (catalog.get("server_types") or {}).get(server_type)
+    price = _at((stype or {}).get("monthly"), location)
+    if price is None:
+        raise ValueError("the %s price list has no price for server type %s in %s"
+                         % (catalog.get("provider"), server_type, location))
+    amount = _amount(price, basis)
+    parts = ["%s %s" % (server_type, money(amount, catalog["currency"]))]
+    for family in ADDRESSES:
+        if family == "ipv6" and not ipv6:
+            continue
+        address = _at((catalog.get("addresses") or {}).get(family), location)
+        if address is not None and _amount(address, basis):
+            amount += _amount(address, basis)
+            parts.append("%s %s" % (family.replace("ip", "IP"), money(_amount(address, basis), catalog["currency"])))
+    return amount, parts
+
+
+def _rate(catalog, budget):
+    """How many of the budget's currency one unit of the catalog's is worth; None when not known."""
+    if catalog["currency"] == budget["currency"]:
+        return 1.0
+    return _number((budget.get("exchange_rates") or {}).get(catalog["currency"]))
+
+
+def pool_costs(catalogs, pools, budget=None, ipv6=True):
+    """One entry per pool: what its ``count`` servers cost per month, in the catalog's currency and the budget's.
+
+    ``catalogs``: {provider: catalog}. Entries: {"pool", "provider", "count", "each", "monthly", "currency",
+    "parts", "in_budget_currency" (None when no rate or no budget), "problem" (why no price, or None)}.
+    """
+    basis = (budget or {}).get("prices", "gross")
+    out = []
+    for pool in pools:
+        entry = {"pool": pool.get("name"), "provider": pool.get("provider"), "count": int(pool.get("count", 1)),
+                 "each": None, "monthly": None, "currency": None, "parts": [], "in_budget_currency": None,
+                 "problem": None}
+        catalog = catalogs.get(pool.get("provider"))
+        if catalog is None:
+            entry["problem"] = "no price list was read for provider %s" % pool.get("provider")
+            out.append(entry)
+            continue
+        try:
+            each, parts = server_price(catalog, pool.get("server_type"), pool.get("location"), ipv6, basis)
+        except ValueError as exc:
+            entry["problem"] = str(exc)
+            out.append(entry)
+            continue
+        entry.update(each=round(each, 4), monthly=round(each * entry["count"], 4), currency=catalog["currency"],
+                     parts=parts)
+        rate = _rate(catalog, budget) if budget else None
+        if rate is not None:
+            entry["in_budget_currency"] = round(entry["monthly"] * rate, 4)
+        out.append(entry)
+    return out
+
+
+def _describe(entry):
+    return "pool %s: %d x (%s) = %s/month" % (entry["pool"], entry["count"], " + ".join(entry["parts"]),
+                                              money(entry["monthly"], entry["currency"]))
+
+
+def budget_problems(catalogs, pools, budget, ipv6=True):
+    """Why the pools' monthly cost does not fit ``budget`` (empty: it fits). Every message names the numbers.
+
+    Only the pools that will have servers count (all of ``pools``: an inactive pool still runs its servers).
+    """
+    problems = budget_settings_problems(budget)
+    if problems:
+        return problems
+    costs = pool_costs(catalogs, pools, budget, ipv6)
+    for entry in costs:
+        if entry["problem"]:
+            problems.append("Cannot check pool %s against autoextender_budget: %s" % (entry["pool"], entry["problem"]))
+        elif entry["in_budget_currency"] is None:
+            problems.append("Pool %s is priced in %s and autoextender_budget in %s: give "
+                            "autoextender_budget.exchange_rates.%s (1 %s = how many %s)"
+                            % (entry["pool"], entry["currency"], budget["currency"], entry["currency"],
+                               entry["currency"], budget["currency"]))
+    if problems:
+        return problems
+    cap = _number(budget["monthly"])
+    total = sum(e["in_budget_currency"] for e in costs)
+    if total > cap + 1e-9:
+        problems.append("The edge pools would cost %s/month (%s prices), over autoextender_budget.monthly %s by %s: %s"
+                        % (money(total, budget["currency"]), budget.get("prices", "gross"),
+                           money(cap, budget["currency"]), money(total - cap, budget["currency"]),
+                           "; ".join(_describe(e) for e in costs)))
+    return problems
+
+
+def cheapest(catalog, min_cpu=1, min_memory_gb=0, arch=None, location=None, basis="gross", ipv6=True):
+    """Per location, the cheapest server type with at least ``min_cpu`` cores and ``min_memory_gb`` of memory.
+
+    A list sorted by location: {"location", "server_type", "monthly", "currency", "cores", "memory_gb"}.
+    Deprecated types and types without the image's ``arch`` are left out; ties go to the lower name.
+    """
+    best = {}
+    wanted = [location] if location is not None else list(catalog.get("locations") or ())
+    for name, stype in sorted((catalog.get("server_types") or {}).items()):
+        if stype.get("deprecated") or stype.get("cores", 0) < min_cpu or stype.get("memory_gb", 0) < min_memory_gb:
+            continue
+        if arch is not None and stype.get("arch") is not None and arch not in stype["arch"]:
+            continue
+        for where in wanted:
+            if stype.get("locations") is not None and where not in stype["locations"]:
+                continue
+            if _at(stype.get("monthly"), where) is None:
+                continue
+            monthly, _parts = server_price(catalog, name, where, ipv6, basis)
+            if where not in best or monthly < best[where]["monthly"] - 1e-9:
+                best[where] = {"location": where, "server_type": name, "monthly": round(monthly, 4),
+                               "currency": catalog["currency"], "cores": stype.get("cores"),
+                               "memory_gb": stype.get("memory_gb")}
+    return [best[k] for k in sorted(best)]
