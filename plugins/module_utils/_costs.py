@@ -25,6 +25,7 @@ default price beside its ``region_prices``). An address missing from
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 PRICE_BASES = ("gross", "net")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -33,7 +34,9 @@ ADDRESSES = ("ipv4", "ipv6")
 
 
 def money(amount, currency):
-    return "%.2f %s" % (amount, currency)
+    """``amount`` to the cent, rounded half up as invoices are (0.595 is 0.60, which ``%.2f`` makes 0.59)."""
+    cents = Decimal(repr(round(amount, 6))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return "%s %s" % (cents, currency)
 
 
 def _number(value):
