@@ -147,4 +147,69 @@ options:
           - Seconds for each connect and each HTTP exchange.
         type: float
         default: 3
+  health:
+    description:
+      - Failure thresholds and hysteresis (docs/failover.md, "Thresholds"), so that one lost probe removes nothing and
+        a node that fails now and then does not go in and out of DNS on every run.
+      - With O(health.state), the history between runs is kept in a ConfigMap of the home cluster that every runner
+        (the CronJob, AWX, a laptop) shares; without it, only the probes within one run count.
+    type: dict
+    default: {}
+    suboptions:
+      fail_after:
+        description:
+          - A published address leaves after this many consecutive failed probes. A failing one is probed again,
+            O(health.retry_delay) apart, within the same run, so a dead node still leaves in one run.
+        type: int
+        default: 2
+      recover_after:
+        description:
+          - An address that is out comes back after this many consecutive successful probes. One the edge set never
+            held (a new node) is probed again within the run; one taken out for failing gets one probe per run (with
+            O(health.state)), so it comes back after this many healthy runs. Until then its C(reason) is
+            C(recovering).
+        type: int
+        default: 2
+      retry_delay:
+        description:
+          - Seconds between two probes of the same address within a run.
+        type: float
+        default: 1
+      flap_changes:
+        description:
+          - An address that went in or out of the set this many times within O(health.flap_window) is flapping; it is
+            reported (a warning, C(reason) C(flapping)) and not put back until the window passes. A failing one still
+            leaves. Needs O(health.state).
+        type: int
+        default: 4
+      flap_window:
+        description:
+          - Seconds over which O(health.flap_changes) are counted.
+        type: int
+        default: 3600
+      state:
+        description:
+          - Where the history lives. Writing it is bookkeeping, not a change of the module (it is written only when it
+            differs, never in check mode, never by M(talos.autoextender.edge_dns_info)).
+        type: dict
+        suboptions:
+          kubeconfig:
+            description:
+              - The home cluster's kubeconfig; in-cluster configuration (the CronJob) or C(~/.kube/config) when not
+                given.
+            type: path
+          context:
+            description:
+              - The kubeconfig context.
+            type: str
+          namespace:
+            description:
+              - The namespace of the ConfigMap; it must exist (the edge ingress's, created by C(provision.yml)).
+            type: str
+            default: autoextender-edge
+          name:
+            description:
+              - The ConfigMap; one data key per record name.
+            type: str
+            default: autoextender-edge-health
 """

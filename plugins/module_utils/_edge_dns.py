@@ -16,6 +16,11 @@ results and the sets published now), so every rule is unit-tested:
   put in or taken out by its probe; addresses of nodes not listed stay (a run
   narrowed to some nodes with ``--limit`` changes only those).
 
+An active address out of the set is ``probe_failed``, or ``recovering`` or
+``flapping`` when its probe passed but the thresholds of ``_edge_health`` hold
+it out; each entry's ``health`` says which (``healthy``, ``failing``,
+``recovering``, ``flapping``; None for addresses of no active pool).
+
 Never empty, never below ``min_values`` when it would shrink: the last
 published addresses are kept (healthy ones first) and the report says so.
 
@@ -53,9 +58,9 @@ def no_active_nodes(nodes, active_pools):
         "is empty: it has" if not nodes else "(of pools %s) has" % ", ".join(pools), ", ".join(active_pools) or "(none)")
 
 
-def _entry(ip, rtype, node, published, reason, error=None):
+def _entry(ip, rtype, node, published, reason, error=None, health=None):
     return {"ip": ip, "type": rtype, "node": (node or {}).get("name"), "pool": (node or {}).get("pool"),
-            "published": published, "reason": reason, "error": error}
+            "published": published, "reason": reason, "error": error, "health": health}
 
 
 def decide(rtype, nodes, active_pools, probes, current, stage, min_values):
@@ -69,9 +74,12 @@ def decide(rtype, nodes, active_pools, probes, current, stage, min_values):
         probe = probes.get(ip) or {"healthy": False, "error": "not probed"}
         active = node.get("pool") in active_pools
         if active and probe["healthy"]:
-            report[ip] = _entry(ip, rtype, node, True, "healthy")
+            report[ip] = _entry(ip, rtype, node, True, "healthy", health="healthy")
         elif active:
-            report[ip] = _entry(ip, rtype, node, False, "probe_failed", probe.get("error"))
+            # A healthy address the thresholds hold out says why (recovering, flapping: _edge_health).
+            held = probe.get("held")
+            report[ip] = _entry(ip, rtype, node, False, held or "probe_failed", probe.get("error"),
+                                health=held or "failing")
         elif stage == "add" and ip in current:
             report[ip] = _entry(ip, rtype, node, True, "published_before_add")
         elif stage == "update" and ip in current:

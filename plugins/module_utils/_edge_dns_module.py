@@ -11,6 +11,9 @@ published" never runs a writer in check mode. ``edge_options()`` and ``RULES`` a
 
 from __future__ import annotations
 
+import time
+
+from ansible_collections.talos.autoextender.plugins.module_utils import _edge_health
 from ansible_collections.talos.autoextender.plugins.module_utils._dns.base import returned
 from ansible_collections.talos.autoextender.plugins.module_utils._dns_module import (
     DnsResource,
@@ -30,6 +33,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns impor
     no_active_nodes,
     decide,
 )
+from ansible_collections.talos.autoextender.plugins.module_utils._edge_health_store import HealthStore
 from ansible_collections.talos.autoextender.plugins.module_utils._probe import probe_all
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import PORT, Address, Range
 
@@ -40,6 +44,9 @@ class EdgeSet(DnsResource):
     return_key = "edge_dns"
     name = None
     _targets = None  # (sets to publish, report), computed in fetch()
+    _store = None  # the HealthStore when health.state is given
+    _health = None  # what _save_health needs, from _thresholds()
+    _flapping = ()
 
     def fetch(self):
         self.connect()
@@ -75,6 +82,8 @@ class EdgeSet(DnsResource):
             ips.update(current.get(rtype, {}).get("values", []))
         if probe.get("enabled", True):
             probes = probe_all(ips, probe.get("tcp_ports") or (), http, probe.get("timeout") or 3)
+            probes = self._thresholds(probes, current, lambda again: probe_all(
+                again, probe.get("tcp_ports") or (), http, probe.get("timeout") or 3))
         else:
             probes = dict((ip, {"healthy": True}) for ip in ips)
         sets, report = {}, []
@@ -87,6 +96,64 @@ class EdgeSet(DnsResource):
             sets[rtype] = {"ttl": p["ttl"], "values": values, "owner": p["owner"]}
             report.extend(entries)
         return sets, report
+
+    def _thresholds(self, probes, current, probe_again):
+        """``probes`` with the thresholds applied (``_edge_health``): failing published addresses and new healthy
+        ones probed again within the run, healthy addresses held out while recovering or flapping."""
+        p = self.params
+        conf = _edge_health.settings(p["health"])
+        state = p["health"].get("state")
+        self._store = HealthStore(state, self.name) if state else None
+        history = self._store.load() if self._store else {}
+        active = {}
+        for rtype in p["record_types"]:
+            active.update((ip, node) for ip, node in addresses(p["nodes"], rtype).items()
+                          if node.get("pool") in p["active_pools"])
+        # An entry of another server at the same address (a replacement) is not this one's history.
+        history = dict((ip, e) for ip, e in history.items()
+                       if ip in active and e.get("server") == active[ip].get("server_id"))
+        published = set(v for rrset in current.values() for v in rrset["values"])
+        results = dict((ip, [probes[ip]["healthy"]]) for ip in active)
+        for _round in range(max(conf["fail_after"], conf["recover_after"]) - 1):
+            again = [ip for ip, seen in results.items()
+                     if _edge_health.needs_probe(ip, _edge_health.streak_of(seen), ip in published, history, conf)]
+            if not again:
+                break
+            time.sleep(conf["retry_delay"])
+            for ip, result in probe_again(again).items():
+                results[ip].append(result["healthy"])
+                probes[ip] = result
+        now = time.time()
+        for ip, seen in results.items():
+            in_set, held, why = _edge_health.verdict(ip, seen, ip in published, history, conf, now)
+            probes[ip] = dict(probes[ip], probes=len(seen))
+            if in_set is False:
+                probes[ip].update(healthy=False, held=held, error=why)
+        self._health = (conf, history, results, published, now, active)
+        return probes
+
+    def _save_health(self):
+        """Write the history after this run's decision (not in check mode, nor from edge_dns_info)."""
+        conf, history, results, published, now, active = self._health
+        after = set(v for rrset in self._targets[0].values() for v in rrset["values"])
+        advanced = _edge_health.advance(history, results, published, after, conf, now)
+        for ip, entry in advanced.items():
+            entry["server"] = active[ip].get("server_id")
+        if advanced != history:
+            self._store.save(advanced)
+        self._flapping = _edge_health.flapping(advanced, conf, now)
+
+    def ensure(self):
+        outcome = super().ensure()
+        if self._store is not None and not self.check_mode:
+            self._save_health()
+        return outcome
+
+    def notices(self):
+        return super().notices() + ["edge node address %s is flapping (went in or out %d times within %d s): held "
+                                    "out of %s until it is stable" % (ip, self._health[0]["flap_changes"],
+                                                                     self._health[0]["flap_window"], self.name)
+                                    for ip in self._flapping]
 
     def desired(self):
         return {"name": self.name, "stage": self.params["stage"], "record_sets": self._targets[0],
@@ -148,7 +215,11 @@ def _plain(sets):
 
 RULES = dict(WRITE_RULES, **{"nodes.public_ipv4": Address(4), "nodes.public_ipv6": Address(6), "probe.tcp_ports": PORT,
                              "probe.http.port": PORT, "probe.http.expected_status": Range(100, 599, "an HTTP status"),
-                             "probe.timeout": Range(0.1, 3600, "seconds", number=float)})
+                             "probe.timeout": Range(0.1, 3600, "seconds", number=float),
+                             "health.fail_after": Range(1, 10, "probes"), "health.recover_after": Range(1, 100, "probes"),
+                             "health.retry_delay": Range(0, 60, "seconds", number=float),
+                             "health.flap_changes": Range(2, 1000, "changes"),
+                             "health.flap_window": Range(60, 7 * 86400, "seconds")})
 
 
 # The rest of an edge node, accepted so that nodes pass as edge_pool_info and the inventory give them; not used.
@@ -183,6 +254,19 @@ def edge_options():
                 validate_certs=dict(type="bool", default=False),
             )),
             timeout=dict(type="float", default=3),
+        )),
+        health=dict(type="dict", default={}, options=dict(
+            fail_after=dict(type="int", default=_edge_health.DEFAULTS["fail_after"]),
+            recover_after=dict(type="int", default=_edge_health.DEFAULTS["recover_after"]),
+            retry_delay=dict(type="float", default=_edge_health.DEFAULTS["retry_delay"]),
+            flap_changes=dict(type="int", default=_edge_health.DEFAULTS["flap_changes"]),
+            flap_window=dict(type="int", default=_edge_health.DEFAULTS["flap_window"]),
+            state=dict(type="dict", options=dict(
+                kubeconfig=dict(type="path"),
+                context=dict(type="str"),
+                namespace=dict(type="str", default="autoextender-edge"),
+                name=dict(type="str", default="autoextender-edge-health"),
+            )),
         )),
     )
 

@@ -121,12 +121,28 @@ class Objects:
                              self.path(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"]),
                              query=query, body=obj, content_type=APPLY)
 
-    def delete(self, api_version, kind, namespace, name, dry_run=False):
-        """Delete the object (its dependents in the background); False when it was already gone."""
+    def create(self, obj):
+        """Create ``obj``; raises AutoextenderError (status 409 in ``details``) when it exists."""
+        meta = obj["metadata"]
+        return self._request("create %s" % key(obj), "POST",
+                             self.path(obj["apiVersion"], obj["kind"], meta.get("namespace")), body=obj)
+
+    def replace(self, obj):
+        """Replace ``obj`` as read (its ``metadata.resourceVersion`` makes a concurrent change a 409)."""
+        meta = obj["metadata"]
+        return self._request("replace %s" % key(obj), "PUT",
+                             self.path(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"]), body=obj)
+
+    def delete(self, api_version, kind, namespace, name, dry_run=False, resource_version=None):
+        """Delete the object (its dependents in the background); False when it was already gone.
+
+        With ``resource_version``, only that version of it (a 409 when it changed since it was read).
+        """
         query = [("propagationPolicy", "Background")] + ([("dryRun", "All")] if dry_run else [])
+        body = {"preconditions": {"resourceVersion": resource_version}} if resource_version else None
         gone = object()
         done = self._request("delete %s %s/%s" % (kind, namespace, name), "DELETE",
-                             self.path(api_version, kind, namespace, name), query=query, not_found=gone)
+                             self.path(api_version, kind, namespace, name), query=query, body=body, not_found=gone)
         return done is not gone
 
     def wait_served(self, api_version, kind, timeout=SERVED_TIMEOUT):

@@ -120,15 +120,18 @@ edge_dns:
           C(inactive_kept) (a listed node of an inactive pool, published before, kept by V(update)),
           C(not_added_in_remove_stage), C(unlisted) (published before, not a listed node), C(unlisted_kept),
           C(kept_min_values), C(kept_no_active_address) (no node of the active pools has an address of this type,
-          so the set is kept as it is).
+          so the set is kept as it is), C(recovering) and C(flapping) (its probe passed, the thresholds of
+          O(health) hold it out).
+        - C(health) is C(healthy), C(failing), C(recovering) or C(flapping) for an address of an active pool, null
+          otherwise; a failover replaces only C(failing) ones.
       returned: success
       type: list
       elements: dict
       sample:
         - {"ip": "192.0.2.10", "type": "A", "node": "hel1-a-1", "pool": "hel1-a", "published": true,
-           "reason": "healthy", "error": null}
+           "reason": "healthy", "error": null, "health": "healthy"}
         - {"ip": "192.0.2.11", "type": "A", "node": "hel1-a-2", "pool": "hel1-a", "published": false,
-           "reason": "probe_failed", "error": "TCP 192.0.2.11 port 443: Connection refused"}
+           "reason": "probe_failed", "error": "TCP 192.0.2.11 port 443: Connection refused", "health": "failing"}
 """
 
 from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns_module import RULES, EdgeSet, write_spec

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.support.ansible import run_playbook
-from tests.support.fixtures_ops import object_path, server_side_apply
+from tests.support.fixtures_ops import EDGE_NAMESPACE, object_path, server_side_apply
 from tests.support.k8s_objects import EDGE_TAINT, Kube, wait_for
 
 SA_GROUPS = ["system:serviceaccounts", "system:authenticated"]
@@ -36,10 +36,12 @@ FORBIDDEN = [
 ]
 
 
-def access_review(ops, verb, resource, subresource, group, namespace=None):
+def access_review(ops, verb, resource, subresource, group, namespace=None, name=None):
     """SubjectAccessReview for the job's ServiceAccount (what `kubectl auth can-i --as` asks)."""
     sa_namespace, sa_name = ops.service_account()
     attrs = {"verb": verb, "resource": resource, "group": group}
+    if name:
+        attrs["name"] = name
     if subresource:
         attrs["subresource"] = subresource
     if namespace:
@@ -103,6 +105,26 @@ def test_the_job_pod_passes_the_restricted_pod_security_level(ops_cronjob):
 def test_rbac_allows_what_failover_needs(ops_cronjob, verb, resource, subresource, group):
     namespace = None if resource == "nodes" else "default"
     assert access_review(ops_cronjob, verb, resource, subresource, group, namespace)
+
+
+# What it keeps between runs in the edge namespace: the failover Lease and the health history ConfigMap.
+NEEDED_IN_EDGE = [
+    ("create", "leases", "coordination.k8s.io", None), ("get", "leases", "coordination.k8s.io", "autoextender-failover"),
+    ("update", "leases", "coordination.k8s.io", "autoextender-failover"),
+    ("delete", "leases", "coordination.k8s.io", "autoextender-failover"),
+    ("create", "configmaps", "", None), ("get", "configmaps", "", "autoextender-edge-health"),
+    ("patch", "configmaps", "", "autoextender-edge-health"), ("get", "namespaces", "", "autoextender-edge"),
+]
+
+
+@pytest.mark.parametrize("verb,resource,group,name", NEEDED_IN_EDGE)
+def test_rbac_allows_the_lease_and_the_health_state_in_the_edge_namespace_only(ops_cronjob, verb, resource, group,
+                                                                               name):
+    assert access_review(ops_cronjob, verb, resource, "", group, EDGE_NAMESPACE, name)
+    if name:  # another object of the kind, or the same name in another namespace: no
+        assert not access_review(ops_cronjob, verb, resource, "", group, EDGE_NAMESPACE, name + "-other")
+    own = ops_cronjob.service_account()[0]
+    assert not access_review(ops_cronjob, verb, resource, "", group, own, name)
 
 
 @pytest.mark.parametrize("verb,resource,subresource,group", FORBIDDEN)

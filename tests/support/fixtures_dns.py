@@ -206,12 +206,13 @@ class EdgeNodes:
                 continue
         raise RuntimeError("no port free on all of %s" % ips)
 
-    def start(self, healthy=(), hang=(), extra_ips=()):
-        """Start servers; ``extra_ips`` only reserve the port on addresses left dead."""
+    def start(self, healthy=(), hang=(), extra_ips=(), port=None):
+        """Start servers (on ``port``, else one free on every address); ``extra_ips`` only reserve the port on
+        addresses left dead."""
         import socket
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        self.port = self._bind_port(list(healthy) + list(hang) + list(extra_ips))
+        self.port = port or self._bind_port(list(healthy) + list(hang) + list(extra_ips))
         expected = self.host
 
         class Handler(BaseHTTPRequestHandler):
@@ -236,6 +237,10 @@ class EdgeNodes:
             s.listen(16)
             self._sockets.append(s)
         return self
+
+    def revive(self, ip):
+        """Serve again on ``ip`` (a dead node comes back), on the same port."""
+        return self.start(healthy=[ip], port=self.port)
 
     def stop(self, ip=None):
         """Stop every server, or only the one on ``ip`` (the node dies)."""
