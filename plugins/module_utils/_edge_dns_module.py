@@ -104,13 +104,13 @@ class EdgeSet(DnsResource):
         conf = _edge_health.settings(p["health"])
         state = p["health"].get("state")
         self._store = HealthStore(state, self.name) if state else None
-        history = self._store.load() if self._store else {}
+        stored = self._store.load() if self._store else {}
         active = {}
         for rtype in p["record_types"]:
             active.update((ip, node) for ip, node in addresses(p["nodes"], rtype).items()
                           if node.get("pool") in p["active_pools"])
         # An entry of another server at the same address (a replacement) is not this one's history.
-        history = dict((ip, e) for ip, e in history.items()
+        history = dict((ip, e) for ip, e in stored.items()
                        if ip in active and e.get("server") == active[ip].get("server_id"))
         published = set(v for rrset in current.values() for v in rrset["values"])
         results = dict((ip, [probes[ip]["healthy"]]) for ip in active)
@@ -129,17 +129,23 @@ class EdgeSet(DnsResource):
             probes[ip] = dict(probes[ip], probes=len(seen))
             if in_set is False:
                 probes[ip].update(healthy=False, held=held, error=why)
-        self._health = (conf, history, results, published, now, active)
+        self._health = (conf, stored, history, results, published, now, active)
         return probes
 
     def _save_health(self):
-        """Write the history after this run's decision (not in check mode, nor from edge_dns_info)."""
-        conf, history, results, published, now, active = self._health
+        """Write the history after this run's decision (not in check mode, nor from edge_dns_info).
+
+        A run narrowed to some nodes (stage ``update``) keeps the other addresses' entries; a full run keeps only
+        the listed nodes' (a server that is gone leaves the history).
+        """
+        conf, stored, history, results, published, now, active = self._health
         after = set(v for rrset in self._targets[0].values() for v in rrset["values"])
         advanced = _edge_health.advance(history, results, published, after, conf, now)
         for ip, entry in advanced.items():
             entry["server"] = active[ip].get("server_id")
-        if advanced != history:
+        if self.params["stage"] == "update":
+            advanced = dict(dict((ip, e) for ip, e in stored.items() if ip not in active), **advanced)
+        if advanced != stored:
             self._store.save(advanced)
         self._flapping = _edge_health.flapping(advanced, conf, now)
 
