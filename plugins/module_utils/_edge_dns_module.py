@@ -156,10 +156,10 @@ class EdgeSet(DnsResource):
         return outcome
 
     def notices(self):
-        return super().notices() + ["edge node address %s is flapping (went in or out %d times within %d s): held "
-                                    "out of %s until it is stable" % (ip, self._health[0]["flap_changes"],
-                                                                     self._health[0]["flap_window"], self.name)
-                                    for ip in self._flapping]
+        conf = self._health[0] if self._health else None
+        return super().notices() + [
+            "edge node address %s is flapping (went in or out %d times within %d s): held out of %s until it is "
+            "stable" % (ip, conf["flap_changes"], conf["flap_window"], self.name) for ip in self._flapping]
 
     def desired(self):
         return {"name": self.name, "stage": self.params["stage"], "record_sets": self._targets[0],

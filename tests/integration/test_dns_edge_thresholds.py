@@ -98,8 +98,8 @@ def test_a_missing_namespace_for_the_state_is_named(dns_bed, edge_nodes, kube_cl
 
 
 def lease_task(title, kubeconfig, namespace, holder, check=False, **args):
-    task = {"name": title, "talos.autoextender.k8s_lease": dict(kubeconfig=kubeconfig, namespace=namespace,
-                                                                 holder=holder, **args)}
+    options = dict(kubeconfig=kubeconfig, namespace=namespace, holder=holder, **args)
+    task = {"name": title, "talos.autoextender.k8s_lease": options}
     if check:
         task["check_mode"] = True
     return task

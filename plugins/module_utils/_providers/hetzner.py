@@ -596,8 +596,8 @@ class HetznerProvider(base.CloudProvider):
         deadline = self._read_deadline()
         pricing = self.api.call(lambda: self.client.request("GET", "/pricing"), "read the Hetzner price list",
                                 deadline)["pricing"]
-        types = dict((t.name, t) for t in self.api.call(self.client.server_types.get_all, "list server types",
-                                                         deadline))
+        listed = self.api.call(self.client.server_types.get_all, "list server types", deadline)
+        types = dict((t.name, t) for t in listed)
         arch_of = dict((v, k) for k, v in ARCH.items())
         catalog = {"provider": self.name, "currency": pricing["currency"], "vat_rate": float(pricing["vat_rate"]),
                    "server_types": {}, "addresses": {}}
