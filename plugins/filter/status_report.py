@@ -77,9 +77,38 @@ options:
         nodes, C(node_orphan)) are left to a report that is not narrowed.
       - A name that is no server's gives the warning C(limit_unknown).
       - Empty or V(null) (the default) reports everything.
+      - The costs (O(prices)) are of the limit's servers only, and so is their total.
     type: list
     elements: str
     version_added: 0.3.0
+  prices:
+    description:
+      - >-
+        The price list of each provider, a dict C({provider: catalog}) with the
+        RV(talos.autoextender.cloud_price_info#module:prices) of a M(talos.autoextender.cloud_price_info) task as the
+        catalog. From the C(results) of such a task looped over the providers,
+        V(results | items2dict\(key_name='item', value_name='prices'\)) makes it.
+      - Each pool then gets its C(cost), what the servers it has now cost per month at their provider's own prices,
+        each server at its C(server_type) in its C(location), with its public IPv4 address when it has one and its
+        public IPv6 address when it has one (where the provider charges for them apart). Every server counts,
+        whatever its C(status) (providers bill stopped servers too); servers still to be created do not count.
+      - A server whose provider, type or location has no price gives the warning C(price_unknown) and is left out
+        of the sums.
+      - V(null) (the default) computes no cost.
+    type: dict
+    version_added: 0.2.0
+  budget:
+    description:
+      - C(autoextender_budget) (C(monthly), C(currency), C(prices), C(exchange_rates)); used with O(prices) only.
+      - C(prices) (V(gross), the default, or V(net)) chooses the amounts of every cost in the report, with the
+        budget or without (then V(gross)).
+      - The total is compared with C(monthly), in C(currency), with C(exchange_rates) for servers priced in
+        another currency. Over the cap gives the warning C(over_budget); a currency without a rate gives
+        C(budget_no_rate) and no comparison.
+      - Under O(limit) the total is that of the limit's servers, so C(over_budget) is warned only when they alone
+        cost more than the cap; run without a limit for the whole edge.
+    type: dict
+    version_added: 0.2.0
 """
 
 EXAMPLES = r"""
@@ -93,6 +122,15 @@ EXAMPLES = r"""
 - name: Say what does not add up
   ansible.builtin.debug:
     msg: "{{ report.warnings | map(attribute='message') | list }}"
+
+- name: What each pool costs per month (prices read by cloud_price_info, looped over the providers)
+  ansible.builtin.debug:
+    msg: "{{ report.pools | map(attribute='cost.text') | list }}; total {{ report.summary.cost.text }}"
+  vars:
+    report: >-
+      {{ autoextender_cluster | talos.autoextender.status_report(
+           pools=autoextender_pools, servers=pool_info.servers, budget=autoextender_budget,
+           prices=price_info.results | items2dict(key_name='item', value_name='prices')) }}
 """
 
 RETURN = r"""
@@ -116,6 +154,13 @@ _value:
         - One entry per pool, desired pools first in their order, then pools only servers name.
         - C(name), C(provider), C(location), C(server_type), C(active), C(count) (desired, or V(null)),
           C(desired) (whether the pool is in the desired state) and C(servers) (their names).
+        - >-
+          C(cost) (V(null) without O(prices)): what the pool's servers cost per month, with C(monthly) and
+          C(currency) (V(null) if its servers are priced in several currencies), C(by_currency) (C({currency: amount})),
+          C(basis) (V(gross) or V(net)), C(servers) (how many are priced), C(unpriced) (names of the servers without a
+          price), C(detail) (as V(2 x \(cx23 4.15 EUR + IPv4 0.60 EUR\))), C(text) (as V(9.50 EUR/month \(gross\)))
+          and C(each), per server: C(server), C(provider), C(server_type), C(location), C(monthly), C(currency),
+          C(parts) and C(problem) (why it has no price, or V(null)).
       type: list
       elements: dict
     servers:
@@ -151,11 +196,22 @@ _value:
         - What does not add up, each with C(code), C(subject) and C(message).
         - "Codes: C(pool_size), C(pool_unknown), C(server_no_node), C(node_not_ready), C(kubespan_down),
           C(kubespan_missing), C(node_orphan), C(dns_empty), C(dns_foreign_owner), C(dns_unknown_value),
-          C(dns_not_running), C(dns_unhealthy), C(dns_inactive_pool), C(dns_missing), C(limit_unknown)."
+          C(dns_not_running), C(dns_unhealthy), C(dns_inactive_pool), C(dns_missing), C(limit_unknown),
+          C(price_unknown), C(over_budget), C(budget_no_rate)."
+        - C(price_unknown), C(over_budget) and C(budget_no_rate) do not change a server's C(state).
       type: list
       elements: dict
     summary:
-      description: Counts for the headline (pools, servers, running, nodes, ready, peers, peers up, DNS values, probes, healthy, warnings).
+      description:
+        - Counts for the headline (pools, servers, running, nodes, ready, peers, peers up, DNS values, probes, healthy,
+          warnings).
+        - >-
+          C(cost) (V(null) without O(prices)): the total of the pools' costs, with the keys of a pool's C(cost) but
+          C(each) and C(detail), C(limited) (V(true) when it is the total of the servers of O(limit) only), and
+          C(budget) (V(null) without O(budget)): C(monthly) (the cap), C(currency), C(basis), C(total) (in the
+          budget's currency; V(null) when a currency has no rate), C(no_rate) (those currencies), C(over) (by how
+          much the total is over the cap; V(0) when it is not) and C(text) (as
+          V(within autoextender_budget 25.00 EUR)).
       type: dict
     ok:
       description: V(true) when there is no warning.
@@ -165,6 +221,8 @@ _value:
 import ipaddress
 
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.talos.autoextender.plugins.module_utils import _costs
 
 POOL_LABEL = "autoextender-pool"
 NODE_POOL_LABEL = "autoextender.io/pool"
@@ -497,10 +555,68 @@ def _narrow(report, limit):
     return narrowed
 
 
-def status_report(cluster, pools=None, servers=None, nodes=None, kubespan=None, dns=None, probes=None, limit=None):
+def _catalogs(prices):
+    """``None`` (no cost), or ``{provider: price catalog}`` checked enough to be priced from."""
+    if prices is None:
+        return None
+    if not isinstance(prices, dict) or not all(isinstance(c, dict) and c.get("currency") for c in prices.values()):
+        raise AnsibleFilterError("status_report: prices must be a dict of provider: price catalog (the prices "
+                                 "cloud_price_info returns); from the results of a task looped over the providers, "
+                                 "results | items2dict(key_name='item', value_name='prices') makes it")
+    return prices
+
+
+def _budget(budget, catalogs):
+    """``None``, or ``autoextender_budget`` when it is valid (a clear error when not)."""
+    if budget is None or catalogs is None:
+        return None
+    problems = _costs.budget_settings_problems(budget)
+    if problems:
+        raise AnsibleFilterError("status_report: %s" % "; ".join(problems))
+    return budget
+
+
+def _add_costs(report, catalogs, budget):
+    """Each pool's ``cost`` and the summary's, from the servers the (narrowed) report holds; their warnings."""
+    basis, warnings = (budget or {}).get("prices", "gross"), report["warnings"]
+    entries = _costs.servers_costs(catalogs, report["servers"], basis)
+    for entry in entries:
+        if entry["problem"]:
+            _warn(warnings, "price_unknown", entry["server"], "Server %s has no monthly price: %s (left out of the "
+                  "costs)" % (entry["server"], entry["problem"]))
+    currencies = []
+    for pool in report["pools"]:
+        catalog = catalogs.get(pool["provider"])
+        own = [catalog["currency"]] if catalog else []
+        currencies += own
+        each = [e for row, e in zip(report["servers"], entries) if row["pool"] == pool["name"]]
+        pool["cost"] = dict(_costs.cost_total(each, basis, own), each=each)
+    total = _costs.cost_total(entries, basis, currencies)
+    del total["detail"]
+    total.update(limited=bool(report["limit"]), budget=None)
+    if budget:
+        total["budget"] = check = _costs.budget_check(total["by_currency"], budget)
+        whose = "The servers of the limit" if report["limit"] else "The edge servers"
+        if check["no_rate"]:
+            _warn(warnings, "budget_no_rate", "budget", "%s cannot be compared with autoextender_budget.monthly %s: "
+                  "give %s" % (whose, _costs.money(check["monthly"], check["currency"]), "; ".join(
+                      "autoextender_budget.exchange_rates.%s (1 %s = how many %s)" % (code, code, check["currency"])
+                      for code in check["no_rate"])))
+        elif check["over"]:
+            _warn(warnings, "over_budget", "budget", "%s cost %s/month (%s prices), over autoextender_budget.monthly "
+                  "%s by %s" % (whose, _costs.money(check["total"], check["currency"]), basis,
+                                _costs.money(check["monthly"], check["currency"]),
+                                _costs.money(check["over"], check["currency"])))
+    return total
+
+
+def status_report(cluster, pools=None, servers=None, nodes=None, kubespan=None, dns=None, probes=None, limit=None,
+                  prices=None, budget=None):
     """The joined report; see RETURN."""
     if not isinstance(cluster, dict) or not cluster.get("name"):
         raise AnsibleFilterError("status_report: the input must be the cluster, a dict with a name")
+    catalogs = _catalogs(prices)
+    budget = _budget(budget, catalogs)
     pool_map, server_rows = _pools(pools, servers)
     node_objs = _dicts(nodes, "nodes")
     record_sets = None if dns is None else _record_sets(dns)
@@ -547,7 +663,13 @@ def status_report(cluster, pools=None, servers=None, nodes=None, kubespan=None, 
         if not isinstance(limit, (list, tuple)) or not all(isinstance(n, str) for n in limit):
             raise AnsibleFilterError("status_report: limit must be a list of server names, got %r" % (limit,))
         report = _narrow(report, limit)
+    cost = None
+    for pool in report["pools"]:
+        pool["cost"] = None
+    if catalogs is not None:
+        cost = _add_costs(report, catalogs, budget)
     report["summary"] = _summary(report)
+    report["summary"]["cost"] = cost
     report["ok"] = not report["warnings"]
     return report
 

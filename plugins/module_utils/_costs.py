@@ -214,3 +214,95 @@ def cheapest(catalog, min_cpu=1, min_memory_gb=0, arch=None, location=None, basi
                                "currency": catalog["currency"], "cores": stype.get("cores"),
                                "memory_gb": stype.get("memory_gb")}
     return [best[k] for k in sorted(best)]
+
+
+# --- what the servers that exist cost (the status report) ---------------------------------------------------
+
+def server_cost(catalog, server_type, location, ipv4=True, ipv6=True, basis="gross"):
+    """``server_price`` of a server with the public addresses it has: one without a public IPv4 pays for none."""
+    if not ipv4:
+        catalog = dict(catalog, addresses=dict((family, prices) for family, prices
+                                               in (catalog.get("addresses") or {}).items() if family != "ipv4"))
+    return server_price(catalog, server_type, location, ipv6, basis)
+
+
+def servers_costs(catalogs, servers, basis="gross"):
+    """What each server costs per month at its provider's prices, with the public addresses it has.
+
+    ``catalogs``: {provider: catalog}; ``servers``: dicts with ``name``, ``provider``, ``server_type``, ``location``,
+    ``public_ipv4`` and ``public_ipv6`` (an address counts when it is set). One entry per server, in order:
+    {"server", "provider", "server_type", "location", "monthly", "currency", "parts", "problem"}; ``monthly`` and
+    ``currency`` are None, and ``problem`` says why, when the price lists have no price for it.
+    """
+    out = []
+    for server in servers:
+        entry = {"server": server.get("name"), "provider": server.get("provider"),
+                 "server_type": server.get("server_type"), "location": server.get("location"), "monthly": None,
+                 "currency": None, "parts": [], "problem": None}
+        catalog = catalogs.get(server.get("provider"))
+        if catalog is None:
+            entry["problem"] = "no price list was read for provider %s" % server.get("provider")
+            out.append(entry)
+            continue
+        try:
+            amount, parts = server_cost(catalog, entry["server_type"], entry["location"],
+                                        bool(server.get("public_ipv4")), bool(server.get("public_ipv6")), basis)
+        except ValueError as exc:
+            entry["problem"] = str(exc)
+        else:
+            entry.update(monthly=round(amount, 4), currency=catalog["currency"], parts=parts)
+        out.append(entry)
+    return out
+
+
+def cost_total(entries, basis="gross", currencies=()):
+    """The sum of ``servers_costs`` entries, per currency (a pool's, or a whole report's).
+
+    ``currencies``: currencies to list even at 0 (the price list of a pool without servers). Returns {"monthly",
+    "currency" (both None unless there is exactly one currency), "by_currency": {currency: amount}, "basis",
+    "servers" (how many are priced), "unpriced" (the names of those that are not), "detail"
+    (``2 x (cx23 4.15 EUR + IPv4 0.60 EUR)``), "text" (``9.50 EUR/month (gross)``)}.
+    """
+    sums = dict((currency, 0.0) for currency in currencies if currency)
+    groups, priced = {}, [e for e in entries if e["monthly"] is not None]
+    for entry in priced:
+        sums[entry["currency"]] = sums.get(entry["currency"], 0.0) + entry["monthly"]
+        key = " + ".join(entry["parts"])
+        groups[key] = groups.get(key, 0) + 1  # first seen first (dicts keep their order)
+    sums = dict((currency, round(amount, 4)) for currency, amount in sorted(sums.items()))
+    unpriced = [e["server"] for e in entries if e["monthly"] is None]
+    text = "%s/month (%s)" % (" + ".join(money(a, c) for c, a in sums.items()), basis) if sums else "no price"
+    if unpriced:
+        text += "; %d server(s) without a price" % len(unpriced)
+    return {"monthly": list(sums.values())[0] if len(sums) == 1 else None,
+            "currency": list(sums)[0] if len(sums) == 1 else None, "by_currency": sums, "basis": basis,
+            "servers": len(priced), "unpriced": unpriced,
+            "detail": " + ".join("%d x (%s)" % (count, key) for key, count in groups.items()), "text": text}
+
+
+def budget_check(by_currency, budget):
+    """The monthly amounts ``{currency: amount}`` against ``budget`` (valid, see ``budget_settings_problems``).
+
+    Returns {"monthly" (the cap), "currency", "basis", "total" (the amounts in the budget's currency; None when a
+    currency has no rate), "no_rate" (those currencies), "over" (by how much the total is over the cap, 0 when
+    not or unknown), "text" (``within autoextender_budget 25.00 EUR``; ``= 24.56 EUR, within ...`` when the
+    amounts are in other currencies; ``over autoextender_budget 10.00 EUR by 4.24 EUR``)}.
+    """
+    cap, currency = _number(budget["monthly"]), budget["currency"]
+    total, no_rate = 0.0, []
+    for code, amount in sorted(by_currency.items()):
+        rate = _rate({"currency": code}, budget)
+        if rate is None:
+            no_rate.append(code)
+        else:
+            total += amount * rate
+    total = None if no_rate else round(total, 4)
+    over = round(total - cap, 4) if total is not None and total > cap + 1e-9 else 0.0
+    if total is None:
+        text = "not comparable with autoextender_budget %s: no rate for %s" % (money(cap, currency), ", ".join(no_rate))
+    else:
+        text = "%s%s autoextender_budget %s%s" % (
+            "" if set(by_currency) <= {currency} else "= %s, " % money(total, currency), "over" if over else "within",
+            money(cap, currency), " by %s" % money(over, currency) if over else "")
+    return {"monthly": cap, "currency": currency, "basis": budget.get("prices", "gross"), "total": total,
+            "no_rate": no_rate, "over": over, "text": text}

@@ -2,7 +2,7 @@
 
 The sample facts have the shapes edge_pool_info, kubernetes.core.k8s_info, talos_info and
 dns_record_set_info return; the last test takes the Nodes from the real kube-apiserver and the
-edge set from the real PowerDNS instead.
+edge set from the real PowerDNS instead; another takes the servers and the prices from each cloud simulator.
 """
 import html.parser
 import json
@@ -12,11 +12,14 @@ import stat
 import uuid
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from tests.support.ansible import run_playbook
 
 HERE = os.path.join(os.path.dirname(__file__), "playbooks")
 PLAYBOOK = os.path.join(HERE, "status_report.yml")
 LIVE_PLAYBOOK = os.path.join(HERE, "status_report_live.yml")
+LIVE_PRICES_PLAYBOOK = os.path.join(HERE, "status_report_prices.yml")
 SVG = "{http://www.w3.org/2000/svg}"
 VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source"}
 
@@ -377,3 +380,124 @@ def test_a_report_that_differs_only_by_its_timestamp_is_not_a_change(tmp_path):
                               status_report_mode="0600"))
     assert results(fourth)["Render the report"]["changed"] is True
     assert stat.S_IMODE(os.stat(facts["status_report_path"]).st_mode) == 0o600
+
+
+# --- what each pool costs ------------------------------------------------------------------------------------
+
+def catalog(location_prices):
+    """cloud_price_info's prices of a Hetzner-like provider: cx22 and the Primary IPv4 apart, with VAT."""
+    return {"provider": "hetzner", "currency": "EUR", "vat_rate": 19.0, "locations": sorted(location_prices),
+            "server_types": {"cx22": {"cores": 2, "memory_gb": 4.0, "arch": ["amd64"], "deprecated": False,
+                                      "locations": sorted(location_prices),
+                                      "monthly": dict((loc, {"net": net, "gross": gross})
+                                                      for loc, (net, gross) in location_prices.items())}},
+            "addresses": {"ipv4": {"*": {"net": 0.5, "gross": 0.595}}, "ipv6": {"*": {"net": 0.0, "gross": 0.0}}}}
+
+
+PRICES = {"hetzner": catalog({"hel1": (3.79, 4.5101), "fsn1": (3.79, 4.5101)})}
+
+
+def test_the_screen_and_the_report_show_what_each_pool_costs(tmp_path):
+    facts = sample_facts(tmp_path, status_report_prices=PRICES, status_report_budget={"monthly": 25, "currency": "EUR"})
+    proc = run(facts)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    report = report_fact(proc)
+    assert report["ok"] is True
+    assert [p["cost"]["text"] for p in report["pools"]] == ["10.21 EUR/month (gross)", "5.11 EUR/month (gross)"]
+    lines = screen(proc)
+    assert "Pool hel1-a cost: 10.21 EUR/month (gross): 2 x (cx22 4.51 EUR + IPv4 0.60 EUR)" in lines
+    assert "Pool fsn1-b cost: 5.11 EUR/month (gross): 1 x (cx22 4.51 EUR + IPv4 0.60 EUR)" in lines
+    assert "Total cost: 15.32 EUR/month (gross); within autoextender_budget 25.00 EUR" in lines
+    raw, page, svg, svg_text = parse(facts["status_report_path"])
+    assert_self_contained(raw, page)
+    assert re.search(r'<p id="cost">Total cost: 15.32 EUR/month \(gross\); within autoextender_budget 25.00 EUR.</p>',
+                     raw)
+    pools = re.search(r'<table id="pools">(.*?)</table>', raw, re.S).group(1)
+    assert "<th>Cost</th>" in pools and '<td class="cost">10.21 EUR/month (gross)<br>' in pools
+
+    # Without prices (the role's default: status_gather_prices is not there) no cost is shown at all.
+    plain = run(sample_facts(tmp_path))
+    assert report_fact(plain)["summary"]["cost"] is None
+    assert not any("cost" in line.lower() for line in screen(plain))
+    with open(facts["status_report_path"]) as f:
+        assert 'id="cost"' not in f.read()
+
+
+def test_over_the_budget_is_a_warning_and_fails_when_asked(tmp_path):
+    facts = sample_facts(tmp_path, status_report_prices=PRICES, status_report_budget={"monthly": 12, "currency": "EUR"},
+                         status_report_fail_on_warnings=True)
+    proc = run(facts)
+    assert proc.returncode != 0
+    message = ("The edge servers cost 15.32 EUR/month (gross prices), over autoextender_budget.monthly 12.00 EUR by "
+               "3.32 EUR")
+    assert "- [over_budget] " + message in screen(proc)
+    assert "Total cost: 15.32 EUR/month (gross); over autoextender_budget 12.00 EUR by 3.32 EUR" in screen(proc)
+    assert message in results(proc)["Fail when something does not add up"]["msg"]
+    with open(facts["status_report_path"]) as f:
+        raw = f.read()
+    assert '<p id="cost" class="warning">' in raw and "<code>over_budget</code>" in raw
+
+
+def test_a_limited_report_says_whose_cost_it_shows(tmp_path):
+    facts = sample_facts(tmp_path, status_report_prices=PRICES, status_report_limit=["hel1-a-2"])
+    proc = run(facts)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    lines = screen(proc)
+    assert "Pool hel1-a cost: 5.11 EUR/month (gross): 1 x (cx22 4.51 EUR + IPv4 0.60 EUR)" in lines
+    assert "Cost of the 1 server(s) of the limit: 5.11 EUR/month (gross)" in lines
+    assert not any(line.startswith("Pool fsn1-b") for line in lines)
+
+
+def test_a_report_with_costs_is_unchanged_on_a_second_run(tmp_path):
+    facts = sample_facts(tmp_path, status_report_prices=PRICES, status_report_budget={"monthly": 25, "currency": "EUR"})
+    first = run(facts)
+    assert first.returncode == 0 and results(first)["Render the report"]["changed"] is True
+    second = run(facts)
+    assert second.returncode == 0 and results(second)["Render the report"]["changed"] is False
+    # A new price is news.
+    dearer = {"hetzner": catalog({"hel1": (4.79, 5.7001), "fsn1": (3.79, 4.5101)})}
+    third = run(dict(facts, status_report_prices=dearer))
+    assert results(third)["Render the report"]["changed"] is True
+    assert "Pool hel1-a cost: 12.59 EUR/month (gross): 2 x (cx22 5.70 EUR + IPv4 0.60 EUR)" in screen(third)
+
+
+def test_costs_of_the_servers_and_prices_a_cloud_api_returns(tmp_path, cloud):
+    """edge_pool_info and cloud_price_info against a cloud simulator (the real API shapes), as status_gather reads them."""
+    from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
+    pool = {"name": "px", "provider": cloud.provider, "location": cloud.location, "server_type": cloud.server_type,
+            "count": 2, "active": True}
+    for name in ("px-1", "px-2"):
+        cloud.seed_server(name, base.ownership_labels("home", "px"))
+    cloud.seed_server("px-foreign", {"autoextender-pool": "px"})  # not ours: not listed, not counted
+    facts = {"status_report_cluster": {"name": "home"}, "status_report_pools": [pool],
+             "status_report_path": str(tmp_path / "status.html"), "api_url": cloud.url,
+             "status_report_budget": {"monthly": 1, "currency": "EUR", "exchange_rates": {"USD": 0.5}}}
+    proc = run_playbook(LIVE_PRICES_PLAYBOOK, facts, env=cloud.env())
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    report = report_fact(proc)
+    [priced] = report["pools"]
+    catalog_ = results(proc)["Read the price list of each provider"]["results"][0]["prices"]
+    rows = dict((s["name"], s) for s in report["servers"])
+    assert sorted(rows) == ["px-1", "px-2"]
+
+    # What each server costs, from the price list the API gave and the addresses the server has.
+    def gross(prices, location):
+        price = prices.get(location) or prices["*"]
+        return price["gross"] if price["gross"] is not None else price["net"]
+
+    expected = 0.0
+    for name in ("px-1", "px-2"):
+        row = rows[name]
+        expected += gross(catalog_["server_types"][row["server_type"]]["monthly"], row["location"])
+        if row["public_ipv4"] and catalog_["addresses"].get("ipv4"):
+            expected += gross(catalog_["addresses"]["ipv4"], row["location"])
+    assert expected > 0
+    assert priced["cost"]["monthly"] == pytest.approx(expected) and priced["cost"]["currency"] == catalog_["currency"]
+    assert [e["server"] for e in priced["cost"]["each"]] == ["px-1", "px-2"]
+    if cloud.provider == "lab":  # lab-small 4.1531 + IPv4 0.595, gross, twice
+        assert priced["cost"]["text"] == "9.50 EUR/month (gross)"
+    assert report["summary"]["cost"]["unpriced"] == []
+    # The cap of 1 EUR is below any server: over_budget, converted from USD on Linode.
+    assert [w["code"] for w in report["warnings"] if w["subject"] == "budget"] == ["over_budget"]
+    assert any(line.startswith("Pool px cost: %s: 2 x (" % priced["cost"]["text"]) for line in screen(proc))
+    assert [c for c in cloud.calls() if c[0] != "GET"] == []

@@ -88,7 +88,7 @@ def test_a_healthy_world_has_no_warning_and_joins_everything():
     assert [v["server"] for v in report["dns"][0]["rdata"]] == ["hel1-a-1", "hel1-a-2"]
     assert report["summary"] == {"pools": 1, "active_pools": 1, "servers": 2, "running": 2, "nodes": 3, "ready": 3,
                                  "peers": 2, "peers_up": 2, "dns_values": 2, "probes": 2, "healthy": 2,
-                                 "warnings": 0}
+                                 "warnings": 0, "cost": None}
 
 
 def test_a_running_server_without_a_node_is_flagged():
@@ -416,7 +416,7 @@ def test_a_limit_of_one_node_reports_only_it():
     assert report["warnings"] == [] and report["ok"] is True
     assert report["summary"] == {"pools": 1, "active_pools": 1, "servers": 1, "running": 1, "nodes": 1, "ready": 1,
                                  "peers": 1, "peers_up": 1, "dns_values": 1, "probes": 1, "healthy": 1,
-                                 "warnings": 0}
+                                 "warnings": 0, "cost": None}
 
 
 def test_a_limit_keeps_the_warnings_about_its_nodes_and_their_addresses():
@@ -460,3 +460,161 @@ def test_a_limit_keeps_not_gathered_as_not_gathered():
 def test_a_limit_must_be_a_list_of_names(limit):
     with pytest.raises(AnsibleFilterError, match="limit must be a list of server names"):
         limited_world(limit)
+
+
+# --- what each pool costs per month ------------------------------------------------------------------------
+
+def price(net, gross=None):
+    return {"net": net, "gross": gross}
+
+
+#: cloud_price_info's prices: Hetzner with VAT and a Primary IPv4 apart, Linode in USD without tax, addresses included
+HETZNER = {"provider": "hetzner", "currency": "EUR", "vat_rate": 19.0, "locations": ["fsn1", "hel1"],
+           "server_types": {"cx22": {"cores": 2, "memory_gb": 4.0, "arch": ["amd64"], "deprecated": False,
+                                     "locations": ["hel1"], "monthly": {"hel1": price(3.79, 4.5101)}}},
+           "addresses": {"ipv4": {"hel1": price(0.5, 0.595)}, "ipv6": {"hel1": price(0.0, 0.0)}}}
+LINODE = {"provider": "linode", "currency": "USD", "vat_rate": None, "locations": ["fr-par", "hel1"], "addresses": {},
+          "server_types": {"cx22": {"cores": 1, "memory_gb": 2.0, "arch": ["amd64"], "deprecated": False,
+                                    "locations": None, "monthly": {"*": price(12.0)}}}}
+PRICES = {"hetzner": HETZNER, "linode": LINODE}
+EACH = 4.5101 + 0.595  # a cx22 in hel1 with its IPv4 address, gross
+
+
+def test_without_prices_there_is_no_cost():
+    report = healthy_world(budget={"monthly": 1, "currency": "EUR"})
+    assert [p["cost"] for p in report["pools"]] == [None] and report["summary"]["cost"] is None
+    assert report["warnings"] == []
+
+
+def test_each_pool_costs_the_servers_it_has_with_their_addresses():
+    report = healthy_world(pools=[dict(POOL_A, count=3)], prices=PRICES)
+    cost = report["pools"][0]["cost"]
+    assert (cost["monthly"], cost["currency"], cost["basis"], cost["servers"], cost["unpriced"]) == (
+        pytest.approx(2 * EACH), "EUR", "gross", 2, [])
+    assert cost["text"] == "10.21 EUR/month (gross)" and cost["detail"] == "2 x (cx22 4.51 EUR + IPv4 0.60 EUR)"
+    assert [(e["server"], e["monthly"], e["parts"]) for e in cost["each"]] == [
+        ("hel1-a-1", pytest.approx(EACH), ["cx22 4.51 EUR", "IPv4 0.60 EUR"]),
+        ("hel1-a-2", pytest.approx(EACH), ["cx22 4.51 EUR", "IPv4 0.60 EUR"])]
+    total = report["summary"]["cost"]
+    assert total["by_currency"] == {"EUR": pytest.approx(2 * EACH)} and total["text"] == "10.21 EUR/month (gross)"
+    assert (total["limited"], total["budget"], total["servers"]) == (False, None, 2) and "each" not in total
+    assert codes(report) == [("pool_size", "hel1-a")]  # the third server does not exist, so it costs nothing
+
+
+def test_a_server_pays_for_the_public_addresses_it_has_whatever_its_status():
+    priced_v6 = dict(HETZNER, addresses=dict(HETZNER["addresses"], ipv6={"hel1": price(0.1, 0.119)}))
+    servers = [server("hel1-a-1", None, ipv6="2001:db8::7"), server("hel1-a-2", "203.0.113.8", status="off")]
+    report = status_report(dict(CLUSTER), pools=[POOL_A], servers=servers, prices={"hetzner": priced_v6})
+    each = report["pools"][0]["cost"]["each"]
+    assert [(e["monthly"], e["parts"]) for e in each] == [
+        (pytest.approx(4.5101 + 0.119), ["cx22 4.51 EUR", "IPv6 0.12 EUR"]),
+        (pytest.approx(EACH), ["cx22 4.51 EUR", "IPv4 0.60 EUR"])]
+
+
+def test_net_prices_with_a_budget_that_asks_for_them():
+    report = healthy_world(prices=PRICES, budget={"monthly": 25, "currency": "EUR", "prices": "net"})
+    cost = report["pools"][0]["cost"]
+    assert cost["monthly"] == pytest.approx(2 * 4.29) and cost["text"] == "8.58 EUR/month (net)"
+    assert report["summary"]["cost"]["budget"]["basis"] == "net"
+
+
+def test_a_pool_without_servers_costs_nothing_in_its_providers_currency():
+    report = status_report(dict(CLUSTER), pools=[POOL_A, POOL_B], servers=[], prices=PRICES)
+    assert [p["cost"]["text"] for p in report["pools"]] == ["0.00 EUR/month (gross)", "0.00 USD/month (gross)"]
+    assert report["summary"]["cost"]["text"] == "0.00 EUR + 0.00 USD/month (gross)"
+
+
+def test_a_server_without_a_price_is_warned_and_left_out():
+    servers = [server("hel1-a-1", "203.0.113.7"), dict(server("hel1-a-2", "203.0.113.8"), server_type="cx99"),
+               server("x-1", "198.51.100.9", pool="x", provider="vultr")]
+    report = healthy_world(servers=servers, prices=PRICES)
+    assert [w for w in report["warnings"] if w["code"] == "price_unknown"] == [
+        {"code": "price_unknown", "subject": "hel1-a-2", "message": "Server hel1-a-2 has no monthly price: the "
+         "hetzner price list has no price for server type cx99 in hel1 (left out of the costs)"},
+        {"code": "price_unknown", "subject": "x-1", "message": "Server x-1 has no monthly price: no price list was "
+         "read for provider vultr (left out of the costs)"}]
+    pool_a, pool_x = report["pools"]
+    assert pool_a["cost"]["unpriced"] == ["hel1-a-2"] and pool_a["cost"]["monthly"] == pytest.approx(EACH)
+    assert pool_a["cost"]["text"] == "5.11 EUR/month (gross); 1 server(s) without a price"
+    assert pool_x["cost"]["text"] == "no price; 1 server(s) without a price" and pool_x["cost"]["monthly"] is None
+    assert report["summary"]["cost"]["unpriced"] == ["hel1-a-2", "x-1"]
+    assert row(report, "hel1-a-2")["state"] == "ok"  # a price is nothing wrong with the server
+
+
+def test_within_the_budget_there_is_no_warning():
+    report = healthy_world(prices=PRICES, budget={"monthly": 25, "currency": "EUR"})
+    budget = report["summary"]["cost"]["budget"]
+    assert report["ok"] is True
+    assert (budget["monthly"], budget["currency"], budget["total"], budget["over"], budget["no_rate"]) == (
+        25.0, "EUR", pytest.approx(2 * EACH), 0.0, [])
+    assert budget["text"] == "within autoextender_budget 25.00 EUR"
+
+
+def test_over_the_budget_is_a_warning_naming_the_total_and_the_cap():
+    report = healthy_world(prices=PRICES, budget={"monthly": 10, "currency": "EUR"})
+    assert report["warnings"] == [{"code": "over_budget", "subject": "budget", "message": "The edge servers cost "
+                                   "10.21 EUR/month (gross prices), over autoextender_budget.monthly 10.00 EUR by 0.21 EUR"}]
+    assert report["ok"] is False and report["summary"]["warnings"] == 1
+    assert report["summary"]["cost"]["budget"]["over"] == pytest.approx(2 * EACH - 10)
+    assert [row(report, n)["state"] for n in ("hel1-a-1", "hel1-a-2")] == ["ok", "ok"]
+
+
+def test_other_currencies_are_converted_with_the_budgets_rates():
+    budget = {"monthly": 20, "currency": "EUR", "exchange_rates": {"USD": 0.5}}
+    report = limited_world(None, prices=PRICES, budget=budget)
+    assert [(p["name"], p["cost"]["text"]) for p in report["pools"]] == [
+        ("hel1-a", "10.21 EUR/month (gross)"), ("fr-par-b", "12.00 USD/month (gross)")]
+    total = report["summary"]["cost"]
+    assert total["by_currency"] == {"EUR": pytest.approx(2 * EACH), "USD": 12.0}
+    assert (total["monthly"], total["currency"]) == (None, None)
+    assert total["text"] == "10.21 EUR + 12.00 USD/month (gross)"
+    assert total["budget"]["total"] == pytest.approx(2 * EACH + 6.0)
+    assert total["budget"]["text"] == "= 16.21 EUR, within autoextender_budget 20.00 EUR"
+    assert "over_budget" not in [c for c, _s in codes(report)]
+    over = limited_world(None, prices=PRICES, budget=dict(budget, monthly=16))
+    assert ("over_budget", "budget") in codes(over)
+
+
+def test_a_currency_without_a_rate_is_warned_and_not_compared():
+    report = limited_world(None, prices=PRICES, budget={"monthly": 1, "currency": "EUR"})
+    budget_codes = [w for w in report["warnings"] if w["subject"] == "budget"]
+    assert budget_codes == [{"code": "budget_no_rate", "subject": "budget", "message": "The edge servers cannot be "
+                             "compared with autoextender_budget.monthly 1.00 EUR: give "
+                             "autoextender_budget.exchange_rates.USD (1 USD = how many EUR)"}]
+    assert report["summary"]["cost"]["budget"]["total"] is None
+
+
+def test_a_limited_report_costs_the_limits_servers_only():
+    budget = {"monthly": 20, "currency": "EUR", "exchange_rates": {"USD": 0.5}}
+    report = limited_world(["hel1-a-1"], prices=PRICES, budget=budget)
+    [pool] = report["pools"]
+    assert [e["server"] for e in pool["cost"]["each"]] == ["hel1-a-1"]
+    assert pool["cost"]["text"] == "5.11 EUR/month (gross)"
+    total = report["summary"]["cost"]
+    assert total["limited"] is True and total["by_currency"] == {"EUR": pytest.approx(EACH)}
+    assert total["budget"]["text"] == "within autoextender_budget 20.00 EUR"
+    # The whole edge is over a cap of 6 EUR, the limit's one server is not: only a whole report says so.
+    assert "over_budget" not in [c for c, _s in codes(limited_world(["hel1-a-1"], prices=PRICES,
+                                                                    budget=dict(budget, monthly=6)))]
+    assert ("over_budget", "budget") in codes(limited_world(None, prices=PRICES, budget=dict(budget, monthly=6)))
+    over = limited_world(["hel1-a-1"], prices=PRICES, budget=dict(budget, monthly=5))
+    assert [w["message"] for w in over["warnings"] if w["code"] == "over_budget"] == [
+        "The servers of the limit cost 5.11 EUR/month (gross prices), over autoextender_budget.monthly 5.00 EUR by "
+        "0.11 EUR"]
+
+
+def test_the_costs_of_a_limit_of_unknown_names_only_are_empty():
+    report = limited_world(["nope"], prices=PRICES)
+    assert report["pools"] == [] and report["summary"]["cost"]["by_currency"] == {}
+    assert report["summary"]["cost"]["text"] == "no price"
+
+
+@pytest.mark.parametrize("prices", [[{"item": "hetzner", "prices": HETZNER}], {"hetzner": "EUR"}, {"hetzner": {}}])
+def test_prices_must_be_catalogs_by_provider(prices):
+    with pytest.raises(AnsibleFilterError, match="prices must be a dict of provider: price catalog .* items2dict"):
+        healthy_world(prices=prices)
+
+
+def test_a_bad_budget_fails_naming_the_key():
+    with pytest.raises(AnsibleFilterError, match="autoextender_budget.currency = 'euro'"):
+        healthy_world(prices=PRICES, budget={"monthly": 10, "currency": "euro"})

@@ -117,3 +117,76 @@ def test_the_filter_reads_looped_results_and_ignores_skipped_ones():
     assert catalogs(results) == {"hetzner": HETZNER}
     assert budget_problems(results, [pool()], {"monthly": 1, "currency": "EUR"})[0].startswith(
         "The edge pools would cost 14.24 EUR/month")
+
+
+# --- what the servers that exist cost (the status report) ---------------------------------------------------
+
+def running(name, provider="hetzner", location="hel1", server_type="cx23", ipv4="203.0.113.7", ipv6=None):
+    return {"name": name, "provider": provider, "location": location, "server_type": server_type,
+            "public_ipv4": ipv4, "public_ipv6": ipv6}
+
+
+def test_a_server_pays_for_the_addresses_it_has_only():
+    assert _costs.server_cost(HETZNER, "cx23", "hel1") == _costs.server_price(HETZNER, "cx23", "hel1")
+    assert _costs.server_cost(HETZNER, "cx23", "hel1", ipv4=False) == (pytest.approx(4.1531), ["cx23 4.15 EUR"])
+    charged_v6 = dict(HETZNER, addresses=dict(HETZNER["addresses"], ipv6={"*": price(0.1, 0.119)}))
+    assert _costs.server_cost(charged_v6, "cx23", "hel1", ipv4=False, ipv6=True)[1] == ["cx23 4.15 EUR", "IPv6 0.12 EUR"]
+    assert _costs.server_cost(charged_v6, "cx23", "hel1", ipv6=False, basis="net")[0] == pytest.approx(3.99)
+    assert "ipv4" in HETZNER["addresses"]  # the catalog given is not changed
+
+
+def test_servers_costs_price_each_server_or_say_why_not():
+    entries = _costs.servers_costs({"hetzner": HETZNER, "linode": LINODE}, [
+        running("a-1"), running("a-2", ipv4=None, ipv6="2001:db8::2"), running("a-3", location="ash"),
+        running("b-1", "linode", "ap-south", "g6-nanode-1"), running("c-1", "lab")])
+    assert [(e["server"], e["monthly"], e["currency"]) for e in entries] == [
+        ("a-1", pytest.approx(4.7481), "EUR"), ("a-2", pytest.approx(4.1531), "EUR"), ("a-3", None, None),
+        ("b-1", 6.0, "USD"), ("c-1", None, None)]
+    assert entries[0]["parts"] == ["cx23 4.15 EUR", "IPv4 0.60 EUR"] and entries[0]["problem"] is None
+    assert entries[2]["problem"] == "the hetzner price list has no price for server type cx23 in ash"
+    assert entries[4]["problem"] == "no price list was read for provider lab"
+    assert _costs.servers_costs({"hetzner": HETZNER}, [running("n-1")], "net")[0]["monthly"] == pytest.approx(3.99)
+
+
+def test_a_total_groups_like_servers_and_keeps_currencies_apart():
+    entries = _costs.servers_costs({"hetzner": HETZNER, "linode": LINODE}, [
+        running("a-1"), running("a-2"), running("a-3", ipv4=None), running("a-4", location="ash"),
+        running("b-1", "linode", "ap-south", "g6-nanode-1")])
+    pool_a = _costs.cost_total(entries[:4])
+    assert (pool_a["monthly"], pool_a["currency"], pool_a["servers"], pool_a["unpriced"]) == (
+        pytest.approx(13.6493), "EUR", 3, ["a-4"])
+    assert pool_a["detail"] == "2 x (cx23 4.15 EUR + IPv4 0.60 EUR) + 1 x (cx23 4.15 EUR)"
+    assert pool_a["text"] == "13.65 EUR/month (gross); 1 server(s) without a price"
+    both = _costs.cost_total(entries, "gross", ["EUR"])
+    assert both["by_currency"] == {"EUR": pytest.approx(13.6493), "USD": 6.0}
+    assert (both["monthly"], both["currency"]) == (None, None)
+    assert both["text"] == "13.65 EUR + 6.00 USD/month (gross); 1 server(s) without a price"
+
+
+def test_a_total_of_no_server_is_zero_in_the_price_lists_currency_or_no_price():
+    assert _costs.cost_total([], "net", ["EUR"])["text"] == "0.00 EUR/month (net)"
+    assert _costs.cost_total([], "net", ["EUR"])["monthly"] == 0.0
+    assert _costs.cost_total([])["text"] == "no price" and _costs.cost_total([])["by_currency"] == {}
+
+
+@pytest.mark.parametrize("by_currency, budget, total, over, text", [
+    ({"EUR": 14.2443}, {"monthly": 25, "currency": "EUR"}, 14.2443, 0.0, "within autoextender_budget 25.00 EUR"),
+    ({"EUR": 14.2443}, {"monthly": "10", "currency": "EUR"}, 14.2443, 4.2443,
+     "over autoextender_budget 10.00 EUR by 4.24 EUR"),
+    ({"EUR": 10.0, "USD": 6.0}, {"monthly": 20, "currency": "EUR", "exchange_rates": {"USD": 0.5}}, 13.0, 0.0,
+     "= 13.00 EUR, within autoextender_budget 20.00 EUR"),
+    ({"USD": 6.0}, {"monthly": 2, "currency": "EUR", "exchange_rates": {"USD": 0.5}}, 3.0, 1.0,
+     "= 3.00 EUR, over autoextender_budget 2.00 EUR by 1.00 EUR"),
+    ({}, {"monthly": 5, "currency": "EUR"}, 0.0, 0.0, "within autoextender_budget 5.00 EUR"),
+])
+def test_the_budget_check_converts_and_names_the_numbers(by_currency, budget, total, over, text):
+    check = _costs.budget_check(by_currency, budget)
+    assert (check["total"], check["over"], check["text"]) == (pytest.approx(total), pytest.approx(over), text)
+    assert (check["monthly"], check["currency"], check["basis"], check["no_rate"]) == (
+        float(budget["monthly"]), "EUR", "gross", [])
+
+
+def test_the_budget_check_without_a_rate_compares_nothing():
+    check = _costs.budget_check({"EUR": 1.0, "USD": 6.0}, {"monthly": 1, "currency": "EUR", "prices": "net"})
+    assert (check["total"], check["over"], check["no_rate"], check["basis"]) == (None, 0.0, ["USD"], "net")
+    assert check["text"] == "not comparable with autoextender_budget 1.00 EUR: no rate for USD"
