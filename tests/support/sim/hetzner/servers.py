@@ -1,4 +1,7 @@
-"""Servers: create (labels, user_data, firewalls, public_net), status over time, actions, delete."""
+"""Servers: create (labels, user_data, firewalls, public_net), status over time, actions, delete.
+
+A server's public addresses are Primary IPs (primary_ips.py) and the floating IPs routed to it
+(floating_ips.py); deleting it unassigns its floating IPs and releases its Primary IPs."""
 import ipaddress
 import re
 import secrets
@@ -26,7 +29,7 @@ class ServersMixin:
     def server_view(self, srv):
         view = dict((k, srv[k]) for k in _PUBLIC)
         view["labels"] = dict(srv["labels"])
-        view["public_net"] = {"ipv4": srv["_ipv4"], "ipv6": srv["_ipv6"], "floating_ips": [],
+        view["public_net"] = {"ipv4": srv["_ipv4"], "ipv6": srv["_ipv6"], "floating_ips": self.floating_ips_of(srv),
                               "firewalls": [{"id": fid, "status": "applied"} for fid in self.firewalls_of(srv)]}
         return view
 
@@ -131,6 +134,7 @@ class ServersMixin:
         if any(s["name"] == name for s in self.servers.values()):
             raise ApiError(409, "uniqueness_error", "server name is already used",
                            details={"fields": [{"name": "name"}]})
+        primary_ips = self.primary_ips_for(public_net, location_name)
         sid = self.next_id("server")
         ipv4 = self.ipv4_override or str(ipaddress.IPv4Address("198.18.0.0") + sid)
         srv = {
@@ -139,14 +143,11 @@ class ServersMixin:
             "ingoing_traffic": 0, "outgoing_traffic": 0, "iso": None, "primary_disk_size": stype["disk"],
             "private_net": [], "protection": {"delete": False, "rebuild": False}, "load_balancers": [], "volumes": [],
             "server_type": stype, "datacenter": self.datacenter(location_name), "location": location, "image": dict(image),
-            "_ipv4": {"id": self.next_id("primary_ip"), "ip": ipv4, "blocked": False,
-                      "dns_ptr": "static.%s.clients.your-server.de" % ".".join(reversed(ipv4.split(".")))}
-            if public_net.get("enable_ipv4", True) else None,
-            "_ipv6": {"id": self.next_id("primary_ip"), "ip": "2a01:4f8:c0c:%x::/64" % sid, "blocked": False, "dns_ptr": []}
-            if public_net.get("enable_ipv6", True) else None,
+            "_ipv4": None, "_ipv6": None,  # mirrors of its Primary IPs (primary_ips.py)
             "_user_data": user_data, "_ssh_keys": keys, "_rescue_keys": [], "_firewall_ids": firewall_ids,
         }
         self.servers[sid] = srv
+        self.give_primary_ips(srv, public_net, primary_ips, ipv4, "2a01:4f8:c0c:%x::/64" % sid)
         start = body.get("start_after_create", True)
 
         def created():
@@ -172,8 +173,12 @@ class ServersMixin:
         if srv["protection"]["delete"]:
             raise ApiError(403, "protected", "server is delete protected")
         srv["status"] = "deleting"
-        return {"action": self.start_action("delete_server", [("server", srv["id"])],
-                                            lambda: self.servers.pop(srv["id"], None))}
+
+        def gone():
+            self.servers.pop(srv["id"], None)
+            self.unassign_floating_ips(srv)
+            self.release_primary_ips(srv)
+        return {"action": self.start_action("delete_server", [("server", srv["id"])], gone)}
 
     @route("POST", "/servers/{id}/actions/{action}")
     def server_actions(self, request):

@@ -3,7 +3,8 @@
 ``LinodeSim(spec, token)`` serves ``/v4/...`` on loopback (``sim.url`` is the
 ``base_url`` for ``linode_api4.LinodeClient``): linodes with disks and config
 profiles (instances.py), custom image upload (images.py), Cloud Firewalls
-(firewalls.py), regions and types (regions.py) and DNS domains (domains.py).
+(firewalls.py), regions and types (regions.py), DNS domains (domains.py) and IP
+addresses: allocation and sharing (networking.py).
 Errors use Linode's format ``{"errors": [{"reason", "field"}]}`` (validation
 errors are HTTP 400, as on the real API), lists are paginated as ``{data, page,
 pages, results}`` and honour the ``X-Filter`` header. Every request and
@@ -20,6 +21,7 @@ from tests.support.sim.linode.domains import DomainsMixin
 from tests.support.sim.linode.firewalls import FirewallsMixin
 from tests.support.sim.linode.images import UPLOAD_PREFIX, ImagesMixin, default_images
 from tests.support.sim.linode.instances import InstancesMixin
+from tests.support.sim.linode.networking import NetworkingMixin
 from tests.support.sim.linode.regions import RegionsMixin, default_regions, default_types
 from tests.support.sim.rate_limit import Window
 
@@ -41,8 +43,8 @@ KNOWN_DEFECTS = (
      "the X-Filter schema is a oneOf whose first member, \"Simple filter\", is any object (\"type: object\" and "
      "nothing else), so every object valid under the second, \"Filter and sort criteria\" (+and, +or, +order_by), "
      "is valid under both and oneOf rejects it; read as the anyOf it means, such a filter is valid"),
-    (r"GET /\{apiVersion\}/(regions|linode/types): query parameter page(_size)? is not documented",
-     "both answer \"an envelope for paginated response\" (data, page, pages, results; \"See Pagination\") but, "
+    (r"GET /\{apiVersion\}/(regions|linode/types|networking/ips): query parameter page(_size)? is not documented",
+     "these answer \"an envelope for paginated response\" (data, page, pages, results; \"See Pagination\") but, "
      "unlike the other listings, do not list the page and page_size parameters that fetch its pages; the SDK "
      "sends them on every listing"),
 )
@@ -54,7 +56,7 @@ KNOWN_DEFECTS = (
 SLASH_PARAMS = ("imageId",)
 
 
-class LinodeSim(InstancesMixin, ImagesMixin, FirewallsMixin, RegionsMixin, DomainsMixin, Simulator):
+class LinodeSim(InstancesMixin, NetworkingMixin, ImagesMixin, FirewallsMixin, RegionsMixin, DomainsMixin, Simulator):
     name = "linode"
     base_path = "/v4"
     slash_params = SLASH_PARAMS
@@ -69,6 +71,10 @@ class LinodeSim(InstancesMixin, ImagesMixin, FirewallsMixin, RegionsMixin, Domai
             image["_timeline"] = _Still(image)
         self.firewalls = {}
         self.domains = {}
+        #: {linode id: [addresses shared with it]} (networking.py)
+        self.ip_shares = {}
+        #: False: the account was not granted additional IPv4 addresses (POST /networking/ips refuses them)
+        self.additional_ipv4 = True
         self.regions = default_regions()
         self.types = default_types()
         self.files = {}
@@ -101,6 +107,9 @@ class LinodeSim(InstancesMixin, ImagesMixin, FirewallsMixin, RegionsMixin, Domai
 
     def _handle(self, handler):
         if not handler.path.startswith(FILES_PREFIX):
+            path, mark, query = handler.path.partition("?")
+            if len(path) > 1 and path.endswith("/"):  # the API takes a trailing slash (linode_api4's ip_allocate
+                handler.path = path.rstrip("/") + mark + query  # posts to /networking/ips/); the document has none
             return super()._handle(handler)
         data = self.files.get(handler.path[len(FILES_PREFIX):])
         self.log.append((handler.command, handler.path, 200 if data is not None else 404))

@@ -80,7 +80,7 @@ class InstancesMixin:
             firewall = self.firewalls.get(body["firewall_id"])
             if firewall is None:
                 raise invalid("Firewall not found", "firewall_id")
-        n = len(self.instances) + 10
+        n = linode_id - 40000000 + 9  # never one a live Linode has (len(self.instances) repeats after a delete)
         inst = {
             "id": linode_id, "label": label, "region": region["id"], "type": ltype["id"],
             "image": image["id"] if image else None, "status": "provisioning", "group": body.get("group", ""),
@@ -159,6 +159,7 @@ class InstancesMixin:
     def delete_instance(self, request):
         inst = self.instance(request.params["linodeId"])
         del self.instances[inst["id"]]
+        self.forget_ips_of(inst)
         for firewall in self.firewalls.values():
             self.detach_entity(firewall, "linode", inst["id"])
         return {}
