@@ -47,6 +47,8 @@ class EdgeSet(DnsResource):
     _store = None  # the HealthStore when health.state is given
     _health = None  # what _save_health needs, from _thresholds()
     _flapping = ()
+    #: reads the history without writing it (edge_dns_info)
+    read_only = False
 
     def fetch(self):
         self.connect()
@@ -103,7 +105,7 @@ class EdgeSet(DnsResource):
         p = self.params
         conf = _edge_health.settings(p["health"])
         state = p["health"].get("state")
-        self._store = HealthStore(state, self.name) if state else None
+        self._store = HealthStore(state, self.name, must_exist=not self.read_only) if state else None
         stored = self._store.load() if self._store else {}
         active = {}
         for rtype in p["record_types"]:
@@ -198,6 +200,7 @@ class EdgeSetPlan(EdgeSet):
     """Read-only: the published sets, the probes and the decision; nothing is written, nothing changed."""
 
     return_key = "edge_dns_info"
+    read_only = True
 
     def run(self):
         try:

@@ -24,8 +24,9 @@ FIELD_MANAGER = "talos-autoextender-health"
 class HealthStore:
     """The history of one record name, in ``state["namespace"]/state["name"]``."""
 
-    def __init__(self, state, record_name):
+    def __init__(self, state, record_name, must_exist=True):
         self.key = record_name.rstrip(".")
+        self.must_exist = must_exist
         self.namespace, self.name = state["namespace"], state["name"]
         client = kc.api_client(state.get("kubeconfig"), state.get("context"))
         self.objects = Objects(client, "%s/%s" % (FIELD_MANAGER, self.key[:100]))
@@ -34,8 +35,11 @@ class HealthStore:
         return "ConfigMap %s/%s key %s" % (self.namespace, self.name, self.key)
 
     def load(self):
-        """The history, ``{}`` when there is none yet; refuses a namespace that does not exist."""
+        """The history, ``{}`` when there is none yet. A namespace that does not exist is refused where the history
+        is to be written (``must_exist``) and read as no history where it is only read (a status report)."""
         if not self.objects.namespace_exists(self.namespace):
+            if not self.must_exist:
+                return {}
             raise AutoextenderError(
                 "The namespace %s for the edge health state does not exist in the home cluster (provision.yml creates "
                 "it with the edge ingress; or set health.state.namespace)" % self.namespace, kind=NOT_FOUND)

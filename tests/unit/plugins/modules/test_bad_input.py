@@ -84,6 +84,7 @@ def baselines(tmp, url):
         "cloud_firewall": dict(cloud, name="fw", pool="a", extra_rules=[
             {"protocol": "tcp", "port": "30000-32767", "sources": ["192.0.2.0/24"], "description": "x"}]),
         "cloud_placement_info": dict(cloud, location="loopback", server_type="lab-small", wait_timeout=1),
+        "cloud_price_info": dict(cloud, min_cpu=2, min_memory=4.0, location="loopback", wait_timeout=1),
         "cloud_server": dict(cloud, name="s-1", pool="a", location="loopback", server_type="lab-small", image="1",
                              firewall="38"),
         "dns_record_set": dict(dns, owner="home", name="www", type="A", values=["192.0.2.1"], wait_timeout=0),
@@ -98,6 +99,7 @@ def baselines(tmp, url):
         "k8s_expose": dict(kubeconfig=NO_FILE, zone="example.org", edge_hostname="edge.example.org", objects=[],
                            services=[{"host": "a.example.org", "namespace": "n", "service": "s", "port": 80}],
                            reserved_ports=[80, 443], wait_timeout=5),
+        "k8s_lease": dict(kubeconfig=NO_FILE, holder="run-a", duration=60, wait_timeout=0),
         "k8s_node_drain": dict(name="n-1", kubeconfig=NO_FILE, grace_period=30),
         "k8s_objects_info": dict(kubeconfig=NO_FILE, queries=[{"api_version": "v1", "kind": "Node", "label_selector": "a"}]),
         "talos_apply_config": dict(talos, config=NO_FILE),
