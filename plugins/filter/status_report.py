@@ -196,8 +196,8 @@ _value:
         - What does not add up, each with C(code), C(subject) and C(message).
         - "Codes: C(pool_size), C(pool_unknown), C(server_no_node), C(node_not_ready), C(kubespan_down),
           C(kubespan_missing), C(node_orphan), C(dns_empty), C(dns_foreign_owner), C(dns_unknown_value),
-          C(dns_not_running), C(dns_unhealthy), C(dns_inactive_pool), C(dns_missing), C(limit_unknown),
-          C(price_unknown), C(over_budget), C(budget_no_rate)."
+          C(dns_not_running), C(dns_unhealthy), C(dns_inactive_pool), C(dns_missing), C(held_out),
+          C(limit_unknown), C(price_unknown), C(over_budget), C(budget_no_rate)."
         - C(price_unknown), C(over_budget) and C(budget_no_rate) do not change a server's C(state).
       type: list
       elements: dict
@@ -229,7 +229,9 @@ NODE_POOL_LABEL = "autoextender.io/pool"
 ROLE_PREFIX = "node-role.kubernetes.io/"
 ADDRESS_TYPES = ("A", "AAAA")
 # The reasons of edge_dns targets that tell the probe result.
-PROBE_REASONS = {"healthy": True, "probe_failed": False}
+PROBE_REASONS = {"healthy": True, "probe_failed": False, "recovering": True, "flapping": True}
+#: reasons of a healthy address that failover's thresholds hold out of DNS (edge_dns ``health``)
+HELD_REASONS = ("recovering", "flapping")
 
 
 def _ip(value):
@@ -363,8 +365,9 @@ def _probes(probes):
         latency = probe.get("latency_ms")
         if latency is None and probe.get("checks"):
             latency = round(sum(float(c.get("seconds") or 0) for c in probe["checks"]) * 1000, 1)
+        held = probe.get("reason") if probe.get("reason") in HELD_REASONS else None
         out[_ip(probe.get("ip"))] = {"healthy": bool(probe.get("healthy")), "error": probe.get("error"),
-                                     "latency_ms": latency}
+                                     "latency_ms": latency, "held": held}
     return out
 
 
@@ -445,7 +448,11 @@ def _server_row(server, pool, ctx):
             row.update(health="unhealthy" if bad else "healthy", probe_error=bad[0]["error"] if bad else None,
                        latency_ms=max((p["latency_ms"] for p in probed if p["latency_ms"] is not None), default=None))
     row["published"] = [ip for ip in ips if ip in ctx["published"]]
-    if ctx["dns"] is not None and running and pool["active"] and ips and not row["published"] and _can_serve(row, ctx):
+    held = [(ip, ctx["probes"][ip]) for ip in ips if ctx["probes"] and ip in ctx["probes"] and ctx["probes"][ip].get("held")]
+    if ctx["dns"] is not None and running and pool["active"] and held and not row["published"]:
+        _warn(warnings, "held_out", name, "Server %s passes its probe but failover holds %s out of DNS: %s (%s)"
+              % (name, held[0][0], held[0][1]["held"], held[0][1]["error"]))
+    elif ctx["dns"] is not None and running and pool["active"] and ips and not row["published"] and _can_serve(row, ctx):
         _warn(warnings, "dns_missing", name, "Server %s of active pool %s can serve but none of its addresses "
               "(%s) is in DNS" % (name, pool["name"], ", ".join(ips)))
     return row

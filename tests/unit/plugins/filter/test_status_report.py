@@ -224,6 +224,17 @@ def test_a_healthy_server_of_an_active_pool_missing_from_dns_is_flagged():
     assert "203.0.113.8" in report["warnings"][0]["message"]
 
 
+def test_a_healthy_server_failover_holds_out_is_named_with_why():
+    targets = [{"ip": "203.0.113.7", "reason": "healthy", "error": None},
+               {"ip": "203.0.113.8", "reason": "recovering", "error": "1 of 2 consecutive successful probes"}]
+    report = healthy_world(dns=[rrset("203.0.113.7")], probes=targets)
+    assert codes(report) == [("held_out", "hel1-a-2")]
+    assert report["warnings"][0]["message"] == (
+        "Server hel1-a-2 passes its probe but failover holds 203.0.113.8 out of DNS: recovering "
+        "(1 of 2 consecutive successful probes)")
+    assert row(report, "hel1-a-2")["health"] == "healthy"
+
+
 def test_no_dns_missing_for_an_inactive_pool():
     servers = [server("fr-par-b-1", "198.51.100.1", pool="fr-par-b")]
     report = status_report(CLUSTER, pools=[dict(POOL_B, count=1)], servers=servers, dns=[rrset("203.0.113.7")])
