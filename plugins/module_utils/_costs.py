@@ -124,6 +124,19 @@ def _rate(catalog, budget):
     return _number((budget.get("exchange_rates") or {}).get(catalog["currency"]))
 
 
+def _priced(catalogs, provider, price, *args):
+    """``(amount, parts, currency, problem)``: ``price(catalog, *args)`` with ``provider``'s price list, or why there
+    is none."""
+    catalog = catalogs.get(provider)
+    if catalog is None:
+        return None, [], None, "no price list was read for provider %s" % provider
+    try:
+        amount, parts = price(catalog, *args)
+    except ValueError as exc:
+        return None, [], None, str(exc)
+    return round(amount, 4), parts, catalog["currency"], None
+
+
 def pool_costs(catalogs, pools, budget=None, ipv6=True):
     """One entry per pool: what its ``count`` servers cost per month, in the catalog's currency and the budget's.
 
@@ -133,23 +146,13 @@ def pool_costs(catalogs, pools, budget=None, ipv6=True):
     basis = (budget or {}).get("prices", "gross")
     out = []
     for pool in pools:
-        entry = {"pool": pool.get("name"), "provider": pool.get("provider"), "count": int(pool.get("count", 1)),
-                 "each": None, "monthly": None, "currency": None, "parts": [], "in_budget_currency": None,
-                 "problem": None}
-        catalog = catalogs.get(pool.get("provider"))
-        if catalog is None:
-            entry["problem"] = "no price list was read for provider %s" % pool.get("provider")
-            out.append(entry)
-            continue
-        try:
-            each, parts = server_price(catalog, pool.get("server_type"), pool.get("location"), ipv6, basis)
-        except ValueError as exc:
-            entry["problem"] = str(exc)
-            out.append(entry)
-            continue
-        entry.update(each=round(each, 4), monthly=round(each * entry["count"], 4), currency=catalog["currency"],
-                     parts=parts)
-        rate = _rate(catalog, budget) if budget else None
+        count = int(pool.get("count", 1))
+        each, parts, currency, problem = _priced(catalogs, pool.get("provider"), server_price, pool.get("server_type"),
+                                                 pool.get("location"), ipv6, basis)
+        entry = {"pool": pool.get("name"), "provider": pool.get("provider"), "count": count, "each": each,
+                 "monthly": None if each is None else round(each * count, 4), "currency": currency, "parts": parts,
+                 "in_budget_currency": None, "problem": problem}
+        rate = _rate(catalogs[pool["provider"]], budget) if budget and problem is None else None
         if rate is not None:
             entry["in_budget_currency"] = round(entry["monthly"] * rate, 4)
         out.append(entry)
@@ -236,22 +239,12 @@ def servers_costs(catalogs, servers, basis="gross"):
     """
     out = []
     for server in servers:
-        entry = {"server": server.get("name"), "provider": server.get("provider"),
-                 "server_type": server.get("server_type"), "location": server.get("location"), "monthly": None,
-                 "currency": None, "parts": [], "problem": None}
-        catalog = catalogs.get(server.get("provider"))
-        if catalog is None:
-            entry["problem"] = "no price list was read for provider %s" % server.get("provider")
-            out.append(entry)
-            continue
-        try:
-            amount, parts = server_cost(catalog, entry["server_type"], entry["location"],
-                                        bool(server.get("public_ipv4")), bool(server.get("public_ipv6")), basis)
-        except ValueError as exc:
-            entry["problem"] = str(exc)
-        else:
-            entry.update(monthly=round(amount, 4), currency=catalog["currency"], parts=parts)
-        out.append(entry)
+        amount, parts, currency, problem = _priced(catalogs, server.get("provider"), server_cost, server.get("server_type"),
+                                                   server.get("location"), bool(server.get("public_ipv4")),
+                                                   bool(server.get("public_ipv6")), basis)
+        out.append({"server": server.get("name"), "provider": server.get("provider"),
+                    "server_type": server.get("server_type"), "location": server.get("location"), "monthly": amount,
+                    "currency": currency, "parts": parts, "problem": problem})
     return out
 
 
