@@ -70,6 +70,21 @@ def make_provider(name, api_token=None, api_url=None, deadline=None, environ=Non
                                 details={"provider": name})
 
 
+def read_with_provider(module, read):
+    """``(provider, read(provider))`` for a read-only module: the provider from the module's connection options and
+    ``wait_timeout``; any failure fails the module with its secrets redacted."""
+    params = module.params
+    provider = None
+    try:
+        provider = make_provider(params["provider"], params["api_token"], params["api_url"],
+                                 Deadline(params["wait_timeout"]))
+        return provider, read(provider)
+    except AutoextenderError as e:
+        e = e.redacted([params["api_token"]] + (provider.secrets() if provider else []))
+        module.fail_json(msg=e.msg, failure=e.failure())
+        raise  # fail_json exits; this line is never reached
+
+
 def check_owned(found, what, cluster, pool=None):
     """Refuse a resource with the right name that is not ours (or belongs to another cluster or pool)."""
     labels = found.get("labels") or {}

@@ -105,16 +105,15 @@ placement:
 
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import (
     connection_argument_spec,
-    make_provider,
+    read_with_provider,
 )
-from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import redact
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import (
     MAX_WAIT_TIMEOUT,
     Range,
     ValidatedModule,
 )
-from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
 def verdict(catalog, provider, location, server_type, arch, join):
@@ -139,14 +138,7 @@ def main():
     module = ValidatedModule(argument_spec=spec, rules={"wait_timeout": Range(1, MAX_WAIT_TIMEOUT, "seconds")},
                              supports_check_mode=True)
     params = module.params
-    provider = None
-    try:
-        provider = make_provider(params["provider"], params["api_token"], params["api_url"],
-                                 Deadline(params["wait_timeout"]))
-        catalog = provider.placement_catalog()
-    except AutoextenderError as e:
-        e = e.redacted([params["api_token"]] + (provider.secrets() if provider else []))
-        module.fail_json(msg=e.msg, failure=e.failure())
+    provider, catalog = read_with_provider(module, lambda cloud: cloud.placement_catalog())
     placement = verdict(catalog, params["provider"], params["location"], params["server_type"], params["arch"],
                         params["join"])
     module.exit_json(changed=False, placement=redact(placement, provider.secrets()))

@@ -156,7 +156,7 @@ cheapest:
 from ansible_collections.talos.autoextender.plugins.module_utils import _costs
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import (
     connection_argument_spec,
-    make_provider,
+    read_with_provider,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
@@ -165,7 +165,6 @@ from ansible_collections.talos.autoextender.plugins.module_utils._validate impor
     Range,
     ValidatedModule,
 )
-from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
 def main():
@@ -183,18 +182,16 @@ def main():
                              rules={"wait_timeout": Range(1, MAX_WAIT_TIMEOUT, "seconds"),
                                     "min_cpu": Range(1, 1024, "cores"), "min_memory": Range(0, 65536, "GB", number=float)})
     params = module.params
-    provider = None
-    try:
-        provider = make_provider(params["provider"], params["api_token"], params["api_url"],
-                                 Deadline(params["wait_timeout"]))
-        catalog = provider.price_catalog()
-        location = params["location"]
-        if location is not None and location not in catalog["locations"]:
+    location = params["location"]
+
+    def read(cloud):
+        found = cloud.price_catalog()
+        if location is not None and location not in found["locations"]:
             raise AutoextenderError("Unknown %s location %r; valid locations: %s"
-                                    % (params["provider"], location, ", ".join(catalog["locations"])), kind=VALIDATION)
-    except AutoextenderError as e:
-        e = e.redacted([params["api_token"]] + (provider.secrets() if provider else []))
-        module.fail_json(msg=e.msg, failure=e.failure())
+                                    % (params["provider"], location, ", ".join(found["locations"])), kind=VALIDATION)
+        return found
+
+    dummy, catalog = read_with_provider(module, read)
     cheapest = _costs.cheapest(catalog, params["min_cpu"], params["min_memory"], params["arch"], location,
                                params["prices"], params["ipv6"])
     module.exit_json(changed=False, prices=catalog, cheapest=cheapest)
