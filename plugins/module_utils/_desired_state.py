@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.talos.autoextender.plugins.module_utils import _names
+from ansible_collections.talos.autoextender.plugins.module_utils import _names, _pool_expiry
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import ownership
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base, registry
@@ -33,6 +33,9 @@ ENDPOINT = re.compile(r"^https://(\[[0-9A-Fa-f:.]+\]|[^/:\[\]\s]+):([0-9]+)/?$")
 EXTERNAL_DNS_PREFIX = "extdns-cname"
 MTU_MIN, MTU_MAX = 1280, 9000
 DECOMMISSION_HINT = "to remove a pool, run playbooks/decommission.yml -e pool=%s"
+EXPIRES_ACTIVE = ("only a standby pool may expire (an active pool serves traffic, and a pool is active unless it says "
+                  "active: false): set active: false first, or move the traffic to another pool with "
+                  "playbooks/migrate.yml")
 
 
 def _int(value):
@@ -107,6 +110,7 @@ def _pool(found, index, pool, cluster_name, providers):
     schematic = pool.get("schematic", DEFAULT_SCHEMATIC)
     if not (isinstance(schematic, str) and SCHEMATIC.match(schematic)):
         found.add("%s.schematic" % where, schematic, "must be an Image Factory schematic ID (64 lower-case hex digits)")
+    _expires(found, where, pool)
     provider = pool.get("provider")
     if provider not in providers or not POOL_NAME.match(str(name)) or not ownership.OWNER_RE.match(str(cluster_name)):
         return  # derived names are checked once their parts are valid: one message per root cause
@@ -124,6 +128,17 @@ def _pool(found, index, pool, cluster_name, providers):
     for message in providers[provider].name_problems([last], ["%s-%s" % (cluster_name, name)], labels):
         found.messages.append("%s on %s: %s (from autoextender_cluster.name and the pool name)"
                               % (where, provider, message))
+
+
+def _expires(found, where, pool):
+    """``expires`` (plugins/module_utils/_pool_expiry.py): a date or a date-time with a zone, on a standby pool."""
+    value = pool.get("expires")
+    if value is None:
+        return
+    shown = _pool_expiry.shown(value)
+    found.add("%s.expires" % where, shown, _pool_expiry.problem(value))
+    if str(pool.get("active", True)).lower() in ("true", "yes", "on", "1"):
+        found.add("%s.expires" % where, shown, EXPIRES_ACTIVE)
 
 
 def _dns(found, dns):

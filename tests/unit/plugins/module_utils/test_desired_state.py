@@ -1,5 +1,6 @@
 """The desired-state rules the preflight role applies before anything is created (_desired_state.py)."""
 import copy
+import datetime
 
 import pytest
 
@@ -178,3 +179,55 @@ def test_the_filters_are_registered():
     assert filters["placement_problems"]([{"item": {"name": "a"}, "placement": {"problems": ["p"]}}]) == [
         "autoextender_pools (pool a): p"]
     assert filters["pools_sharing_image"](GOOD["pools"], {"name": "x", "provider": "lab"}) == ["lab-a"]
+
+
+# Issue 18: `expires` on a standby pool (GOOD's pools[1], active: false); plugins/module_utils/_pool_expiry.py.
+@pytest.mark.parametrize("expires", [
+    "2026-12-31", "2026-12-31T18:00:00Z", "2026-12-31T18:00:00+01:00", "2020-01-01",
+    datetime.date(2026, 12, 31),  # unquoted in YAML
+    datetime.datetime(2026, 12, 31, 18, tzinfo=datetime.timezone.utc),
+])
+def test_a_standby_pool_may_expire(expires):
+    assert problems(**{"pools.1.expires": expires}) == []
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"pools.1.expires": "31.12.2026"},
+     "autoextender_pools[1] (pool fr-par-b).expires = '31.12.2026': must be a date YYYY-MM-DD (00:00 UTC of that day) "
+     "or a date-time with a zone, such as 2026-12-31T18:00:00Z or 2026-12-31T18:00:00+01:00"),
+    ({"pools.1.expires": "2026-02-30"}, "autoextender_pools[1] (pool fr-par-b).expires = '2026-02-30': must be a date"),
+    ({"pools.1.expires": "2026-12-31T18:00:00"},
+     "autoextender_pools[1] (pool fr-par-b).expires = '2026-12-31T18:00:00': is a date-time without a zone: add Z (UTC) "
+     "or an offset such as +01:00"),
+    ({"pools.1.expires": datetime.datetime(2026, 12, 31, 18)},
+     "autoextender_pools[1] (pool fr-par-b).expires = '2026-12-31T18:00:00': is a date-time without a zone"),
+    ({"pools.1.expires": 20261231}, "autoextender_pools[1] (pool fr-par-b).expires = 20261231: must be a date"),
+    ({"pools.0.expires": "2026-12-31"},
+     "autoextender_pools[0] (pool hel1-a).expires = '2026-12-31': only a standby pool may expire (an active pool serves "
+     "traffic, and a pool is active unless it says active: false): set active: false first, or move the traffic to "
+     "another pool with playbooks/migrate.yml"),
+    # No `active` key: the pool is active (the schema's default).
+    ({"pools.2.expires": "2026-12-31"}, "autoextender_pools[2] (pool lab-a).expires = '2026-12-31': only a standby pool"),
+    ({"pools.1.active": "yes", "pools.1.expires": "2026-12-31"},
+     "autoextender_pools[1] (pool fr-par-b).expires = '2026-12-31': only a standby"),
+])
+def test_a_bad_expiry_is_named_with_its_value_and_rule(changes, expected):
+    found = problems(**changes)
+    assert any(message.startswith(expected) for message in found), found
+    assert len(found) == 1, found
+
+
+def test_a_bad_expiry_on_an_active_pool_gives_both_rules():
+    found = problems(**{"pools.0.expires": "2026-12-31T18:00"})
+    assert [m.split(": ", 1)[1][:28] for m in found] == ["is a date-time without a zon", "only a standby pool may expi"]
+
+
+def test_expires_null_is_no_expiry_even_on_an_active_pool():
+    state = copy.deepcopy(GOOD)
+    state["pools"][0]["expires"] = None
+    assert _desired_state.problems(state["cluster"], state["pools"], state["dns"], state["expose"]) == []
+
+
+@pytest.mark.parametrize("active", [False, "false", "no", 0])
+def test_a_standby_pool_in_any_spelling_may_expire(active):
+    assert problems(**{"pools.0.active": active, "pools.0.expires": "2026-12-31", "pools.2.active": True}) == []
