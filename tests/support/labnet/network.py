@@ -90,13 +90,18 @@ def _drop_guard_if_unused():
         netns.guard_range(base_network(), present=False)
 
 
-def free_slot():
+def free_slot(prefer=None, avoid=()):
+    """A slot no lab uses: ``prefer`` when it is free, else the lowest free one not in ``avoid`` (slots just
+    reclaimed from a dead lab, which its own ``up`` may come back for with the same addresses), else any."""
     routes = netns.host_routes()
     used = set(used_slots())
-    for slot in range(1, len(list(base_network().subnets(new_prefix=24)))):
-        if slot not in used and not overlaps_host_route(Plan(slot).subnet, routes):
-            return slot
-    raise LabnetError("no free /24 left in %s for a lab network" % base_network())
+    free = [slot for slot in range(1, len(list(base_network().subnets(new_prefix=24))))
+            if slot not in used and not overlaps_host_route(Plan(slot).subnet, routes)]
+    if not free:
+        raise LabnetError("no free /24 left in %s for a lab network" % base_network())
+    if prefer in free:
+        return prefer
+    return next((slot for slot in free if slot not in avoid), free[0])
 
 
 class LabNetwork:
@@ -150,12 +155,14 @@ class LabNetwork:
         with machine_lock():
             if self.load() and self.home.running():
                 return self
+            # A lab that comes back (killed, then up again) keeps its slot, so its servers keep their addresses.
+            previous = self.plan.slot if self.plan else None
             if self.plan:
                 self._teardown()
-            _reclaim_stale()
+            reclaimed = _reclaim_stale()
             if self.slot and self.slot in used_slots():
                 raise LabnetError("slot %d is in use by another lab (%s)" % (self.slot, _owners().get(self.slot)))
-            self.plan = Plan(self.slot or free_slot())
+            self.plan = Plan(self.slot or free_slot(prefer=previous, avoid=set(reclaimed) - {previous}))
             netns.sweep(self.plan.prefix)
             netns.guard_range(self.plan.base, present=True)
             netns.create_bridge(self.plan.bridge, "%s/%d" % (self.plan.host_ip(), self.plan.subnet.prefixlen))
