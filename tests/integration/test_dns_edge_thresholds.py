@@ -5,27 +5,42 @@ import json
 import time
 import uuid
 
+import pytest
+
 from tests.integration.test_dns_edge import edge_task, reasons
-from tests.support.fixtures_dns import run_dns_tasks
+from tests.support.fixtures_dns import EdgeNodes, run_dns_tasks
 from tests.support.k8s_objects import Kube
+
+
+# The thresholds are the same on every DNS backend (test_dns_edge.py runs the stages on each): PowerDNS only.
+@pytest.fixture
+def pdns_bed(dns_bed_powerdns):
+    return dns_bed_powerdns
+
+
+@pytest.fixture
+def pdns_edge_nodes(pdns_bed):
+    nodes = EdgeNodes("edge-nodes." + pdns_bed.zone.rstrip("."))
+    yield nodes
+    nodes.stop()
 
 NODES = [{"name": "a-1", "pool": "a", "public_ipv4": "127.0.0.2", "server_id": "1"},
          {"name": "a-2", "pool": "a", "public_ipv4": "127.0.0.3", "server_id": "2"}]
 
 
 def test_a_node_leaves_at_once_comes_back_after_recover_after_runs_and_is_held_out_when_flapping(
-        dns_bed, edge_nodes, kube_cluster, tmp_path):
+        pdns_bed, pdns_edge_nodes, kube_cluster, tmp_path):
     kube = Kube(kube_cluster.kubeconfig)
     namespace = kube.namespace("ae-health-" + uuid.uuid4().hex[:8])
-    name = dns_bed.unique("edge")
+    name = pdns_bed.unique("edge")
     key = name.rstrip(".")
-    edge_nodes.host = key
-    edge_nodes.start(healthy=["127.0.0.2", "127.0.0.3"])
+    pdns_edge_nodes.host = key
+    pdns_edge_nodes.start(healthy=["127.0.0.2", "127.0.0.3"])
     health = {"fail_after": 2, "recover_after": 2, "retry_delay": 0.2, "flap_changes": 3, "flap_window": 600,
               "state": {"kubeconfig": kube_cluster.kubeconfig, "namespace": namespace, "name": "health"}}
 
     def run(title, check=False, **extra):
-        task = edge_task(dns_bed, title, name, NODES, ["a"], edge_nodes.port, record_types=["A"], health=health,
+        task = edge_task(pdns_bed, title, name, NODES, ["a"], pdns_edge_nodes.port, record_types=["A"], health=health,
                          **extra)
         proc, res = run_dns_tasks(tmp_path, [task], check=check)
         assert not res[title].get("failed"), res[title]
@@ -37,7 +52,7 @@ def test_a_node_leaves_at_once_comes_back_after_recover_after_runs_and_is_held_o
 
     try:
         first = run("both healthy")
-        assert dns_bed.answers(name, "A") == ["127.0.0.2", "127.0.0.3"]
+        assert pdns_bed.answers(name, "A") == ["127.0.0.2", "127.0.0.3"]
         assert [t["health"] for t in first["edge_dns"]["targets"]] == ["healthy", "healthy"]
         state, version = stored()
         assert state == {"127.0.0.2": {"changes": [], "ok": 0, "server": "1"},
@@ -45,14 +60,14 @@ def test_a_node_leaves_at_once_comes_back_after_recover_after_runs_and_is_held_o
         again = run("both healthy again")
         assert again["changed"] is False and stored()[1] == version  # steady state: nothing written
 
-        edge_nodes.stop("127.0.0.3")
+        pdns_edge_nodes.stop("127.0.0.3")
         dead = run("a-2 dies")
-        assert dns_bed.answers(name, "A") == ["127.0.0.2"]
+        assert pdns_bed.answers(name, "A") == ["127.0.0.2"]
         assert reasons(dead)["127.0.0.3"] == ("probe_failed", False)
         assert [t["health"] for t in dead["edge_dns"]["targets"] if t["ip"] == "127.0.0.3"] == ["failing"]
         assert len(stored()[0]["127.0.0.3"]["changes"]) == 1
 
-        edge_nodes.revive("127.0.0.3")
+        pdns_edge_nodes.revive("127.0.0.3")
         # A read-only plan (check mode) of the next run writes no history.
         version = stored()[1]
         planned = run("plan while recovering", check=True)
@@ -61,22 +76,22 @@ def test_a_node_leaves_at_once_comes_back_after_recover_after_runs_and_is_held_o
         assert reasons(back1)["127.0.0.3"] == ("recovering", False) and back1["changed"] is False
         assert "1 of 2 consecutive successful probes" in [
             t for t in back1["edge_dns"]["targets"] if t["ip"] == "127.0.0.3"][0]["error"]
-        assert dns_bed.answers(name, "A") == ["127.0.0.2"] and stored()[0]["127.0.0.3"]["ok"] == 1
+        assert pdns_bed.answers(name, "A") == ["127.0.0.2"] and stored()[0]["127.0.0.3"]["ok"] == 1
         back2 = run("a-2 healthy twice")
         assert reasons(back2)["127.0.0.3"] == ("healthy", True)
-        assert dns_bed.answers(name, "A") == ["127.0.0.2", "127.0.0.3"]
+        assert pdns_bed.answers(name, "A") == ["127.0.0.2", "127.0.0.3"]
 
         # Third change within the window: out again, and when it answers again it is flapping, held out.
-        edge_nodes.stop("127.0.0.3")
+        pdns_edge_nodes.stop("127.0.0.3")
         run("a-2 dies again")
-        edge_nodes.revive("127.0.0.3")
+        pdns_edge_nodes.revive("127.0.0.3")
         held = run("a-2 flapping")
         assert reasons(held)["127.0.0.3"] == ("flapping", False)
         assert any("127.0.0.3 is flapping" in w for w in held.get("warnings", []))
-        assert dns_bed.answers(name, "A") == ["127.0.0.2"]
+        assert pdns_bed.answers(name, "A") == ["127.0.0.2"]
         # A replacement server at the same address starts with no history: confirmed within the run.
         nodes = [NODES[0], dict(NODES[1], server_id="3")]
-        task = edge_task(dns_bed, "replacement", name, nodes, ["a"], edge_nodes.port, record_types=["A"],
+        task = edge_task(pdns_bed, "replacement", name, nodes, ["a"], pdns_edge_nodes.port, record_types=["A"],
                          health=health)
         proc, res = run_dns_tasks(tmp_path, [task])
         assert reasons(res["replacement"])["127.0.0.3"] == ("healthy", True)
@@ -85,16 +100,16 @@ def test_a_node_leaves_at_once_comes_back_after_recover_after_runs_and_is_held_o
         kube.delete_namespace(namespace)
 
 
-def test_a_missing_namespace_for_the_state_is_named(dns_bed, edge_nodes, kube_cluster, tmp_path):
-    name = dns_bed.unique("edge")
-    edge_nodes.host = name.rstrip(".")
-    edge_nodes.start(healthy=["127.0.0.2"])
-    task = edge_task(dns_bed, "no namespace", name, NODES[:1], ["a"], edge_nodes.port, record_types=["A"],
+def test_a_missing_namespace_for_the_state_is_named(pdns_bed, pdns_edge_nodes, kube_cluster, tmp_path):
+    name = pdns_bed.unique("edge")
+    pdns_edge_nodes.host = name.rstrip(".")
+    pdns_edge_nodes.start(healthy=["127.0.0.2"])
+    task = edge_task(pdns_bed, "no namespace", name, NODES[:1], ["a"], pdns_edge_nodes.port, record_types=["A"],
                      health={"state": {"kubeconfig": kube_cluster.kubeconfig, "namespace": "ae-nowhere"}})
     proc, res = run_dns_tasks(tmp_path, [task])
     assert res["no namespace"]["failed"] and res["no namespace"]["failure"]["kind"] == "not_found"
     assert "The namespace ae-nowhere for the edge health state does not exist" in res["no namespace"]["msg"]
-    assert dns_bed.answers(name, "A") == []
+    assert pdns_bed.answers(name, "A") == []
 
 
 def lease_task(title, kubeconfig, namespace, holder, check=False, **args):
