@@ -164,7 +164,7 @@ class PrimaryIPsMixin:
         elif places[0] == "location":
             location = self.location(body["location"])
         else:
-            location = self.location(str(body["datacenter"]).split("-")[0])
+            location = self.location(str(body["datacenter"]).split("-", maxsplit=1)[0])
         if location is None:
             raise field_error(places[0], "%s %s not found" % (places[0], body[places[0]]))
         if any(p["name"] == body["name"] for p in self.primary_ips.values()):
