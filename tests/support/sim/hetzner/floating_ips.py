@@ -22,6 +22,18 @@ def default_ptr(ip):
     return "static.%s.clients.your-server.de" % ".".join(reversed(ip.split(".")))
 
 
+def refuse_delete(sim, obj, what, assigned_to):
+    """The API's refusals of deleting a floating or primary IP: protected, still assigned (``must_be_unassigned``,
+    since 1 May 2026), locked by a running action."""
+    if obj["protection"]["delete"]:
+        raise ApiError(403, "protected", "%s is delete protected" % what)
+    if assigned_to is not None:
+        raise ApiError(422, "must_be_unassigned", "%s is still assigned to server %s" % (what, assigned_to))
+    busy = sim.actions.get(obj["_action"])
+    if busy is not None and busy["status"] == "running":
+        raise ApiError(423, "locked", "%s is locked by a running action" % what)
+
+
 def locked_action(sim, obj, command, resources, undo=None):
     """Start ``command`` on ``obj`` (a floating or primary IP), which stays locked until the action ends;
     ``undo`` takes back the change the request made when the action ends in error."""
@@ -149,13 +161,7 @@ class FloatingIPsMixin:
     def delete_floating_ip(self, request):
         """Since 1 May 2026 an assigned Floating IP must be unassigned first (``must_be_unassigned``)."""
         fip = self.find_floating_ip(request)
-        if fip["protection"]["delete"]:
-            raise ApiError(403, "protected", "floating IP is delete protected")
-        if fip["server"] is not None:
-            raise ApiError(422, "must_be_unassigned", "floating IP is still assigned to server %s" % fip["server"])
-        busy = self.actions.get(fip["_action"])
-        if busy is not None and busy["status"] == "running":
-            raise ApiError(423, "locked", "floating IP is locked by a running action")
+        refuse_delete(self, fip, "floating IP", fip["server"])
         del self.floating_ips[fip["id"]]
         return 204, None
 

@@ -18,7 +18,7 @@ import ipaddress
 from tests.support.sim.base import ApiError, route
 from tests.support.sim.hetzner import labels
 from tests.support.sim.hetzner._util import field_error, int_id, not_found, now_iso, page, sort_items, update_named
-from tests.support.sim.hetzner.floating_ips import default_ptr, locked_action
+from tests.support.sim.hetzner.floating_ips import default_ptr, locked_action, refuse_delete
 
 PRIMARY_IPV4 = ipaddress.IPv4Address("198.19.0.0")
 PRIMARY_IPV6 = "2001:db8:1:%x::/64"
@@ -198,13 +198,7 @@ class PrimaryIPsMixin:
     def delete_primary_ip(self, request):
         """Since 1 May 2026 an assigned Primary IP must be unassigned first (``must_be_unassigned``)."""
         pip = self.find_primary_ip(request)
-        if pip["protection"]["delete"]:
-            raise ApiError(403, "protected", "primary IP is delete protected")
-        if pip["assignee_id"] is not None:
-            raise ApiError(422, "must_be_unassigned", "primary IP is still assigned to server %s" % pip["assignee_id"])
-        busy = self.actions.get(pip["_action"])
-        if busy is not None and busy["status"] == "running":
-            raise ApiError(423, "locked", "primary IP is locked by a running action")
+        refuse_delete(self, pip, "primary IP", pip["assignee_id"])
         del self.primary_ips[pip["id"]]
         return 204, None
 
