@@ -24,6 +24,7 @@ def pdns_edge_nodes(pdns_bed):
     yield nodes
     nodes.stop()
 
+
 NODES = [{"name": "a-1", "pool": "a", "public_ipv4": "127.0.0.2", "server_id": "1"},
          {"name": "a-2", "pool": "a", "public_ipv4": "127.0.0.3", "server_id": "2"}]
 
