@@ -31,6 +31,11 @@ Rule (inbound only; everything not listed is dropped)::
     {"protocol": "tcp"|"udp"|"icmp", "port": str|None, "sources": [cidr, ...],
      "description": str|None}
 
+FloatingIp (a public address that moves between the servers of a pool, docs/failover.md)::
+
+    {"id": str, "name": str, "provider": str, "family": "ipv4"|"ipv6", "address": str|None,
+     "location": str|None, "server": str|None (the id of the server it is routed to), "labels": {str: str}}
+
 Errors: every method raises ``AutoextenderError`` (kinds ``auth``, ``not_found``,
 ``conflict``, ``validation``, ``rate_limited``, ``api``, ``timeout``) with a
 message of the form "Failed to <verb> <thing>: <reason>". Reads return None
@@ -108,6 +113,14 @@ def firewall(**fields):
     out["labels"] = dict(out["labels"] or {})
     out["rules"] = list(out["rules"] or [])
     out["applies_to"] = dict(out["applies_to"] or {})
+    return out
+
+
+def floating_ip(**fields):
+    """A FloatingIp dict with every key present."""
+    keys = ("id", "name", "provider", "family", "address", "location", "server", "labels")
+    out = dict((k, fields.get(k)) for k in keys)
+    out["labels"] = dict(out["labels"] or {})
     return out
 
 
@@ -218,6 +231,29 @@ class CloudProvider(object):
         if users:
             raise AutoextenderError("Refusing to delete %s: still used by server(s) %s" % (what, ", ".join(users)),
                                     kind=IN_USE, details={"used_by": users})
+
+    # -- floating addresses ---------------------------------------------------------------------------
+    def list_floating_ips(self, selector):
+        """FloatingIps whose labels include ``selector``."""
+        raise NotImplementedError
+
+    def get_floating_ip(self, name):
+        """The FloatingIp named ``name``, or None."""
+        raise NotImplementedError
+
+    def create_floating_ip(self, spec, deadline):
+        """``spec``: {"name", "family", "location", "labels", "server" (a server id or None)}; with a server,
+        the address is routed to it (and ``location`` may be None: the server's)."""
+        raise NotImplementedError
+
+    def assign_floating_ip(self, current, server_id, deadline):
+        """Route ``current`` to server ``server_id`` (a move when it is routed elsewhere), or nowhere when None;
+        return the FloatingIp. Refuses an address without our labels."""
+        raise NotImplementedError
+
+    def delete_floating_ip(self, current, deadline):
+        """Unassign and delete ``current``; False when it was already gone."""
+        raise NotImplementedError
 
     # -- locations / types (read-only; for validation before anything is created) -------------
     def placement_catalog(self):

@@ -41,9 +41,11 @@ from ansible_collections.talos.autoextender.plugins.module_utils._wait import wa
 if HAS_HCLOUD:
     from hcloud.firewalls.domain import FirewallResource, FirewallResourceLabelSelector, FirewallRule
     from hcloud.firewalls.domain import Firewall as HFirewall
+    from hcloud.floating_ips.domain import FloatingIP as HFloatingIP
     from hcloud.images.domain import Image as HImage
     from hcloud.locations.domain import Location as HLocation
     from hcloud.server_types.domain import ServerType as HServerType
+    from hcloud.servers.domain import Server as HServer
     from hcloud.servers.domain import ServerCreatePublicNetwork
     from hcloud.ssh_keys.domain import SSHKey as HSSHKey
 
@@ -148,6 +150,16 @@ def image_dict(img):
         id=str(img.id), name=img.description or img.name, provider="hetzner", status=status, labels=labels,
         talos_version=labels.get(VERSION_LABEL), schematic=schematic, arch=arch,
         size_bytes=int(img.image_size * 1000 ** 3) if img.image_size else None)
+
+
+def floating_ip_dict(fip):
+    """A Hetzner Floating IP; an IPv6 one is a /64, its address the network's first host (as for servers)."""
+    address = fip.ip
+    if fip.type == "ipv6" and address:
+        address = str(ipaddress.ip_network(address, strict=False).network_address + 1)
+    return base.floating_ip(id=str(fip.id), name=fip.name, provider="hetzner", family=fip.type, address=address,
+                            location=fip.home_location.name if fip.home_location else None,
+                            server=str(fip.server.id) if fip.server is not None else None, labels=fip.labels)
 
 
 def _cidr(source):
@@ -479,6 +491,83 @@ class HetznerProvider(base.CloudProvider):
             what, deadline, lambda: self.api.call(lambda: self.client.firewalls.delete(HFirewall(id=fw.id)), what,
                                                   deadline, look_first=True),
             lambda: self._gone(self.client.firewalls.get_by_id, fw.id, "firewall %s" % fw.name, deadline), self.notices)
+
+    # -- floating addresses ----------------------------------------------------------------------------
+    def list_floating_ips(self, selector):
+        found = self._list_all(self.client.floating_ips.get_list, "list floating IPs",
+                               label_selector=selector_string(selector) or None)
+        return [floating_ip_dict(f) for f in found]
+
+    def _floating_ip_by_name(self, name, deadline):
+        found = self.api.call(lambda: self.client.floating_ips.get_all(name=name), "find floating IP %s" % name,
+                              deadline)
+        return found[0] if found else None
+
+    def get_floating_ip(self, name):
+        found = self._floating_ip_by_name(name, self._read_deadline())
+        return floating_ip_dict(found) if found else None
+
+    def create_floating_ip(self, spec, deadline):
+        """A Floating IP in ``location`` (its home location), or routed at once to ``server`` (then in its location)."""
+        labels = check_labels(spec.get("labels"), "the floating IP labels")
+        if not base.is_owned(labels):
+            raise AutoextenderError("Failed to create floating IP %s: its labels must include the ownership labels"
+                                    % spec["name"], kind=VALIDATION)
+        family = spec.get("family") or "ipv4"
+        if family not in ("ipv4", "ipv6"):
+            raise AutoextenderError("Failed to create floating IP %s: family must be ipv4 or ipv6, got %r"
+                                    % (spec["name"], family), kind=VALIDATION)
+        require_hcloud()
+        target = HServer(id=int(spec["server"])) if spec.get("server") else None
+        home = HLocation(name=spec["location"]) if spec.get("location") and target is None else None
+        what = "create floating IP %s" % spec["name"]
+
+        def send():
+            made = self.api.call(lambda: self.client.floating_ips.create(
+                type=family, name=spec["name"], labels=labels, home_location=home, server=target,
+                description="talos-autoextender floating address"), what, deadline, idempotent=False, look_first=True)
+            if made.action is not None:
+                self.api.wait_actions([made.action], deadline, "route floating IP %s" % spec["name"])
+            return floating_ip_dict(self.client.floating_ips.get_by_id(made.floating_ip.id))
+
+        def find():
+            found = self._floating_ip_by_name(spec["name"], deadline)
+            return floating_ip_dict(found) if found else None
+
+        return _lost_answer.create(what, deadline, send, find, lambda fip: base.carries(fip["labels"], labels),
+                                   self.notices)
+
+    def assign_floating_ip(self, current, server_id, deadline):
+        fip = self._current("floating IP", self.client.floating_ips.get_by_id, current, deadline)
+        if fip is None:
+            raise AutoextenderError("Failed to assign floating IP %s: it no longer exists" % current["name"],
+                                    kind=NOT_FOUND)
+        have = str(fip.server.id) if fip.server is not None else None
+        if have == (str(server_id) if server_id is not None else None):
+            return floating_ip_dict(fip)
+        if server_id is None:
+            what = "unassign floating IP %s" % fip.name
+            action = self.api.call(lambda: self.client.floating_ips.unassign(fip), what, deadline)
+        else:
+            what = "assign floating IP %s to server %s" % (fip.name, server_id)
+            action = self.api.call(lambda: self.client.floating_ips.assign(fip, HServer(id=int(server_id))), what,
+                                   deadline)
+        self.api.wait_actions([action], deadline, what)
+        return floating_ip_dict(self.client.floating_ips.get_by_id(fip.id))
+
+    def delete_floating_ip(self, current, deadline):
+        """Unassign first: Hetzner refuses to delete an assigned Floating IP (``must_be_unassigned``)."""
+        fip = self._current("floating IP", self.client.floating_ips.get_by_id, current, deadline)
+        if fip is None:
+            return False
+        if fip.server is not None:
+            self.assign_floating_ip(current, None, deadline)
+        what = "delete floating IP %s" % fip.name
+        return _lost_answer.delete(
+            what, deadline, lambda: self.api.call(lambda: self.client.floating_ips.delete(HFloatingIP(id=fip.id)),
+                                                  what, deadline, look_first=True),
+            lambda: self._gone(self.client.floating_ips.get_by_id, fip.id, "floating IP %s" % fip.name, deadline),
+            self.notices)
 
     # -- servers ---------------------------------------------------------------------------------------
     def list_servers(self, selector):

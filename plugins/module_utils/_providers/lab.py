@@ -95,6 +95,12 @@ def to_firewall(data):
                          rules=data.get("rules"), applies_to=data.get("apply_to"))
 
 
+def to_floating_ip(data):
+    return base.floating_ip(id=data["id"], name=data["name"], provider="lab", family=data.get("type") or "ipv4",
+                            address=data.get("ip"), location=data.get("location"), server=data.get("server"),
+                            labels=data.get("labels"))
+
+
 class LabProvider(base.CloudProvider):
     name = "lab"
     user_data_limit = 32768
@@ -332,6 +338,53 @@ class LabProvider(base.CloudProvider):
             return server["status"] == "running", to_server(server)
 
         return wait_for(probe, deadline, what, initial=0.1, maximum=2.0)
+
+    # -- floating addresses -------------------------------------------------------------------------------------
+    def list_floating_ips(self, selector):
+        return [to_floating_ip(f) for f in self._list("/floating_ips", "floating_ips", "list lab floating IPs",
+                                                      {"label_selector": self.selector(selector)})]
+
+    def get_floating_ip(self, name):
+        found = self._find("/floating_ips", "floating_ips", name)
+        return to_floating_ip(found) if found else None
+
+    def create_floating_ip(self, spec, deadline):
+        if spec.get("family", "ipv4") != "ipv4":
+            raise AutoextenderError("Failed to create lab floating IP %s: the lab has IPv4 floating addresses only"
+                                    % spec["name"], kind=VALIDATION)
+        body = {"name": spec["name"], "type": "ipv4", "location": spec.get("location"),
+                "labels": spec.get("labels") or {}, "server": spec.get("server")}
+        return to_floating_ip(self._create("/floating_ips", "floating_ip", "create lab floating IP %s" % spec["name"],
+                                           deadline, body,
+                                           lambda: self._find("/floating_ips", "floating_ips", spec["name"])))
+
+    def _floating_now(self, current, what, deadline):
+        data = self.request("GET", "/floating_ips/%s" % current["id"], "read lab floating IP %s" % current["name"],
+                            deadline, missing=True)
+        if data is not None and not base.is_owned(data["floating_ip"].get("labels")):
+            raise AutoextenderError("Refusing to %s: it does not carry our labels" % what, kind=CONFLICT)
+        return data["floating_ip"] if data is not None else None
+
+    def assign_floating_ip(self, current, server_id, deadline):
+        what = "assign lab floating IP %s" % current["name"]
+        now = self._floating_now(current, what, deadline)
+        if now is None:
+            raise AutoextenderError("Failed to %s: it no longer exists" % what, kind=NOT_FOUND)
+        if now["server"] != server_id:
+            answer = self.request("POST", "/floating_ips/%s/actions/assign" % current["id"], what, deadline,
+                                  body={"server": server_id})
+            self._wait_action(answer["action"], what, deadline)
+            now = self._floating_now(current, what, deadline) or now
+        return to_floating_ip(now)
+
+    def delete_floating_ip(self, current, deadline):
+        what = "delete lab floating IP %s" % current["name"]
+        now = self._floating_now(current, what, deadline)
+        if now is None:
+            return False
+        if now["server"] is not None:
+            self.assign_floating_ip(current, None, deadline)
+        return self._delete("/floating_ips/%s" % current["id"], what, deadline)
 
     # -- placement and names ----------------------------------------------------------------------------------
     def placement_catalog(self):

@@ -30,6 +30,7 @@ import time
 from datetime import datetime, timezone
 
 from . import lab_firewall, lab_node, node_api
+from .lab_floating import FloatingIpsMixin
 from .lab_edges import HEALTH_PORT, LabEdges, edge_name
 from .. import tools
 from ..labnet import LabnetError, nft
@@ -351,6 +352,7 @@ class ServersMixin:
     def delete_server(self, request):
         srv = self.find("servers", request.params["id"])
         if srv["status"] != "deleting":
+            self.unassign_floating_of(srv)
             self.stop_machine(srv, keep_disk=False)
             srv["status"] = "deleting"
             srv["delete_at"] = time.time() + self.action_seconds
@@ -389,7 +391,7 @@ def apiserver_port(kubeconfig):
     return url.port or 443
 
 
-class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulator):
+class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, FloatingIpsMixin, ActionsMixin, Simulator):
     """``with LabCloud(token=..., kubeconfig=...) as lab:`` -> ``lab.url``.
 
     ``talos_sim``: the talos-api-sim binary (default: found like every tool); ``reboot_seconds``:
@@ -429,7 +431,7 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, ActionsMixin, Simulato
         self.machines_dir = None
         self._tmp = None
         self._stop = threading.Event()
-        self.state = {"servers": {}, "images": {}, "firewalls": {}, "actions": {}, "ids": {}}
+        self.state = {"servers": {}, "images": {}, "firewalls": {}, "floating_ips": {}, "actions": {}, "ids": {}}
         path = self.state_path()
         if path and os.path.exists(path):
             with open(path) as f:

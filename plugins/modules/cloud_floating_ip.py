@@ -1,0 +1,227 @@
+# -*- coding: utf-8 -*-
+# Copyright: talos-autoextender contributors
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT), or at your option
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cloud_floating_ip
+short_description: A floating public address of an edge pool, routed to one of its servers
+version_added: 0.2.0
+author:
+  - talos-autoextender contributors (@talos-autoextender)
+description:
+  - Creates, moves or deletes a public address that is not tied to one server, for an edge pool: a Floating IP
+    on V(hetzner), a floating address of the lab cloud on V(lab) (IPv4 only).
+  - The address is routed to one server of the pool at a time (O(server)); moving it to another server is one
+    API call, so clients that keep a cached DNS answer keep reaching the pool when a server fails.
+  - Every server of the pool must have the address configured on its interface to answer on it; the
+    C(talos_join_config) role renders that into the join config of a pool with a floating address.
+  - The address carries the ownership labels of O(cluster) and O(pool); one with the same name but without
+    them is never changed or deleted.
+  - V(linode) has no address that can be labelled as ours and moved by the API alone (its IP sharing needs
+    the nodes to announce the address themselves); the module refuses it with a clear message.
+extends_documentation_fragment:
+  - talos.autoextender.cloud
+  - talos.autoextender.cloud.wait
+options:
+  state:
+    description:
+      - V(present) creates the address (and routes it to O(server)); V(absent) unassigns and deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  name:
+    description:
+      - The address's name, unique per provider account.
+    type: str
+    required: true
+  pool:
+    description:
+      - The edge pool the address belongs to; O(server) must be a server of this pool.
+    type: str
+    required: true
+  family:
+    description:
+      - V(ipv4) or V(ipv6) (V(hetzner) only; the address is then the first of a /64).
+      - It cannot change in place.
+    type: str
+    choices: [ipv4, ipv6]
+    default: ipv4
+  location:
+    description:
+      - The location the address lives in (the pool's). When not set, the location of O(server).
+      - It cannot change in place.
+    type: str
+  server:
+    description:
+      - The name of the server of O(pool) the address is routed to. A different server than the current one
+        moves the address.
+      - Not set, the routing is not managed (a new address is created in O(location), routed nowhere).
+    type: str
+  labels:
+    description:
+      - More labels for the address. The ownership labels are always set. Labels not listed are kept.
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Predicts the address (its value unknown before creation) and the same C(changed) as a real run.
+  diff_mode:
+    support: full
+    description:
+      - The address (server, labels) before and after.
+  idempotent:
+    support: full
+    description:
+      - An address routed to O(server) already is left alone.
+"""
+
+EXAMPLES = r"""
+- name: The floating address of pool hel1-a, on its first server
+  talos.autoextender.cloud_floating_ip:
+    provider: hetzner
+    cluster: home
+    pool: hel1-a
+    name: home-hel1-a-ipv4
+    location: hel1
+    server: home-hel1-a-1
+
+- name: Move it to a healthy server
+  talos.autoextender.cloud_floating_ip:
+    provider: hetzner
+    cluster: home
+    pool: hel1-a
+    name: home-hel1-a-ipv4
+    server: home-hel1-a-2
+
+- name: Delete it with the pool
+  talos.autoextender.cloud_floating_ip:
+    provider: hetzner
+    cluster: home
+    pool: hel1-a
+    name: home-hel1-a-ipv4
+    state: absent
+"""
+
+RETURN = r"""
+cloud_floating_ip:
+  description:
+    - The address. In check mode, as it would be. With O(state=absent), an empty dict.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: The provider's id (V(null) in check mode before creation).
+      type: str
+      sample: "4711"
+    name:
+      description: Its name.
+      type: str
+      sample: home-hel1-a-ipv4
+    provider:
+      description: The provider.
+      type: str
+      sample: hetzner
+    family:
+      description: V(ipv4) or V(ipv6).
+      type: str
+      sample: ipv4
+    address:
+      description: The address (V(null) in check mode before creation).
+      type: str
+      sample: 203.0.113.7
+    location:
+      description: The location it lives in.
+      type: str
+      sample: hel1
+    server:
+      description: The id of the server it is routed to; V(null) when routed nowhere.
+      type: str
+      sample: "42"
+    labels:
+      description: Its labels.
+      type: dict
+      sample: {managed-by: talos-autoextender, autoextender-cluster: home, autoextender-pool: hel1-a}
+"""
+
+from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import CloudResource, cloud_argument_spec
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import NOT_FOUND, VALIDATION
+from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import ValidatedModule
+
+
+class CloudFloatingIp(CloudResource):
+    return_key = "cloud_floating_ip"
+    immutable = ("family", "location")
+
+    def fetch(self):
+        if self.params["provider"] == "linode":
+            raise AutoextenderError("Linode has no floating address the API can move on its own: IP sharing needs "
+                                    "the nodes to announce the address (lelastic/BGP); use DNS failover for Linode "
+                                    "pools", kind=VALIDATION)
+        found = self.provider.get_floating_ip(self.params["name"])
+        return self.check_owned(found, "floating IP") if found else None
+
+    def target(self):
+        """The id of the server of the pool named by ``server``; None when not managed."""
+        name = self.params.get("server")
+        if not name:
+            return None
+        found = self.provider.get_server(name)
+        if found is None or found["status"] == "deleting":
+            raise AutoextenderError("Failed to route floating IP %s: server %s does not exist"
+                                    % (self.params["name"], name), kind=NOT_FOUND)
+        return self.check_owned(found, "server")["id"]
+
+    def desired(self):
+        return {"name": self.params["name"], "family": self.params["family"], "location": self.params.get("location"),
+                "labels": self.labels(), "server": self.target()}
+
+    def predict_create(self, desired):
+        location = desired["location"]
+        if location is None and desired["server"] is not None:
+            location = self.provider.get_server(self.params["server"])["location"]
+        return base.floating_ip(provider=self.params["provider"], **dict(desired, location=location))
+
+    def create(self, desired):
+        if desired["location"] is None and desired["server"] is None:
+            raise AutoextenderError("Failed to create floating IP %s: give its location or a server to route it to"
+                                    % desired["name"], kind=VALIDATION)
+        return self.provider.create_floating_ip(desired, self.deadline)
+
+    def compare(self, current, desired):
+        if desired["location"] is None:
+            desired = dict(desired, location=current["location"])
+        return super().compare(current, desired)
+
+    def update(self, current, changes):
+        if "labels" in changes:
+            raise AutoextenderError("Failed to update floating IP %s: changing its labels is not supported; delete "
+                                    "and recreate it" % current["name"], kind=VALIDATION)
+        return self.provider.assign_floating_ip(current, changes["server"][1], self.deadline)
+
+    def delete(self, current):
+        self.provider.delete_floating_ip(current, self.deadline)
+
+
+def main():
+    module = ValidatedModule(
+        argument_spec=cloud_argument_spec(
+            name=dict(type="str", required=True),
+            pool=dict(type="str", required=True),
+            family=dict(type="str", default="ipv4", choices=["ipv4", "ipv6"]),
+            location=dict(type="str"),
+            server=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    CloudFloatingIp(module).run()
+
+
+if __name__ == "__main__":
+    main()
