@@ -64,36 +64,39 @@ def names():
     return sorted(set(cloud_registry.names()) | set(dns_registry.names()))
 
 
-def validate(mapping):
-    """``mapping`` as a plain dict of dicts without empty values; a clear error on anything else."""
+def validate(mapping, variable=VARIABLE):
+    """``mapping`` as a plain dict of dicts without empty values; a clear error on anything else.
+
+    ``variable``: the name errors give (``autoextender_credentials_new`` for a rotation).
+    """
     if mapping is None:
         return {}
     if not isinstance(mapping, dict):
         raise AutoextenderError("%s must be a mapping of provider names to their credentials, not a %s"
-                                % (VARIABLE, type(mapping).__name__), kind=VALIDATION)
+                                % (variable, type(mapping).__name__), kind=VALIDATION)
     out = {}
     for name, entry in mapping.items():
         allowed = entry_keys(name)
         if not allowed:
             raise AutoextenderError("%s has an unknown provider %r; the keys are cloud providers and DNS backends: %s"
-                                    % (VARIABLE, name, ", ".join(names())), kind=VALIDATION)
+                                    % (variable, name, ", ".join(names())), kind=VALIDATION)
         if entry is None:
             continue
         if not isinstance(entry, dict):
             raise AutoextenderError("%s.%s must be a mapping with %s, not a %s"
-                                    % (VARIABLE, name, " and/or ".join(allowed), type(entry).__name__),
+                                    % (variable, name, " and/or ".join(allowed), type(entry).__name__),
                                     kind=VALIDATION)
         clean = {}
         for key, value in entry.items():
             if key not in allowed:
                 raise AutoextenderError("%s.%s has an unknown key %r; %s takes %s"
-                                        % (VARIABLE, name, key, name, ", ".join(allowed)), kind=VALIDATION)
+                                        % (variable, name, key, name, ", ".join(allowed)), kind=VALIDATION)
             if value is None or value == "":
                 continue
             if not isinstance(value, str):
                 # The value itself is never named: it may be a secret.
                 raise AutoextenderError("%s.%s.%s must be a string, not %s"
-                                        % (VARIABLE, name, key, type(value).__name__), kind=VALIDATION)
+                                        % (variable, name, key, type(value).__name__), kind=VALIDATION)
             clean[key] = value
         out[name] = clean
     return out
