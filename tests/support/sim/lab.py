@@ -467,7 +467,8 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, FloatingIpsMixin, Acti
     def new_address(self, number):
         """A new server's public IPv4: an edge address of the lab network, else one of the lab's loopback block."""
         if self.edges:
-            return self.edges.address(self.state["servers"].values())
+            reserved = [{"public_net": {"ipv4": ip}} for ip in self.floating_addresses()]
+            return self.edges.address(list(self.state["servers"].values()) + reserved)
         block = self.loopback()
         taken = set(s["public_net"]["ipv4"] for s in self.state["servers"].values())
         for host in range(1, block.servers + 1):
@@ -552,6 +553,7 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, FloatingIpsMixin, Acti
             machine = self.machine(srv)
             if self.edges:
                 self.edges.place(srv)
+                self.edges.hold_floating(srv, self.pool_floating_addresses(srv))
                 self.enforce_firewalls([srv])  # before the machine API listens: TCP 50000 as the cloud allows
                 if self.relay:
                     self.relay.add(machine.netns)

@@ -93,6 +93,31 @@ class LabEdges:
                  "nodad"])
         return edge
 
+    def route_floating(self, address, via):
+        """Route the floating ``address`` on the lab's "internet" side (the host) to the edge whose public IPv4 is
+        ``via``, or nowhere (None). One ``ip route replace``: a move is a route change, as a cloud's is."""
+        bridge = self.network().plan.bridge
+        if via is None:  # not the bridge's own route: the servers holding the address would answer ARP for it
+            run(["ip", "route", "replace", "blackhole", "%s/32" % address])
+        else:
+            run(["ip", "route", "replace", "%s/32" % address, "via", via, "dev", bridge])
+
+    def release_floating(self, address):
+        """The floating ``address`` is deleted: no route to it, and no server holds it any more (it may become a
+        server's address)."""
+        run(["ip", "route", "del", "%s/32" % address], check=False)
+        for edge in self.network().edges.values():
+            run(["ip", "-n", edge.netns, "address", "del", "%s/32" % address, "dev", "lo"], check=False)
+
+    def hold_floating(self, srv, addresses):
+        """The floating ``addresses`` of the server's pool on its ``lo`` (what the join config's address patch does on
+        Talos): a node answers on them once traffic is routed to it. A server without a namespace is skipped."""
+        edge = self.network().edges.get(edge_name(srv))
+        if edge is None:
+            return
+        for address in addresses:
+            run(["ip", "-n", edge.netns, "address", "replace", "%s/32" % address, "dev", "lo"])
+
     def machine_net(self, srv):
         """(namespace, WireGuard link) of the server ``srv``'s edge, whether it exists yet or not."""
         plan = self.network().plan

@@ -45,8 +45,29 @@ class FloatingIpsMixin:
             raise ApiError(422, "invalid_input", "server %r does not exist" % (ident,), field=field)
         return srv
 
+    def pool_floating_addresses(self, srv):
+        """The floating addresses of the pool of server ``srv`` (the same ownership labels)."""
+        keys = ("managed-by", "autoextender-cluster", "autoextender-pool")
+        mine = dict((k, srv["labels"].get(k)) for k in keys)
+        if None in mine.values():
+            return []
+        return sorted(f["ip"] for f in self.state.get("floating_ips", {}).values()
+                      if all(f["labels"].get(k) == v for k, v in mine.items()))
+
     def on_floating_change(self, fip, before):
-        """Hook: the address ``fip`` moved from server id ``before`` (None: from nowhere) to ``fip["server"]``."""
+        """The address ``fip`` moved from server id ``before`` (None: from nowhere) to ``fip["server"]``: with the lab
+        network, the host's route to it changes, and every server of its pool holds it (Talos: the join config)."""
+        if not self.edges:
+            return
+        from ..labnet import LabnetError
+        srv = self.state["servers"].get(fip["server"]) if fip["server"] else None
+        try:
+            for other in self.state["servers"].values():
+                if other["status"] in ("starting", "running") and fip["ip"] in self.pool_floating_addresses(other):
+                    self.edges.hold_floating(other, [fip["ip"]])
+            self.edges.route_floating(fip["ip"], srv["public_net"]["ipv4"] if srv else None)
+        except LabnetError as e:
+            raise ApiError(500, "unavailable", "the lab could not route floating IP %s: %s" % (fip["name"], e))
 
     def unassign_floating_of(self, srv):
         """A server is deleted: every address routed to it is routed nowhere."""
@@ -124,5 +145,11 @@ class FloatingIpsMixin:
                 raise ApiError(422, "must_be_unassigned", "floating IP %s is still assigned to server %s"
                                % (fip["name"], fip["server"]))
             del self.state["floating_ips"][fip["id"]]
+            if self.edges:
+                from ..labnet import LabnetError
+                try:
+                    self.edges.release_floating(fip["ip"])
+                except LabnetError as e:
+                    raise ApiError(500, "unavailable", "the lab could not release floating IP %s: %s" % (fip["name"], e))
             self.save()
         return 204, None
