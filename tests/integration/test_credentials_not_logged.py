@@ -46,6 +46,10 @@ WORKFLOWS = [
     ("failover", "failover.yml", ["-e", "failover_replace=true"], "lab-a"),
     ("decommission", "decommission.yml", ["-e", "pool=lab-b"], None),
     ("migrate", "migrate.yml", ["-e", "from_pool=lab-a", "-e", "to_pool=lab-b"], None),
+    # The lab has one token per server: "rotate" to the same credentials (verified, every place current), given
+    # as autoextender_credentials_new by reference, so that the run reads and compares them at -vvvv.
+    ("rotate_credentials", "rotate_credentials.yml",
+     ["-e", '{"autoextender_credentials_new": "{{ autoextender_credentials }}"}'], None),
 ]
 PLAYBOOKS = sorted(f for f in os.listdir(os.path.join(REPO, "playbooks")) if f.endswith(".yml"))
 

@@ -60,13 +60,15 @@ def _schema():
     raise FileNotFoundError("PowerDNS sqlite schema not found (is pdns-backend-sqlite3 installed?)")
 
 
-def start_powerdns(workdir, stack):
+def start_powerdns(workdir, stack, api_key=None):
+    """PowerDNS on loopback; ``api_key`` (default: a random one) is the only key its API accepts. Started again on
+    the same ``workdir`` with another key, it keeps its zones (a key rotation at the server)."""
     db = os.path.join(workdir, "pdns.sqlite3")
     if not os.path.exists(db):  # an existing database (hack/lab.py up on a kept lab) keeps its zones
         with sqlite3.connect(db) as conn:
             conn.executescript(_schema())
     dns_port, api_port = free_port(), free_port()
-    api_key = secrets.token_hex(16)
+    api_key = api_key or secrets.token_hex(16)
     conf = {
         "launch": "gsqlite3",
         "gsqlite3-database": db,

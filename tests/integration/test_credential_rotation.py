@@ -1,0 +1,331 @@
+"""Credential rotation against real servers: PowerDNS (API key), BIND (TSIG, with an overlap window) and the
+kube-apiserver (the Secrets and the Deployment the roles wrote), with ExternalDNS run from what the API server
+holds after the switch.
+
+Each test revokes the old credential at the server (PowerDNS restarted with only the new key, BIND with only the
+new TSIG key) and shows that the automation and ExternalDNS still work: the old credential is proven unused.
+The runs are searched for both secrets (the playbook at -vvv with ANSIBLE_LOG_PATH).
+"""
+import base64
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import textwrap
+
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+import yaml
+
+from tests.conftest import require_tool
+from tests.support.ansible import REPO, run_playbook, task_results
+from tests.support.fixtures_externaldns import apply_role, deployed_command, out_of_cluster, run_external_dns
+from tests.support.process import ManagedProcess, free_port
+from tests.support.tools import which
+
+OWNER = "home"
+ROLE_PLAYBOOK = textwrap.dedent("""\
+    - name: Rotate credentials
+      hosts: localhost
+      gather_facts: false
+      roles:
+        - role: talos.autoextender.credential_rotation
+""")
+
+
+def b64(value):
+    return base64.b64encode(value.encode()).decode()
+
+
+def secret_value(kube, namespace, name, key):
+    obj = kube.get("/api/v1/namespaces/%s/secrets/%s" % (namespace, name))
+    return base64.b64decode(obj["data"][key]).decode()
+
+
+def create_secret(kube, namespace, name, **data):
+    kube.ensure_namespace(namespace)
+    kube.request("POST", "/api/v1/namespaces/%s/secrets" % namespace, {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+        "data": dict((k, b64(v)) for k, v in data.items())})
+
+
+def rotate(tmp_path, role_vars, check=False, verbose=False):
+    """Run the role as the playbook does (the secrets from a vars file, as from a vault); ``(rc, output, results)``.
+
+    ``verbose``: -vvv with ANSIBLE_LOG_PATH and the default callback, the output and the log returned together.
+    """
+    playbook = tmp_path / "rotate.yml"
+    playbook.write_text(ROLE_PLAYBOOK)
+    if not verbose:
+        proc = run_playbook(str(playbook), role_vars, check=check)
+        results = task_results(proc) if proc.stdout.strip().startswith("{") else {}
+        return proc.returncode, proc.stdout + proc.stderr, dict((k.split(" : ", 1)[-1], v) for k, v in results.items())
+    varsfile = tmp_path / "vars.yml"
+    fd = os.open(str(varsfile), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump(role_vars, f)
+    log = tmp_path / "ansible.log"
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".cache", "collections"),
+               ANSIBLE_LOG_PATH=str(log), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-vvv", "-i", "localhost,", "-c",
+            "local", str(playbook), "-e", "@" + str(varsfile)] + (["--check"] if check else [])
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, env=env, timeout=600, check=False)
+    return proc.returncode, proc.stdout + proc.stderr + log.read_text(), {}
+
+
+def rotation_of(results):
+    return results["Verify the new credentials, switch the home cluster's copies and read them again"]
+
+
+# -- PowerDNS: one API key at a time -----------------------------------------------------------------------------
+def test_powerdns_key_rotation(tmp_path, kube_cluster, extdns_kube, external_dns_bin, free_metrics_port):
+    require_tool("pdns")
+    from tests.support.pdns import start_powerdns
+    kube = extdns_kube
+    suffix = secrets.token_hex(3)
+    zone, namespace, cron_ns = "rot-%s.test." % suffix, "rot-extdns-" + suffix, "rot-cron-" + suffix
+    old, new, bad = secrets.token_hex(16), secrets.token_hex(16), secrets.token_hex(16)
+    workdir = tmp_path / "pdns"
+    workdir.mkdir()
+    with contextlib.ExitStack() as first:
+        pdns = start_powerdns(str(workdir), first, api_key=old)
+        pdns.create_zone(zone)
+        # What the collection put in the home cluster with the old key: ExternalDNS's Secret (the role) and the
+        # CronJob's Secret (docs/operations.md).
+        proc, dummy = apply_role(tmp_path, {
+            "external_dns_kubeconfig": kube_cluster.kubeconfig, "external_dns_namespace": namespace,
+            "external_dns_provider": "powerdns", "external_dns_zone": zone.rstrip("."), "external_dns_owner_id": OWNER,
+            "external_dns_pdns_server": pdns.api_url, "external_dns_pdns_api_key": old, "external_dns_wait": False})
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        create_secret(kube, cron_ns, "autoextender-credentials", PDNS_API_KEY=old, HCLOUD_TOKEN="unrelated-token")
+    # The server side of the rotation: PowerDNS takes one key, so it now accepts only the new one.
+    with contextlib.ExitStack() as second:
+        pdns = start_powerdns(str(workdir), second, api_key=new)
+        role_vars = {
+            "credential_rotation_credentials": {"powerdns": {"api_token": old}},
+            "credential_rotation_new": {"powerdns": {"api_token": new}},
+            "credential_rotation_dns": {"provider": "powerdns", "zone": zone, "options": {"api_url": pdns.api_url}},
+            "credential_rotation_kubeconfig": kube_cluster.kubeconfig,
+            "credential_rotation_external_dns_namespace": namespace,
+            "credential_rotation_cronjob_namespace": cron_ns,
+            "credential_rotation_wait": False,  # no kubelet in this API server: the pod never runs
+        }
+
+        # A new key the server does not accept stops the run before anything switches.
+        rc, out, dummy = rotate(tmp_path, dict(role_vars, credential_rotation_new={"powerdns": {"api_token": bad}}))
+        assert rc != 0 and "nothing was switched" in out and bad not in out and old not in out
+        assert secret_value(kube, namespace, "external-dns-credentials", "pdns-api-key") == old
+
+        # Check mode: the plan, nothing written.
+        rc, out, results = rotate(tmp_path, role_vars, check=True)
+        assert rc == 0, out[-4000:]
+        res = rotation_of(results)
+        assert res["changed"] is True and res["restarted"] == ["%s/external-dns" % namespace]
+        assert sorted(res["rotation"][0]["switched"]) == sorted([
+            "Secret %s/external-dns-credentials data.pdns-api-key" % namespace,
+            "Secret %s/autoextender-credentials data.PDNS_API_KEY" % cron_ns])
+        assert secret_value(kube, namespace, "external-dns-credentials", "pdns-api-key") == old
+        assert secret_value(kube, cron_ns, "autoextender-credentials", "PDNS_API_KEY") == old
+
+        # The rotation, at -vvv with a log: neither key appears anywhere.
+        deployment = kube.get("/apis/apps/v1/namespaces/%s/deployments/external-dns" % namespace)
+        rc, out, dummy = rotate(tmp_path, role_vars, verbose=True)
+        assert rc == 0, out[-6000:]
+        assert old not in out and new not in out and b64(old) not in out and b64(new) not in out
+        assert "revoke it at the provider" in out
+        assert secret_value(kube, namespace, "external-dns-credentials", "pdns-api-key") == new
+        assert secret_value(kube, cron_ns, "autoextender-credentials", "PDNS_API_KEY") == new
+        assert secret_value(kube, cron_ns, "autoextender-credentials", "HCLOUD_TOKEN") == "unrelated-token"
+        rolled = kube.get("/apis/apps/v1/namespaces/%s/deployments/external-dns" % namespace)
+        assert rolled["metadata"]["generation"] == deployment["metadata"]["generation"] + 1
+        assert "autoextender.io/credentials-rotated" in rolled["spec"]["template"]["metadata"]["annotations"]
+
+        # A second run switches nothing.
+        rc, out, results = rotate(tmp_path, role_vars)
+        assert rc == 0, out[-4000:]
+        res = rotation_of(results)
+        assert res["changed"] is False and res["restarted"] == [] and res["rotation"][0]["switched"] == []
+        assert res["rotation"][0]["old_in_use"] == []
+
+        # The old key is revoked at the server; ExternalDNS, as the API server now describes it, still works.
+        args, env, dummy = deployed_command(kube, namespace, "external-dns")
+        assert env == {"EXTERNAL_DNS_PDNS_API_KEY": new}
+        # (The restarted server listens on another port; the address is not what rotates.)
+        args = [a if not a.startswith("--pdns-server=") else "--pdns-server=" + pdns.api_url for a in args]
+        kubeconfig = kube.service_account_kubeconfig(namespace, "external-dns", str(tmp_path / "sa.kubeconfig"))
+        apps = namespace + "-apps"
+        kube.ensure_namespace(apps)
+        kube.request("POST", "/apis/externaldns.k8s.io/v1alpha1/namespaces/%s/dnsendpoints" % apps, {
+            "apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint", "metadata": {"name": "app"},
+            "spec": {"endpoints": [{"dnsName": "app." + zone.rstrip("."), "recordType": "CNAME", "recordTTL": 60,
+                                    "targets": ["edge." + zone.rstrip(".")]}]}})
+        log = str(tmp_path / "external-dns.log")
+        proc = run_external_dns(out_of_cluster(args, kubeconfig, free_metrics_port), env, log)
+        assert proc.returncode == 0, open(log).read()[-4000:]
+        resp = dns.query.udp(dns.message.make_query("app." + zone, "CNAME"), pdns.host, port=pdns.dns_port, timeout=3)
+        assert [rr.to_text() for rrset in resp.answer for rr in rrset] == ["edge." + zone]
+
+
+# -- BIND: TSIG keys with an overlap window ----------------------------------------------------------------------
+def start_named(workdir, stack, port, zone, keys):
+    """A real BIND serving ``zone`` on ``port`` whose updates any of ``keys`` ({name: secret}) may sign; started
+    again on the same ``workdir`` with other keys, it keeps the zone (its journal)."""
+    zone_file = os.path.join(workdir, "db.zone")
+    if not os.path.exists(zone_file):
+        with open(zone_file, "w") as f:
+            f.write("$TTL 60\n@ IN SOA ns1.%s hostmaster.%s 1 3600 600 86400 60\n"
+                    "@ IN NS ns1.%s\nns1 IN A 127.0.0.1\n" % (zone, zone, zone))
+    conf = os.path.join(workdir, "named.conf")
+    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        for name, secret in keys.items():
+            f.write('key "%s" { algorithm hmac-sha256; secret "%s"; };\n' % (name, secret))
+        f.write(textwrap.dedent("""\
+            options { directory "%(dir)s"; pid-file "%(dir)s/named.pid"; listen-on port %(port)d { 127.0.0.1; };
+                listen-on-v6 { none; }; recursion no; notify no; dnssec-validation no;
+                session-keyfile "%(dir)s/session.key"; };
+            controls { };
+            zone "%(zone)s" { type primary; file "%(file)s"; allow-update { %(keys)s }; allow-transfer { %(keys)s }; };
+            """) % {"dir": workdir, "port": port, "zone": zone, "file": zone_file,
+                    "keys": " ".join('key "%s";' % name for name in keys)})
+    log = os.path.join(workdir, "named.log")
+    proc = stack.enter_context(ManagedProcess("named", [which("bind"), "-g", "-c", conf, "-n", "1"], log))
+    proc.wait_ready(lambda: bool(dns.query.udp(dns.message.make_query(zone, "SOA"), "127.0.0.1", port=port,
+                                               timeout=1).answer), timeout=30)
+    return log
+
+
+def signed_update(zone, port, key_name, secret, name, value):
+    """The rcode of an update signed with the key (BADKEY raises: an unknown key)."""
+    import dns.tsigkeyring
+    import dns.update
+    update = dns.update.UpdateMessage(zone, keyring=dns.tsigkeyring.from_text({key_name: secret}), keyname=key_name,
+                                      keyalgorithm="hmac-sha256")
+    update.replace(name, 60, "TXT", '"%s"' % value)
+    try:
+        return dns.rcode.to_text(dns.query.tcp(update, "127.0.0.1", port=port, timeout=5).rcode())
+    except dns.exception.DNSException as e:
+        return type(e).__name__
+
+
+def read_from(path, offset):
+    with open(path) as f:
+        f.seek(offset)
+        return f.read()
+
+
+def test_tsig_rotation_with_an_overlap_window(tmp_path, kube_cluster, extdns_kube, external_dns_bin,
+                                              free_metrics_port):
+    require_tool("bind")
+    kube = extdns_kube
+    suffix = secrets.token_hex(3)
+    zone, namespace = "rot-%s.test." % suffix, "rot-extdns-" + suffix
+    dns01_ns, cron_ns = "rot-cm-" + suffix, "rot-cron-" + suffix
+    old_name, new_name = "old-%s." % suffix, "new-%s." % suffix
+    old, new = b64(secrets.token_hex(24)), b64(secrets.token_hex(24))
+    port = free_port()
+    workdir = tmp_path / "bind"
+    workdir.mkdir()
+    options = {"server": "127.0.0.1", "port": port, "tsig_key_name": old_name}
+    with contextlib.ExitStack() as overlap:
+        # Step 1 of the docs: the new key is added on the server next to the old one (both valid).
+        log = start_named(str(workdir), overlap, port, zone, {old_name: old, new_name: new})
+        proc, dummy = apply_role(tmp_path, {
+            "external_dns_kubeconfig": kube_cluster.kubeconfig, "external_dns_namespace": namespace,
+            "external_dns_provider": "rfc2136", "external_dns_zone": zone.rstrip("."), "external_dns_owner_id": OWNER,
+            "external_dns_rfc2136_host": "127.0.0.1", "external_dns_rfc2136_port": port,
+            "external_dns_rfc2136_tsig_keyname": old_name, "external_dns_rfc2136_tsig_secret": old,
+            "external_dns_wait": False})
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        # cert-manager's DNS-01 Secret, as the cert_manager role writes it, and the CronJob's Secret.
+        create_secret(kube, dns01_ns, "autoextender-dns01", **{"tsig-secret": old})
+        create_secret(kube, cron_ns, "autoextender-credentials", RFC2136_TSIG_KEY_NAME=old_name,
+                      RFC2136_TSIG_SECRET=old)
+        role_vars = {
+            "credential_rotation_credentials": {"rfc2136": {"tsig_key_name": old_name, "tsig_key_secret": old}},
+            "credential_rotation_new": {"rfc2136": {"tsig_key_name": new_name, "tsig_key_secret": new}},
+            "credential_rotation_dns": {"provider": "rfc2136", "zone": zone, "options": options},
+            "credential_rotation_kubeconfig": kube_cluster.kubeconfig,
+            "credential_rotation_external_dns_namespace": namespace,
+            "credential_rotation_cert_manager_namespace": dns01_ns,
+            "credential_rotation_cronjob_namespace": cron_ns,
+            "credential_rotation_wait": False,
+        }
+        rc, out, results = rotate(tmp_path, role_vars, check=True)
+        assert rc == 0, out[-4000:]
+        res = rotation_of(results)
+        assert res["changed"] is True and len(res["rotation"][0]["switched"]) == 5, res["rotation"]
+        assert secret_value(kube, namespace, "external-dns-credentials", "tsig-secret") == old
+
+        switch_at = os.path.getsize(log)
+        rc, out, dummy = rotate(tmp_path, role_vars, verbose=True)
+        assert rc == 0, out[-6000:]
+        for value in (old, new, secrets_of(old), secrets_of(new)):
+            assert value not in out
+        after = read_from(log, switch_at)
+        # The verification: an update signed with the new key (the throwaway TXT record, then its removal).
+        assert "/key %s" % new_name.rstrip(".") in after, after[-3000:]
+        assert secret_value(kube, namespace, "external-dns-credentials", "tsig-secret") == new
+        assert secret_value(kube, dns01_ns, "autoextender-dns01", "tsig-secret") == new
+        assert secret_value(kube, cron_ns, "autoextender-credentials", "RFC2136_TSIG_SECRET") == new
+        assert secret_value(kube, cron_ns, "autoextender-credentials", "RFC2136_TSIG_KEY_NAME") == new_name
+        args, env, dummy = deployed_command(kube, namespace, "external-dns")
+        assert "--rfc2136-tsig-keyname=" + new_name in args and env == {"EXTERNAL_DNS_RFC2136_TSIG_SECRET": new}
+
+        rc, out, results = rotate(tmp_path, role_vars)
+        assert rc == 0 and rotation_of(results)["changed"] is False, out[-4000:]
+
+        # Both keys are still valid; ExternalDNS, as the API server describes it now, signs with the new one.
+        kubeconfig = kube.service_account_kubeconfig(namespace, "external-dns", str(tmp_path / "sa.kubeconfig"))
+        argv = out_of_cluster(args, kubeconfig, free_metrics_port)
+        apps = namespace + "-apps"
+        kube.ensure_namespace(apps)
+        kube.request("POST", "/apis/externaldns.k8s.io/v1alpha1/namespaces/%s/dnsendpoints" % apps, {
+            "apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint", "metadata": {"name": "app"},
+            "spec": {"endpoints": [{"dnsName": "app." + zone.rstrip("."), "recordType": "CNAME", "recordTTL": 60,
+                                    "targets": ["edge." + zone.rstrip(".")]}]}})
+        extlog = str(tmp_path / "external-dns.log")
+        proc = run_external_dns(argv, env, extlog)
+        assert proc.returncode == 0, open(extlog).read()[-4000:]
+        since_switch = read_from(log, switch_at)
+        assert "updating zone" in since_switch, since_switch[-3000:]
+        # BIND's log since the switch: every signed request names the new key, none the old one.
+        assert old_name.rstrip(".") not in since_switch, since_switch[-3000:]
+
+    # Step 3 of the docs: the old key is removed from the server.
+    with contextlib.ExitStack() as revoked:
+        log = start_named(str(workdir), revoked, port, zone, {new_name: new})
+        assert signed_update(zone, port, old_name, old, "probe." + zone, "x") != "NOERROR"  # revoked indeed
+        kube.request("POST", "/apis/externaldns.k8s.io/v1alpha1/namespaces/%s/dnsendpoints" % apps, {
+            "apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint", "metadata": {"name": "www"},
+            "spec": {"endpoints": [{"dnsName": "www." + zone.rstrip("."), "recordType": "CNAME", "recordTTL": 60,
+                                    "targets": ["edge." + zone.rstrip(".")]}]}})
+        proc = run_external_dns(argv, env, extlog)
+        assert proc.returncode == 0, open(extlog).read()[-4000:]
+        for name in ("app.", "www."):
+            resp = dns.query.udp(dns.message.make_query(name + zone, "CNAME"), "127.0.0.1", port=port, timeout=3)
+            assert [rr.to_text() for rrset in resp.answer for rr in rrset] == ["edge." + zone], name
+        # The automation, with the new key only: a rotation run (verify = a signed update) still passes.
+        role_vars["credential_rotation_dns"]["options"] = dict(options, tsig_key_name=new_name)
+        rc, out, results = rotate(tmp_path, role_vars)
+        assert rc == 0 and rotation_of(results)["rotation"][0]["old_in_use"] == [], out[-4000:]
+
+
+def secrets_of(value):
+    """The base64 of a secret as a Secret's data holds it."""
+    return b64(value)
+
+
+@pytest.mark.parametrize("new", [{"powerdns": {"api_key": "a-value-to-hide-0123"}}, {"powerdns": {"api_token": 5}}, {}])
+def test_bad_new_credentials_name_the_key(tmp_path, new):
+    rc, out, dummy = rotate(tmp_path, {"credential_rotation_new": new, "credential_rotation_kubeconfig": "",
+                                       "credential_rotation_dns": {"provider": "powerdns", "zone": "x.test"}})
+    assert rc != 0
+    assert "autoextender_credentials_new" in out
+    assert "a-value-to-hide-0123" not in out
