@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.talos.autoextender.plugins.module_utils import _names, _pool_expiry
+from ansible_collections.talos.autoextender.plugins.module_utils import _floating, _names, _pool_expiry
 from ansible_collections.talos.autoextender.plugins.module_utils._dns import ownership
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base, registry
@@ -111,6 +111,8 @@ def _pool(found, index, pool, cluster_name, providers):
     if not (isinstance(schematic, str) and SCHEMATIC.match(schematic)):
         found.add("%s.schematic" % where, schematic, "must be an Image Factory schematic ID (64 lower-case hex digits)")
     _expires(found, where, pool)
+    for option, value, rule in _floating.problems(pool):
+        found.add("%s.%s" % (where, option), value, rule)
     provider = pool.get("provider")
     if provider not in providers or not POOL_NAME.match(str(name)) or not ownership.OWNER_RE.match(str(cluster_name)):
         return  # derived names are checked once their parts are valid: one message per root cause

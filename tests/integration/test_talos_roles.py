@@ -109,6 +109,18 @@ def test_join_config_role_renders_talos_1_14_documents(talosctl, talos_schema, t
         assert kinds["HostnameConfig"]["hostname"] == "hel1-a-%d" % i and kinds["KubeSpanConfig"]["mtu"] == 1412
 
 
+def test_join_config_role_puts_the_floating_addresses_on_lo_of_every_node(join_bed, talosctl):
+    run, work, dummy = join_bed
+    proc = run(floating_addresses=["203.0.113.7", "2001:db8:0:1::1"])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    for i in (1, 2):
+        path = os.path.join(work, "hel1-a-%d.yaml" % i)
+        talosctl.run("validate", "--config", path, "--mode", "cloud")
+        link = [d for d in load(path) if d.get("kind") == "LinkConfig"]
+        assert link == [{"apiVersion": "v1alpha1", "kind": "LinkConfig", "name": "lo",
+                         "addresses": [{"address": "2001:db8:0:1::1/128"}, {"address": "203.0.113.7/32"}]}]
+
+
 def test_join_config_role_enforces_the_user_data_limit_only_for_user_data(join_bed):
     run, work, dummy = join_bed
     proc = run(limits={"hetzner": 1000})
