@@ -105,6 +105,13 @@ def owned_servers(provider, cluster=None, pool=None):
     return sorted(servers, key=lambda s: (s["name"], s["id"]))
 
 
+def owned_floating_ips(provider, cluster, pool=None):
+    """The floating addresses carrying our labels of ``cluster`` (and ``pool``), sorted by name."""
+    found = [f for f in provider.list_floating_ips(base.ownership_labels(cluster, pool))
+             if base.is_owned(f["labels"], cluster) and (pool is None or f["labels"].get(base.POOL_LABEL) == pool)]
+    return sorted(found, key=lambda f: (f["name"], f["id"]))
+
+
 def image_versions(provider, cluster=None):
     """``{image id: talos_version}`` of our images."""
     selector = base.ownership_labels(cluster) if cluster else {base.MANAGED_BY: base.MANAGED_BY_VALUE}

@@ -21,7 +21,8 @@ description:
   - The address carries the ownership labels of O(cluster) and O(pool); one with the same name but without
     them is never changed or deleted.
   - V(linode) has no address that can be labelled as ours and moved by the API alone (its IP sharing needs
-    the nodes to announce the address themselves); the module refuses it with a clear message.
+    the nodes to announce the address themselves); the module refuses it with a clear message, as it refuses
+    V(ipv6) on V(lab).
 extends_documentation_fragment:
   - talos.autoextender.cloud
   - talos.autoextender.cloud.wait
@@ -60,6 +61,13 @@ options:
         moves the address.
       - Not set, the routing is not managed (a new address is created in O(location), routed nowhere).
     type: str
+  servers:
+    description:
+      - Candidates, in order of preference (for failover, the healthy servers of the pool): the address stays on the
+        server it is routed to when that is one of them, and is moved to the first of them that exists otherwise.
+      - Names that are not servers of O(pool) are skipped; none left fails.
+    type: list
+    elements: str
   labels:
     description:
       - More labels for the address. The ownership labels are always set. Labels not listed are kept.
@@ -97,6 +105,14 @@ EXAMPLES = r"""
     pool: hel1-a
     name: home-hel1-a-ipv4
     server: home-hel1-a-2
+
+- name: Keep it on a healthy server, moving it only when its server is not one
+  talos.autoextender.cloud_floating_ip:
+    provider: hetzner
+    cluster: home
+    pool: hel1-a
+    name: home-hel1-a-ipv4
+    servers: [home-hel1-a-2, home-hel1-a-3]
 
 - name: Delete it with the pool
   talos.autoextender.cloud_floating_ip:
@@ -148,7 +164,11 @@ cloud_floating_ip:
       sample: {managed-by: talos-autoextender, autoextender-cluster: home, autoextender-pool: hel1-a}
 """
 
-from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import CloudResource, cloud_argument_spec
+from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import (
+    CloudResource,
+    cloud_argument_spec,
+    owned_servers,
+)
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import NOT_FOUND, VALIDATION
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
@@ -159,24 +179,37 @@ class CloudFloatingIp(CloudResource):
     return_key = "cloud_floating_ip"
     immutable = ("family", "location")
 
+    _found = None
+
     def fetch(self):
-        if self.params["provider"] == "linode":
-            raise AutoextenderError("Linode has no floating address the API can move on its own: IP sharing needs "
-                                    "the nodes to announce the address (lelastic/BGP); use DNS failover for Linode "
-                                    "pools", kind=VALIDATION)
+        if self.params["family"] not in self.provider.floating_families:
+            raise AutoextenderError("Floating IP %s: no %s floating address on %s: %s"
+                                    % (self.params["name"], self.params["family"], self.params["provider"],
+                                       self.provider.no_floating), kind=VALIDATION)
         found = self.provider.get_floating_ip(self.params["name"])
-        return self.check_owned(found, "floating IP") if found else None
+        self._found = self.check_owned(found, "floating IP") if found else None
+        return self._found
 
     def target(self):
-        """The id of the server of the pool named by ``server``; None when not managed."""
+        """The id of the server the address should be routed to; None when not managed."""
         name = self.params.get("server")
-        if not name:
+        if name:
+            found = self.provider.get_server(name)
+            if found is None or found["status"] == "deleting":
+                raise AutoextenderError("Failed to route floating IP %s: server %s does not exist"
+                                        % (self.params["name"], name), kind=NOT_FOUND)
+            return self.check_owned(found, "server")["id"]
+        if self.params.get("servers") is None:
             return None
-        found = self.provider.get_server(name)
-        if found is None or found["status"] == "deleting":
-            raise AutoextenderError("Failed to route floating IP %s: server %s does not exist"
-                                    % (self.params["name"], name), kind=NOT_FOUND)
-        return self.check_owned(found, "server")["id"]
+        ours = dict((s["name"], s) for s in owned_servers(self.provider, self.params["cluster"], self.params["pool"])
+                    if s["status"] != "deleting")
+        candidates = [ours[n]["id"] for n in self.params["servers"] if n in ours]
+        if not candidates:
+            raise AutoextenderError("Failed to route floating IP %s: none of the servers %s is a server of pool %s"
+                                    % (self.params["name"], ", ".join(self.params["servers"]) or "(none given)",
+                                       self.params["pool"]), kind=NOT_FOUND)
+        routed = self._found["server"] if self._found else None
+        return routed if routed in candidates else candidates[0]
 
     def desired(self):
         return {"name": self.params["name"], "family": self.params["family"], "location": self.params.get("location"),
@@ -185,7 +218,8 @@ class CloudFloatingIp(CloudResource):
     def predict_create(self, desired):
         location = desired["location"]
         if location is None and desired["server"] is not None:
-            location = self.provider.get_server(self.params["server"])["location"]
+            location = next(s["location"] for s in owned_servers(self.provider, self.params["cluster"],
+                                                                 self.params["pool"]) if s["id"] == desired["server"])
         return base.floating_ip(provider=self.params["provider"], **dict(desired, location=location))
 
     def create(self, desired):
@@ -217,7 +251,9 @@ def main():
             family=dict(type="str", default="ipv4", choices=["ipv4", "ipv6"]),
             location=dict(type="str"),
             server=dict(type="str"),
+            servers=dict(type="list", elements="str"),
         ),
+        mutually_exclusive=[("server", "servers")],
         supports_check_mode=True,
     )
     CloudFloatingIp(module).run()

@@ -28,6 +28,12 @@ options:
       - Also look up the firewall of this name (the pool's firewall is C(<cluster>-<pool>)), returned in RV(firewall).
     type: str
     version_added: 0.2.0
+  floating:
+    description:
+      - Also list the floating addresses of the pool (or of every pool of O(cluster)), returned in RV(floating_ips).
+    type: bool
+    default: false
+    version_added: 0.2.0
   running:
     description:
       - Wait until each server of these names runs, one of them is in a status it does not leave by itself
@@ -130,6 +136,17 @@ firewall:
   type: dict
   sample: {id: "38", name: home-hel1-a, owned: true, labels: {managed-by: talos-autoextender}}
   version_added: 0.2.0
+floating_ips:
+  description:
+    - The floating addresses carrying the ownership labels, sorted by name, each with the keys of
+      RV(talos.autoextender.cloud_floating_ip#module:cloud_floating_ip).
+  returned: when O(floating=true)
+  type: list
+  elements: dict
+  sample:
+    - {id: "7", name: home-hel1-a-ipv4, provider: hetzner, family: ipv4, address: 203.0.113.7, location: hel1,
+       server: "4711", labels: {managed-by: talos-autoextender, autoextender-cluster: home, autoextender-pool: hel1-a}}
+  version_added: 0.2.0
 progress:
   description: How the wait for O(running) ended.
   returned: when O(running) is set
@@ -167,6 +184,7 @@ from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module i
     check_owned,
     connection_argument_spec,
     make_provider,
+    owned_floating_ips,
     owned_servers,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._edge_node import edge_node
@@ -188,6 +206,7 @@ def is_ours(found, cluster, pool):
 def main():
     module = ValidatedModule(
         argument_spec=connection_argument_spec(pool=dict(type="str"), firewall=dict(type="str"),
+                                               floating=dict(type="bool", default=False),
                                                running=dict(type="list", elements="str"),
                                                wait_timeout=dict(type="int", default=60)),
         supports_check_mode=True,
@@ -205,6 +224,8 @@ def main():
             extra["progress"]["events"] = events
         else:
             servers = owned_servers(provider, params["cluster"], params["pool"])
+        if params["floating"]:
+            extra["floating_ips"] = owned_floating_ips(provider, params["cluster"], params["pool"])
         if params["firewall"]:
             found = provider.get_firewall(params["firewall"])
             extra["firewall"] = dict(found, owned=is_ours(found, params["cluster"], params["pool"])) if found else {}

@@ -3,6 +3,7 @@ requests checked against the Hetzner document); the provider layer's floating ad
 import pytest
 import requests
 
+from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import owned_floating_ips
 from ansible_collections.talos.autoextender.plugins.module_utils._providers import base
 from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 from tests.support.fixtures_cloud import HetznerBed, LabBed, failure_summary, play, provider_for
@@ -57,6 +58,17 @@ def test_create_move_delete_in_four_steps(bed):
     assert res["Check"]["cloud_floating_ip"]["server"] == two
     assert (res["Apply"]["diff"]["before"]["server"], res["Apply"]["diff"]["after"]["server"]) == (one, two)
 
+    # candidates: it stays on a candidate, else goes to the first candidate that is a server of the pool
+    proc, res = play(bed, "cloud_floating_ip", steps=["check", "apply"], servers=["edge-a-1", "edge-a-2"])
+    ok(proc)
+    assert [res[t]["changed"] for t in ("Check", "Apply")] == [False, False]
+    proc, res = play(bed, "cloud_floating_ip", servers=["nowhere", "edge-a-1"])
+    ok(proc)
+    assert [res[t]["changed"] for t in ALL_STEPS] == [True, True, False, False]
+    assert addresses(bed)["home-edge-a-ipv4"][:2] == (address, one)
+    proc, res = play(bed, "cloud_floating_ip", steps=["check"], servers=["nowhere"])
+    assert proc.returncode != 0 and res["Check"]["failure"]["kind"] == "not_found"
+
     # without server: the routing is left as it is
     proc, res = play(bed, "cloud_floating_ip", steps=["check", "apply"])
     ok(proc)
@@ -98,6 +110,12 @@ def test_a_foreign_address_with_our_name_is_left_alone(lab_cloud):
     assert addresses(bed) == before
 
 
+def test_ipv6_on_the_lab_is_refused_with_the_reason(lab_cloud):
+    proc, res = play(LabBed(lab_cloud), "cloud_floating_ip", steps=["check"], location="loopback", family="ipv6")
+    assert proc.returncode != 0
+    assert res["Check"]["failure"]["kind"] == "validation" and "IPv4 floating addresses only" in res["Check"]["msg"]
+
+
 def test_linode_is_refused_with_the_reason(lab_cloud):
     bed = LabBed(lab_cloud)
     bed.provider = "linode"
@@ -117,6 +135,8 @@ def test_provider_layer_lists_by_owner_and_moves(bed):
                                         Deadline(60))
     assert other["server"] == one and other["location"] == bed.location
     assert [f["name"] for f in provider.list_floating_ips(OWNED)] == ["home-edge-a-ipv4"]
+    assert [f["name"] for f in owned_floating_ips(provider, "home")] == ["home-edge-a-ipv4", "home-edge-b-ipv4"]
+    assert owned_floating_ips(provider, "other") == []
     moved = provider.assign_floating_ip(made, two, Deadline(60))
     assert (moved["address"], moved["server"]) == (made["address"], two)
     assert provider.assign_floating_ip(moved, two, Deadline(60))["server"] == two  # already there: no call

@@ -134,6 +134,9 @@ class CloudProvider(object):
     name = None
     #: maximum user-data size in bytes, None when user data is not supported
     user_data_limit = None
+    #: the address families this provider has floating addresses of, and why not when it has none
+    floating_families = ()
+    no_floating = None
 
     def __init__(self, credentials, options=None):
         self.credentials = dict(credentials or {})

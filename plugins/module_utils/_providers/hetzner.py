@@ -201,6 +201,7 @@ class HetznerProvider(base.CloudProvider):
 
     name = "hetzner"
     user_data_limit = USER_DATA_LIMIT
+    floating_families = ("ipv4", "ipv6")
 
     def __init__(self, credentials, options=None):
         super().__init__(credentials, options)

@@ -104,6 +104,8 @@ def to_floating_ip(data):
 class LabProvider(base.CloudProvider):
     name = "lab"
     user_data_limit = 32768
+    floating_families = ("ipv4",)
+    no_floating = "the lab has IPv4 floating addresses only"
     #: the Image Factory file a lab image is made from (the lab records the URL, it does not download it)
     image_factory_file = "nocloud-{arch}.raw.xz"
 

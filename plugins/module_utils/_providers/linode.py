@@ -395,6 +395,28 @@ class LinodeProvider(base.CloudProvider):
         return self._delete_owned("the Linode firewall %s" % current["name"],
                                   "/networking/firewalls/%s" % _path_id(current["id"]), deadline)
 
+    # -- floating addresses ---------------------------------------------------------------------
+    #: why Linode has none: an address is owned by one Linode (and goes with it), carries no labels, and IP sharing
+    #: only lets other Linodes bring it up themselves (lelastic/BGP), which Talos does not do
+    no_floating = ("Linode has no floating address the API can move on its own: IP sharing needs the nodes to announce "
+                   "the address (lelastic/BGP); use DNS failover for Linode pools")
+
+    def list_floating_ips(self, selector):
+        """None are ours: the collection never makes one on Linode."""
+        return []
+
+    def get_floating_ip(self, name):
+        return None
+
+    def create_floating_ip(self, spec, deadline):
+        raise AutoextenderError(self.no_floating, kind=VALIDATION)
+
+    def assign_floating_ip(self, current, server_id, deadline):
+        raise AutoextenderError(self.no_floating, kind=VALIDATION)
+
+    def delete_floating_ip(self, current, deadline):
+        return False
+
     # -- servers ------------------------------------------------------------------------------
     def _find_instance(self, name, deadline):
         return self._find("the Linode %s" % name, "/linode/instances", name, deadline)
