@@ -231,23 +231,35 @@ def digest(new, providers=None):
     return h.hexdigest()[:16]
 
 
-def summary(before, after, verified):
+def unchanged(old, new):
+    """The providers whose new entry is the one in use already (every field equal): nothing to revoke."""
+    return sorted(name for name, entry in new.items()
+                  if entry and all(same((old.get(name) or {}).get(k), v) for k, v in entry.items()))
+
+
+def summary(before, after, verified, in_use=()):
     """The report: per provider, what was verified, which places switched (``before`` the switch) and which still
-    hold the old value (``after`` it, read again or predicted in check mode)."""
+    hold the old value (``after`` it, read again or predicted in check mode); ``in_use``: see ``unchanged``."""
     providers = sorted(set(row["provider"] for row in before) | set(verified))
     out = []
     for provider in providers:
         mine = [row for row in before if row["provider"] == provider]
         switched = [row["place"] for row in mine if row["state"] == SWITCH]
         still = [row["place"] for row in after if row["provider"] == provider and row["holds_old"]]
+        if provider in in_use and not still:
+            advice = ("the new %s credential is the one in use already (%s): there is no old one to revoke"
+                      % (provider, _credentials.VARIABLE))
+        elif not still:
+            advice = ("the old %s credential is held by no place of the collection any more: revoke it at the "
+                      "provider (or remove the old key from the DNS server) and replace the entry of %s in your "
+                      "vault with the new one" % (provider, _credentials.VARIABLE))
+        else:
+            advice = None
         out.append(dict(provider=provider, verified=verified.get(provider, "not verified"), switched=switched,
                         current=[row["place"] for row in mine if row["state"] == CURRENT],
                         absent=[row["place"] for row in mine if row["state"] == ABSENT],
                         old_in_use=still,
-                        revoke=("the old %s credential is held by no place of the collection any more: revoke it at "
-                                "the provider (or remove the old key from the DNS server) and replace the entry of "
-                                "%s in your vault with the new one" % (provider, _credentials.VARIABLE))
-                        if not still else None))
+                        revoke=advice))
     return out
 
 

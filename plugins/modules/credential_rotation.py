@@ -191,6 +191,23 @@ def read_all(api, places):
     return dict((rot.object_key(p), api.get(*rot.object_key(p))) for p in places)
 
 
+def replace(api, key, change, attempts=5):
+    """Replace the object ``key`` with ``change(key, object as read)`` (None: nothing to change); a conflict (a
+    controller wrote its status meanwhile) reads it again. True when it was replaced."""
+    for attempt in range(attempts):
+        obj = api.get(*key)
+        updated = change(key, obj) if obj else None
+        if updated is None:
+            return False
+        try:
+            api.replace(updated)
+            return True
+        except AutoextenderError as e:
+            if e.details.get("status") != 409 or attempt == attempts - 1:
+                raise
+    return False
+
+
 def rotate(module):
     p = module.params
     new = rot.validate_new(p["new_credentials"])
@@ -213,25 +230,33 @@ def rotate(module):
         predicted = dict(objects)
         predicted.update(switched)
         after = rot.plan(places, predicted, old, after_new)
-        return bool(switched), before, after, verified, to_restart
-    for obj in switched.values():
-        api.replace(obj)
-    rolled = [key for key in switched if key[1] == "Deployment"]
+        return bool(switched), before, after, verified, to_restart, rot.unchanged(old, new)
+    restart_values = {}
     for ref in to_restart:
         namespace, name = ref.split("/", 1)
-        deployment = api.get("apps/v1", "Deployment", namespace, name)
         providers = set(row["provider"] for row in before if row["restart"] == ref)
-        patched = deployment and rot.with_restart(deployment, rot.digest(after_new, providers))
-        if patched:
-            api.replace(patched)
-            restarted.append(ref)
-            rolled.append(("apps/v1", "Deployment", namespace, name))
+        restart_values[("apps/v1", "Deployment", namespace, name)] = rot.digest(after_new, providers)
+
+    def change(key, obj):
+        """``obj`` (read just now) with its places switched and, for a Deployment to restart, the annotation."""
+        out = rot.switched_objects(places, {key: obj}, after_new).get(key, obj)
+        if key in restart_values:
+            out = rot.with_restart(out, restart_values[key]) or out
+        return out if out is not obj else None
+
+    rolled = []
+    for key in list(switched) + [k for k in restart_values if k not in switched]:
+        if replace(api, key, change):
+            if key in restart_values:
+                restarted.append("%s/%s" % key[2:])
+            if key[1] == "Deployment":
+                rolled.append(key)
     if p["wait"]:
         for key in rolled:
             wait_for(lambda key=key: (rot.rolled_out(api.get(*key)), "/".join(key[2:])), deadline,
                      "the rollout of Deployment %s/%s" % key[2:])
     after = rot.plan(places, read_all(api, places) if places else {}, old, after_new)
-    return bool(switched) or bool(restarted), before, after, verified, restarted
+    return bool(switched) or bool(restarted), before, after, verified, restarted, rot.unchanged(old, new)
 
 
 def main():
@@ -261,11 +286,11 @@ def main():
     kc.require_kubernetes(module)
     secrets = rot.secret_values(module.params["new_credentials"] or {}, module.params["credentials"] or {})
     try:
-        changed, before, after, verified, restarted = rotate(module)
+        changed, before, after, verified, restarted, in_use = rotate(module)
     except AutoextenderError as e:
         e = e.redacted(secrets)
         module.fail_json(msg=e.msg, failure=e.failure())
-    module.exit_json(changed=changed, rotation=rot.summary(before, after, verified), places=before,
+    module.exit_json(changed=changed, rotation=rot.summary(before, after, verified, in_use), places=before,
                      restarted=restarted)
 
 

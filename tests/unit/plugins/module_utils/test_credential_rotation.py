@@ -187,3 +187,34 @@ def test_verify_cloud_failure_says_nothing_switched_and_hides_the_token(monkeypa
     with pytest.raises(AutoextenderError) as e:
         rot.verify("lab", {"lab": {"api_token": NEW}}, None, False)
     assert "nothing was switched" in e.value.msg and NEW not in e.value.msg and e.value.kind == "auth"
+
+
+def test_rotating_to_the_credential_in_use_says_there_is_nothing_to_revoke():
+    old = {"powerdns": {"api_token": OLD}, "lab": {"api_token": OLD, "api_url": "http://127.0.0.1:1"}}
+    assert rot.unchanged(old, {"powerdns": {"api_token": OLD}, "lab": {"api_token": NEW}}) == ["powerdns"]
+    report = rot.summary([], [], {"powerdns": "dns: ok"}, in_use=["powerdns"])
+    assert "no old one to revoke" in report[0]["revoke"]
+
+
+def test_a_conflict_reads_the_object_again_and_writes_on_the_fresh_version():
+    from ansible_collections.talos.autoextender.plugins.modules.credential_rotation import replace
+
+    class Api:
+        def __init__(self):
+            self.version, self.written = 1, []
+
+        def get(self, *key):
+            self.version += 1  # a controller wrote the status in between
+            return {"metadata": {"resourceVersion": str(self.version)}}
+
+        def replace(self, obj):
+            self.written.append(obj["metadata"]["resourceVersion"])
+            if len(self.written) < 3:
+                raise AutoextenderError("Failed to replace: conflict", kind="api", details={"status": 409})
+
+    api = Api()
+    assert replace(api, ("apps/v1", "Deployment", "n", "d"), lambda key, obj: obj) is True
+    assert api.written == ["2", "3", "4"]
+    assert replace(api, ("apps/v1", "Deployment", "n", "d"), lambda key, obj: None) is False
+    with pytest.raises(AutoextenderError):
+        replace(Api(), ("v1", "Secret", "n", "s"), lambda key, obj: obj, attempts=2)
