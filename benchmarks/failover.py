@@ -1,6 +1,12 @@
 """Seconds until a killed edge node's address is out of DNS, with failover run in a loop as a schedule would.
 
     python3 benchmarks/failover.py [--count 3] [--kills 2] [--interval 0] [--keep]
+    python3 benchmarks/failover.py --floating [--count 3] [--clients 4] [--interval 0]   (root: the lab data path)
+
+With --floating, pool lab-a has a floating IPv4 address (docs/failover.md). Clients that keep one cached answer
+(the floating address; they never resolve again) request the home app through it without pause; the node the
+address is routed to is killed, and the benchmark prints the failed requests and the seconds from the kill to the
+first successful request after it, with when the address moved and when the node's own address left DNS.
 
 Starts a lab of its own (hack/lab.py), provisions pool lab-a with --count nodes, then
 runs playbooks/failover.yml in a loop (a new run --interval seconds after the last
@@ -42,6 +48,98 @@ class Loop(threading.Thread):
             self.stop.wait(self.interval)
 
 
+class Clients:
+    """``count`` clients, each requesting ``url`` (Host ``host``) again as soon as it has an answer (1 s timeout);
+    records (monotonic time at the end, ok) of every request. They never resolve a name."""
+
+    def __init__(self, url, host, count):
+        self.url, self.host, self.count = url, host, count
+        self.results, self.stop, self.lock = [], threading.Event(), threading.Lock()
+        self.threads = [threading.Thread(target=self.run, daemon=True) for dummy in range(count)]
+
+    def request(self):
+        import urllib.error
+        import urllib.request
+        req = urllib.request.Request(self.url, headers={"Host": self.host} if self.host else {})
+        try:
+            with urllib.request.urlopen(req, timeout=1.0) as answer:
+                answer.read()
+                return answer.status < 500
+        except urllib.error.HTTPError as e:
+            return e.code < 500
+        except OSError:
+            return False
+
+    def run(self):
+        while not self.stop.is_set():
+            ok = self.request()
+            with self.lock:
+                self.results.append((time.monotonic(), ok))
+            if not ok:
+                self.stop.wait(0.05)  # a refused connection comes back at once: do not spin
+
+    def start(self):
+        for thread in self.threads:
+            thread.start()
+
+    def close(self):
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(5)
+
+
+def floating(args, lab, pools):
+    """The --floating mode: see the module docstring."""
+    found = lab.api("GET", "/floating_ips?label_selector=autoextender-pool%3Dlab-a")["floating_ips"]
+    if not found or not found[0]["server"]:
+        raise SystemExit("pool lab-a has no routed floating address after provision: %s" % found)
+    fip = found[0]
+    servers = dict((s["id"], s) for s in lab.servers("lab-a"))
+    victim = servers[fip["server"]]
+    url, host = lab.target(fip["ip"])
+    clients = Clients(url, host, args.clients)
+    clients.start()
+    loop = Loop(lab, pools, args.interval)
+    loop.start()
+    while len(loop.runs) < args.quiet_runs:
+        time.sleep(0.2)
+    before = list(clients.results)
+    print("floating address %s on %s; %d clients; requests before the kill: %d, failed %d"
+          % (fip["ip"], victim["name"], args.clients, len(before), sum(1 for r in before if not r[1])))
+    killed = time.monotonic()
+    lab.poweroff(victim)
+    moved = out_of_dns = first_ok = None
+    while time.monotonic() - killed < 600 and None in (moved, out_of_dns, first_ok):
+        now = time.monotonic()
+        if moved is None and lab.api("GET", "/floating_ips/%s" % fip["id"])["floating_ip"]["server"] != victim["id"]:
+            moved = now - killed
+        if out_of_dns is None and victim["public_net"]["ipv4"] not in lab.resolve()[0]:
+            out_of_dns = now - killed
+        with clients.lock:
+            first_ok = next((t - killed for t, ok in clients.results if t > killed and ok), None)
+        time.sleep(0.1)
+    time.sleep(2)  # the requests in flight at the first success end
+    clients.close()
+    loop.stop.set()
+    loop.join(120)
+    after = [r for r in clients.results if r[0] > killed]
+    failed = [r for r in after if not r[1]]
+    target = lab.api("GET", "/floating_ips/%s" % fip["id"])["floating_ip"]["server"]
+    print("failover runs: %d, seconds each: median %.1f, max %.1f; failed runs: %d"
+          % (len(loop.runs), statistics.median(r[1] for r in loop.runs), max(r[1] for r in loop.runs),
+             sum(1 for r in loop.runs if r[3] != 0)))
+    print("killed %s: address moved to %s after %s s; first successful request after %s s; node address out of DNS "
+          "after %s s" % (victim["name"], servers.get(target, {}).get("name", target), _s(moved), _s(first_ok),
+                          _s(out_of_dns)))
+    print("requests after the kill: %d, failed: %d (the last failure %s s after the kill); clients never re-resolved"
+          % (len(after), len(failed), _s(max(r[0] for r in failed) - killed if failed else None)))
+    return 0 if first_ok is not None and all(r[3] == 0 for r in loop.runs) else 1
+
+
+def _s(seconds):
+    return "never" if seconds is None else "%.1f" % seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=3, help="nodes in the pool")
@@ -49,11 +147,19 @@ def main():
     parser.add_argument("--interval", type=float, default=0.0, help="seconds between the end of a run and the next")
     parser.add_argument("--quiet-runs", type=int, default=3, help="runs with all well before the first kill")
     parser.add_argument("--keep", action="store_true", help="leave the lab running")
+    parser.add_argument("--floating", action="store_true", help="a floating address and clients that keep it (root)")
+    parser.add_argument("--clients", type=int, default=4, help="with --floating: clients requesting without pause")
     args = parser.parse_args()
     pools = [pool("lab-a", "loopback", args.count, True)]
+    if args.floating:
+        pools[0]["floating"] = {"ipv4": True}
     with BenchLab(keep=args.keep) as lab:
         print("lab in %s; data path: %s" % (lab.dir, "real edges (root)" if lab.datapath else "loopback health endpoints"))
+        if args.floating and not lab.datapath:
+            raise SystemExit("--floating needs the lab data path (root): the address is routed between namespaces")
         print("provision lab-a (%d nodes): %.1f s" % (args.count, lab.must("provision", {"autoextender_pools": pools})))
+        if args.floating:
+            return floating(args, lab, pools)
         loop = Loop(lab, pools, args.interval)
         loop.start()
         while len(loop.runs) < args.quiet_runs:

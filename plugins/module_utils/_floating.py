@@ -93,3 +93,30 @@ def dns_nodes(nodes, addresses):
         out.append({"name": fip["name"], "pool": (fip.get("labels") or {}).get("autoextender-pool"),
                     key: fip["address"]})
     return out
+
+
+def healthy_nodes(targets):
+    """Names of the nodes whose probed addresses passed and none failed (edge_dns targets)."""
+    good = set(t["node"] for t in targets or () if t.get("node") and t.get("health") == "healthy")
+    bad = set(t["node"] for t in targets or () if t.get("node") and t.get("health") == "failing")
+    return good - bad
+
+
+def moves(addresses, servers, targets):
+    """Where failover routes each floating address: ``[{name, family, location, pool, provider, servers}]`` with
+    ``servers`` the healthy servers of its pool (sorted; ``cloud_floating_ip`` keeps the address on one of them, or
+    moves it to the first). An address whose pool has no healthy server is left out (nowhere better to go).
+
+    ``addresses``: cloud_floating_ip/edge_pool_info floating_ips; ``servers``: edge_pool_info servers;
+    ``targets``: edge_dns targets of a probe of the pool's nodes.
+    """
+    healthy = healthy_nodes(targets)
+    out = []
+    for fip in addresses or ():
+        pool = (fip.get("labels") or {}).get("autoextender-pool")
+        names = sorted(s["name"] for s in servers or () if (s.get("labels") or {}).get("autoextender-pool") == pool
+                       and s["name"] in healthy)
+        if names:
+            out.append({"name": fip["name"], "family": fip.get("family") or "ipv4", "location": fip.get("location"),
+                        "pool": pool, "provider": fip.get("provider"), "servers": names})
+    return out

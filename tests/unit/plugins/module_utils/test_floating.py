@@ -90,3 +90,29 @@ def test_the_filters_are_registered():
     assert filters["floating_addresses"]([pool(LAB, {})], "home")[0]["name"] == "home-lab-a-ipv4"
     assert filters["floating_patch"]([]) == [] and len(filters["floating_patch"](["192.0.2.1"])) == 1
     assert filters["floating_dns_nodes"]([], []) == []
+
+
+def server(name, pool):
+    return {"name": name, "labels": {"autoextender-pool": pool}}
+
+
+def target(node, health, ip="192.0.2.1"):
+    return {"node": node, "health": health, "ip": ip}
+
+
+def test_healthy_nodes_need_every_address_to_pass():
+    targets = [target("a-1", "healthy"), target("a-2", "healthy"), target("a-2", "failing", "2001:db8::2"),
+               target("a-3", "recovering"), target(None, "healthy")]
+    assert _floating.healthy_nodes(targets) == {"a-1"}
+
+
+def test_moves_offer_the_healthy_servers_of_the_pool():
+    fips = [{"name": "home-a-ipv4", "family": "ipv4", "location": "loopback", "provider": "lab", "server": "1",
+             "labels": {"autoextender-pool": "a"}},
+            {"name": "home-b-ipv4", "family": "ipv4", "location": "loopback", "provider": "lab", "server": "9",
+             "labels": {"autoextender-pool": "b"}}]
+    servers = [server("a-2", "a"), server("a-1", "a"), server("a-3", "a"), server("b-1", "b")]
+    targets = [target("a-1", "failing"), target("a-2", "healthy"), target("a-3", "healthy"), target("b-1", "failing")]
+    assert _floating.moves(fips, servers, targets) == [
+        {"name": "home-a-ipv4", "family": "ipv4", "location": "loopback", "pool": "a", "provider": "lab",
+         "servers": ["a-2", "a-3"]}]  # pool b has no healthy server: its address stays where it is
