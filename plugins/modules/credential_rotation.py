@@ -149,13 +149,31 @@ rotation:
   type: list
   elements: dict
   contains:
-    provider: {description: The entry of O(new_credentials)., type: str}
-    verified: {description: What proved the new credential works., type: str}
-    switched: {description: The places that got the new credential (in check mode, would get it)., type: list}
-    current: {description: The places that held it already., type: list}
-    absent: {description: The places not found in the cluster., type: list}
-    old_in_use: {description: The places still holding the old credential after the switch; empty when done., type: list}
-    revoke: {description: What to do with the old credential, when no place holds it any more., type: str}
+    provider:
+      description: The entry of O(new_credentials).
+      type: str
+    verified:
+      description: What proved the new credential works.
+      type: str
+    switched:
+      description: The places that got the new credential (in check mode, that would get it).
+      type: list
+      elements: str
+    current:
+      description: The places that held it already.
+      type: list
+      elements: str
+    absent:
+      description: The places not found in the cluster.
+      type: list
+      elements: str
+    old_in_use:
+      description: The places still holding the old credential after the switch; empty when done.
+      type: list
+      elements: str
+    revoke:
+      description: What to do with the old credential, when no place holds it any more.
+      type: str
   sample:
     - provider: powerdns
       verified: "dns: the zone answers (edge set: 192.0.2.10)"

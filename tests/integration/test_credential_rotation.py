@@ -329,3 +329,90 @@ def test_bad_new_credentials_name_the_key(tmp_path, new):
     assert rc != 0
     assert "autoextender_credentials_new" in out
     assert "a-value-to-hide-0123" not in out
+
+
+# -- Talos: the talosconfig client certificate the automation uses -------------------------------------------------
+TALOS_PLAYBOOK = textwrap.dedent("""\
+    - name: Re-issue the client certificate
+      hosts: localhost
+      gather_facts: false
+      tasks:
+        - name: Client certificate
+          talos.autoextender.talos_client_config:
+            talosconfig: "{{ path }}"
+            secrets_bundle: "{{ bundle }}"
+            max_age: "{{ max_age }}"
+""")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A private lab (hack/lab.py up): its home node is the Talos API simulator that only the cluster's
+    talosconfig reaches over mutual TLS."""
+    require_tool("talosctl", "kube-apiserver", "etcd", "pdns")
+    lab_dir = str(tmp_path_factory.mktemp("rotation-lab") / "lab")
+    hack = [sys.executable, os.path.join(REPO, "hack", "lab.py")]
+    env = dict(os.environ, AUTOEXTENDER_LAB_DIR=lab_dir)
+    up = subprocess.run(hack + ["up", "--dir", lab_dir], capture_output=True, text=True, cwd=REPO, env=env,
+                        timeout=900, check=False)
+    try:
+        assert up.returncode == 0, "hack/lab.py up failed:\n%s%s" % (up.stdout, up.stderr)
+        with open(os.path.join(lab_dir, "lab.json")) as f:
+            yield json.load(f)
+    finally:
+        subprocess.run(hack + ["down", "--dir", lab_dir, "--purge"], capture_output=True, cwd=REPO, env=env,
+                       timeout=300, check=False)
+
+
+def talos_version_ok(talosconfig):
+    proc = subprocess.run([which("talosctl"), "--talosconfig", talosconfig, "version"], capture_output=True,
+                          text=True, timeout=60, check=False)
+    return proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_talosconfig_client_certificate_is_re_issued_from_the_cluster_ca(tmp_path, lab):
+    path = str(tmp_path / "talosconfig")
+    with open(lab["home"]["talosconfig"]) as f:
+        original = f.read()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(original)
+    old = yaml.safe_load(original)
+    old_ctx = old["contexts"][old["context"]]
+    playbook = tmp_path / "talos.yml"
+    playbook.write_text(TALOS_PLAYBOOK)
+    args = {"path": path, "bundle": lab["home"]["secrets"], "max_age": 0}
+
+    proc = run_playbook(str(playbook), args, check=True)
+    res = task_results(proc)["Client certificate"]
+    assert res["changed"] is True and res["talos_client_config"]["new"] is None
+    assert open(path).read() == original
+
+    proc = run_playbook(str(playbook), args)
+    res = task_results(proc)["Client certificate"]
+    assert res["changed"] is True and res["talos_client_config"]["verified"] is True, proc.stdout[-3000:]
+    new = yaml.safe_load(open(path).read())
+    new_ctx = new["contexts"][new["context"]]
+    assert new_ctx["crt"] != old_ctx["crt"] and new_ctx["key"] != old_ctx["key"]
+    assert {k: v for k, v in new_ctx.items() if k not in ("crt", "key")} == \
+        {k: v for k, v in old_ctx.items() if k not in ("crt", "key")}
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert res["talos_client_config"]["old"]["serial"] != res["talos_client_config"]["new"]["serial"]
+    assert res["talos_client_config"]["old"]["expires"]
+    for value in (old_ctx["key"], new_ctx["key"], base64.b64decode(new_ctx["key"]).decode()):
+        assert value not in proc.stdout + proc.stderr
+    ok, out = talos_version_ok(path)
+    assert ok, out  # the Talos API accepts the new certificate
+
+    # Idempotent: a certificate younger than max_age hours is kept.
+    proc = run_playbook(str(playbook), dict(args, max_age=24))
+    assert task_results(proc)["Client certificate"]["changed"] is False
+    assert yaml.safe_load(open(path).read()) == new
+
+    # A bundle of another cluster: refused before anything is issued, the file untouched.
+    other = str(tmp_path / "other-secrets.yaml")
+    subprocess.run([which("talosctl"), "gen", "secrets", "-o", other], capture_output=True, check=True, timeout=60)
+    proc = run_playbook(str(playbook), dict(args, bundle=other))
+    res = task_results(proc)["Client certificate"]
+    assert res.get("failed") and "is not the OS CA of the secrets bundle" in res["msg"]
+    assert yaml.safe_load(open(path).read()) == new

@@ -20,10 +20,11 @@ def secret(ns, name, **data):
 
 
 def deployment(args, annotations=None):
+    template = {"metadata": {"annotations": annotations or {}},
+                "spec": {"containers": [{"name": "x", "args": list(args)}]}}
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"namespace": "external-dns", "name": "external-dns", "generation": 2},
-            "spec": {"replicas": 1, "template": {"metadata": {"annotations": annotations or {}},
-                                                  "spec": {"containers": [{"name": "x", "args": list(args)}]}}}}
+            "spec": {"replicas": 1, "template": template}}
 
 
 EXTDNS = rot.normalise_place({"kind": "Secret", "namespace": "external-dns", "name": "external-dns-credentials",

@@ -108,6 +108,7 @@ def baselines(tmp, url):
         "k8s_node_drain": dict(name="n-1", kubeconfig=NO_FILE, grace_period=30),
         "k8s_objects_info": dict(kubeconfig=NO_FILE, queries=[{"api_version": "v1", "kind": "Node", "label_selector": "a"}]),
         "talos_apply_config": dict(talos, config=NO_FILE),
+        "talos_client_config": dict(talos, talosconfig=NO_FILE, secrets_bundle=NO_FILE, max_age=24),
         "talos_image": dict(cloud, talos_version="v1.13.9"),
         "talos_info": dict(talos),
         "talos_machine_config": dict(talos, dest=str(tmp / "worker.yaml"), secrets_bundle=NO_FILE, cluster_name="home",
