@@ -15,10 +15,13 @@ import binascii
 import copy
 import datetime
 
-import yaml
+try:
+    import yaml
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    yaml = None
 
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
-from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import PARSE, VALIDATION
+from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import MISSING_LIBRARY, PARSE, VALIDATION
 
 CERT_KEYS = ("ca", "crt", "key")
 
@@ -46,7 +49,11 @@ def context_of(config, path, name=None):
 
 def certificate(ctx):
     """``{subject, serial, not_before, not_after}`` of the context's client certificate (datetimes, UTC)."""
-    from cryptography import x509
+    try:
+        from cryptography import x509
+    except ImportError:
+        raise AutoextenderError("Reading the client certificate needs the Python library cryptography "
+                                "(pip install cryptography)", kind=MISSING_LIBRARY)
     try:
         cert = x509.load_pem_x509_certificate(base64.b64decode(ctx["crt"]))
     except (ValueError, TypeError, binascii.Error) as e:

@@ -17,7 +17,7 @@ description:
     talosconfig O(talosconfig) (its endpoints, nodes and name stay), checks that the Talos API accepts it
     (C(talosctl version) against the context's nodes), and only then writes the file, atomically with mode 0600.
   - The old certificate is not revoked (Talos has no revocation); it stays valid until it expires, which
-    RV(talos_client_config.old.expires) says. Delete every other copy of the old talosconfig.
+    RV(talos_client_config.old) says (C(expires)). Delete every other copy of the old talosconfig.
   - The certificate is re-issued when the one in use is older than O(max_age) hours, so a second run the same day
     changes nothing. The home control plane's own secrets are never touched.
 extends_documentation_fragment:
