@@ -115,7 +115,7 @@ def floating(args, lab, pools):
         if out_of_dns is None and victim["public_net"]["ipv4"] not in lab.resolve()[0]:
             out_of_dns = now - killed
         with clients.lock:
-            first_ok = next((t - killed for t, ok in clients.results if t > killed and ok), None)
+            first_ok = recovered(clients.results, killed)
         time.sleep(0.1)
     time.sleep(2)  # the requests in flight at the first success end
     clients.close()
@@ -127,12 +127,24 @@ def floating(args, lab, pools):
     print("failover runs: %d, seconds each: median %.1f, max %.1f; failed runs: %d"
           % (len(loop.runs), statistics.median(r[1] for r in loop.runs), max(r[1] for r in loop.runs),
              sum(1 for r in loop.runs if r[3] != 0)))
-    print("killed %s: address moved to %s after %s s; first successful request after %s s; node address out of DNS "
+    print("killed %s: address moved to %s after %s s; first successful request after the outage %s s after the kill; "
+          "node address out of DNS "
           "after %s s" % (victim["name"], servers.get(target, {}).get("name", target), _s(moved), _s(first_ok),
                           _s(out_of_dns)))
     print("requests after the kill: %d, failed: %d (the last failure %s s after the kill); clients never re-resolved"
           % (len(after), len(failed), _s(max(r[0] for r in failed) - killed if failed else None)))
     return 0 if first_ok is not None and all(r[3] == 0 for r in loop.runs) else 1
+
+
+def recovered(results, killed):
+    """Seconds from ``killed`` to the first successful request after the first failed one (requests that were
+    answered before the node was gone do not count); 0 when no request failed after the kill; None while none
+    succeeded yet."""
+    after = [(t, ok) for t, ok in results if t > killed]
+    first_fail = next((t for t, ok in after if not ok), None)
+    if first_fail is None:
+        return 0.0 if after and any(ok for t, ok in after if t > killed + 5) else None
+    return next((t - killed for t, ok in after if ok and t > first_fail), None)
 
 
 def _s(seconds):

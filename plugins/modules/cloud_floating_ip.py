@@ -12,7 +12,7 @@ version_added: 0.2.0
 author:
   - talos-autoextender contributors (@talos-autoextender)
 description:
-  - Creates, moves or deletes a public address that is not tied to one server, for an edge pool: a Floating IP
+  - Creates, moves or deletes a public address that is not tied to one server, for an edge pool. It is a Floating IP
     on V(hetzner), a floating address of the lab cloud on V(lab) (IPv4 only).
   - The address is routed to one server of the pool at a time (O(server)); moving it to another server is one
     API call, so clients that keep a cached DNS answer keep reaching the pool when a server fails.
@@ -63,7 +63,7 @@ options:
     type: str
   servers:
     description:
-      - Candidates, in order of preference (for failover, the healthy servers of the pool): the address stays on the
+      - Candidates, in order of preference (for failover, the healthy servers of the pool). The address stays on the
         server it is routed to when that is one of them, and is moved to the first of them that exists otherwise.
       - Names that are not servers of O(pool) are skipped; none left fails.
     type: list
