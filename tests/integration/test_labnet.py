@@ -276,3 +276,12 @@ def test_leftovers_of_a_crashed_run_are_swept(lab_network, tmp_path):
     assert "owner (pid %d) is gone" % child.pid in reclaimed.get(slot, "")
     assert crashed.leftovers() == [] and _gone(pids)
     assert lab_network.plan.slot not in reclaimed and lab_network.home.running()
+    # Its slot waits for it: another lab starting meanwhile takes another one, the crashed lab's up takes it back.
+    other = labnet.LabNetwork(str(tmp_path / "other")).up()
+    try:
+        assert other.plan.slot != slot
+        back = labnet.LabNetwork(str(tmp_path / "crashed")).up()
+        assert back.plan.slot == slot
+        back.down()
+    finally:
+        other.down()

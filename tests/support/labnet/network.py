@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import time
 
 from . import netns
 from ._run import LabnetError, alive, run, write_private
@@ -22,6 +23,10 @@ from .home import HomeNetwork
 
 STATE = "state.json"
 LOCK = "/run/lock/autoextender-labnet.lock"
+#: slots reclaimed from dead labs, kept for the lab that may come back: {slot: {"dir", "until"}}
+RESERVED = "/run/lock/autoextender-labnet-reserved.json"
+#: how long a dead lab's slot waits for its ``up`` (a killed lab comes back within seconds in the tests)
+RESERVE_SECONDS = 900
 SLOT_RE = re.compile(r"^%sl(\d+)-" % PREFIX)
 
 
@@ -76,13 +81,50 @@ def reclaim_stale():
 def _reclaim_stale():
     owners = _owners()
     reclaimed = {}
+    reserved = _reservations()
     for slot in used_slots():
         reason = stale_reason(slot, owners.get(slot))
         if reason:
             netns.sweep(Plan(slot).prefix)
             reclaimed[slot] = reason
+            # Its state file still there: the lab may come back (up after a kill) and wants its addresses.
+            owner_dir = (owners.get(slot) or {}).get("dir")
+            if owner_dir and os.path.exists(os.path.join(owner_dir, STATE)):
+                reserved[slot] = {"dir": owner_dir, "until": time.time() + RESERVE_SECONDS}
+    _save_reservations(reserved)
     _drop_guard_if_unused()
     return reclaimed
+
+
+def _reservations():
+    """The live reservations: not expired, and the dead lab's state file still names that slot."""
+    try:
+        with open(RESERVED) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    live = {}
+    for slot, entry in data.items():
+        try:
+            with open(os.path.join(entry["dir"], STATE)) as f:
+                same_slot = json.load(f).get("slot") == int(slot)
+        except (OSError, ValueError, KeyError, TypeError):
+            same_slot = False
+        if same_slot and entry.get("until", 0) > time.time():
+            live[int(slot)] = entry
+    return live
+
+
+def _save_reservations(reserved):
+    write_private(RESERVED, json.dumps(dict((str(k), v) for k, v in reserved.items()), sort_keys=True) + "\n")
+
+
+def _take_slot(slot, state_dir):
+    """``state_dir``'s lab takes ``slot``: any reservation of it ends, as does the lab's own elsewhere."""
+    reserved = _reservations()
+    kept = dict((k, v) for k, v in reserved.items() if k != slot and v["dir"] != state_dir)
+    if kept != reserved:
+        _save_reservations(kept)
 
 
 def _drop_guard_if_unused():
@@ -90,9 +132,10 @@ def _drop_guard_if_unused():
         netns.guard_range(base_network(), present=False)
 
 
-def free_slot(prefer=None, avoid=()):
-    """A slot no lab uses: ``prefer`` when it is free, else the lowest free one not in ``avoid`` (slots just
-    reclaimed from a dead lab, which its own ``up`` may come back for with the same addresses), else any."""
+def free_slot(prefer=None, avoid=(), owner_dir=None):
+    """A slot no lab uses: ``prefer`` when it is free, else the lowest free one not in ``avoid`` and not
+    reserved for another dead lab (slots reclaimed from a dead lab, which its own ``up`` may come back for
+    with the same addresses), else any."""
     routes = netns.host_routes()
     used = set(used_slots())
     free = [slot for slot in range(1, len(list(base_network().subnets(new_prefix=24))))
@@ -101,7 +144,8 @@ def free_slot(prefer=None, avoid=()):
         raise LabnetError("no free /24 left in %s for a lab network" % base_network())
     if prefer in free:
         return prefer
-    return next((slot for slot in free if slot not in avoid), free[0])
+    taken = set(avoid) | set(slot for slot, entry in _reservations().items() if entry["dir"] != owner_dir)
+    return next((slot for slot in free if slot not in taken), free[0])
 
 
 class LabNetwork:
@@ -162,7 +206,9 @@ class LabNetwork:
             reclaimed = _reclaim_stale()
             if self.slot and self.slot in used_slots():
                 raise LabnetError("slot %d is in use by another lab (%s)" % (self.slot, _owners().get(self.slot)))
-            self.plan = Plan(self.slot or free_slot(prefer=previous, avoid=set(reclaimed) - {previous}))
+            self.plan = Plan(self.slot or free_slot(prefer=previous, avoid=set(reclaimed) - {previous},
+                                                    owner_dir=self.state_dir))
+            _take_slot(self.plan.slot, self.state_dir)
             netns.sweep(self.plan.prefix)
             netns.guard_range(self.plan.base, present=True)
             netns.create_bridge(self.plan.bridge, "%s/%d" % (self.plan.host_ip(), self.plan.subnet.prefixlen))
