@@ -83,6 +83,20 @@ def rotation_of(results):
     return results["Verify the new credentials, switch the home cluster's copies and read them again"]
 
 
+def external_dns_publishes(kube, namespace, zone, args, env, tmp_path, metrics_port, name="app"):
+    """ExternalDNS, run once as the cluster's Deployment describes it (``args``, ``env``), publishes CNAME ``name``."""
+    kubeconfig = kube.service_account_kubeconfig(namespace, "external-dns", str(tmp_path / "sa.kubeconfig"))
+    apps = namespace + "-apps"
+    kube.ensure_namespace(apps)
+    kube.request("POST", "/apis/externaldns.k8s.io/v1alpha1/namespaces/%s/dnsendpoints" % apps, {
+        "apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint", "metadata": {"name": name},
+        "spec": {"endpoints": [{"dnsName": name + "." + zone.rstrip("."), "recordType": "CNAME", "recordTTL": 60,
+                                "targets": ["edge." + zone.rstrip(".")]}]}})
+    log = str(tmp_path / "external-dns.log")
+    proc = run_external_dns(out_of_cluster(args, kubeconfig, metrics_port), env, log)
+    assert proc.returncode == 0, open(log).read()[-4000:]
+
+
 # -- PowerDNS: one API key at a time -----------------------------------------------------------------------------
 def test_powerdns_key_rotation(tmp_path, kube_cluster, extdns_kube, external_dns_bin, free_metrics_port):
     require_tool("pdns")
@@ -158,16 +172,7 @@ def test_powerdns_key_rotation(tmp_path, kube_cluster, extdns_kube, external_dns
         assert env == {"EXTERNAL_DNS_PDNS_API_KEY": new}
         # (The restarted server listens on another port; the address is not what rotates.)
         args = [a if not a.startswith("--pdns-server=") else "--pdns-server=" + pdns.api_url for a in args]
-        kubeconfig = kube.service_account_kubeconfig(namespace, "external-dns", str(tmp_path / "sa.kubeconfig"))
-        apps = namespace + "-apps"
-        kube.ensure_namespace(apps)
-        kube.request("POST", "/apis/externaldns.k8s.io/v1alpha1/namespaces/%s/dnsendpoints" % apps, {
-            "apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint", "metadata": {"name": "app"},
-            "spec": {"endpoints": [{"dnsName": "app." + zone.rstrip("."), "recordType": "CNAME", "recordTTL": 60,
-                                    "targets": ["edge." + zone.rstrip(".")]}]}})
-        log = str(tmp_path / "external-dns.log")
-        proc = run_external_dns(out_of_cluster(args, kubeconfig, free_metrics_port), env, log)
-        assert proc.returncode == 0, open(log).read()[-4000:]
+        external_dns_publishes(kube, namespace, zone, args, env, tmp_path, free_metrics_port)
         resp = dns.query.udp(dns.message.make_query("app." + zone, "CNAME"), pdns.host, port=pdns.dns_port, timeout=3)
         assert [rr.to_text() for rrset in resp.answer for rr in rrset] == ["edge." + zone]
 
@@ -282,17 +287,7 @@ def test_tsig_rotation_with_an_overlap_window(tmp_path, kube_cluster, extdns_kub
         assert rc == 0 and rotation_of(results)["changed"] is False, out[-4000:]
 
         # Both keys are still valid; ExternalDNS, as the API server describes it now, signs with the new one.
-        kubeconfig = kube.service_account_kubeconfig(namespace, "external-dns", str(tmp_path / "sa.kubeconfig"))
-        argv = out_of_cluster(args, kubeconfig, free_metrics_port)
-        apps = namespace + "-apps"
-        kube.ensure_namespace(apps)
-        kube.request("POST", "/apis/externaldns.k8s.io/v1alpha1/namespaces/%s/dnsendpoints" % apps, {
-            "apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint", "metadata": {"name": "app"},
-            "spec": {"endpoints": [{"dnsName": "app." + zone.rstrip("."), "recordType": "CNAME", "recordTTL": 60,
-                                    "targets": ["edge." + zone.rstrip(".")]}]}})
-        extlog = str(tmp_path / "external-dns.log")
-        proc = run_external_dns(argv, env, extlog)
-        assert proc.returncode == 0, open(extlog).read()[-4000:]
+        external_dns_publishes(kube, namespace, zone, args, env, tmp_path, free_metrics_port)
         since_switch = read_from(log, switch_at)
         assert "updating zone" in since_switch, since_switch[-3000:]
         # BIND's log since the switch: every signed request names the new key, none the old one.
@@ -302,12 +297,7 @@ def test_tsig_rotation_with_an_overlap_window(tmp_path, kube_cluster, extdns_kub
     with contextlib.ExitStack() as revoked:
         log = start_named(str(workdir), revoked, port, zone, {new_name: new})
         assert signed_update(zone, port, old_name, old, "probe." + zone, "x") != "NOERROR"  # revoked indeed
-        kube.request("POST", "/apis/externaldns.k8s.io/v1alpha1/namespaces/%s/dnsendpoints" % apps, {
-            "apiVersion": "externaldns.k8s.io/v1alpha1", "kind": "DNSEndpoint", "metadata": {"name": "www"},
-            "spec": {"endpoints": [{"dnsName": "www." + zone.rstrip("."), "recordType": "CNAME", "recordTTL": 60,
-                                    "targets": ["edge." + zone.rstrip(".")]}]}})
-        proc = run_external_dns(argv, env, extlog)
-        assert proc.returncode == 0, open(extlog).read()[-4000:]
+        external_dns_publishes(kube, namespace, zone, args, env, tmp_path, free_metrics_port, name="www")
         for name in ("app.", "www."):
             resp = dns.query.udp(dns.message.make_query(name + zone, "CNAME"), "127.0.0.1", port=port, timeout=3)
             assert [rr.to_text() for rrset in resp.answer for rr in rrset] == ["edge." + zone], name
