@@ -331,3 +331,89 @@ def test_linode_bad_share_and_allocation_requests(linode_sim, linode_client):
     error = linode_error(linode_client.networking.ip_allocate, second["id"])
     assert error.status == 400 and "Support Ticket" in error.json["errors"][0]["reason"]
     assert second["ipv4"] == [second["ipv4"][0]]
+
+
+def public_of(client, linode_id):
+    return [ip.address for ip in instance_ips(client, linode_id).ipv4.public]
+
+
+def test_linode_assign_moves_an_address_within_a_region(linode_sim, linode_client):
+    first = linode_sim.seed_instance("edge-1", [], region="us-ord")
+    second = linode_sim.seed_instance("edge-2", [], region="us-ord")
+    own1, own2 = first["ipv4"][0], second["ipv4"][0]
+    extra = linode_client.networking.ip_allocate(first["id"], public=True).address
+
+    assert linode_client.networking.ip_addresses_assign([{"address": extra, "linode_id": second["id"]}],
+                                                        "us-ord") is None
+    assert linode_sim.holders_of(extra) == ("edge-2", [])
+    assert (public_of(linode_client, first["id"]), public_of(linode_client, second["id"])) == ([own1], [own2, extra])
+    assert linode_client.load(linode_api4.IPAddress, extra).linode_id == second["id"]
+    assert linode_sim.calls("POST", "/v4/networking/ips/assign")[-1][2] == 200
+
+    # the deprecated path (the SDK's ips_assign) moves it back; a swap of two addresses is one call
+    linode_client.networking.ips_assign("us-ord", {"address": extra, "linode_id": first["id"]})
+    assert linode_sim.holders_of(extra) == ("edge-1", [])
+    linode_client.networking.ip_addresses_assign([{"address": own1, "linode_id": second["id"]},
+                                                  {"address": own2, "linode_id": first["id"]}], "us-ord")
+    assert (public_of(linode_client, first["id"]), public_of(linode_client, second["id"])) == ([extra, own2], [own1])
+
+    # assigning an address to the Linode that has it changes nothing
+    linode_client.networking.ip_addresses_assign([{"address": own1, "linode_id": second["id"]}], "us-ord")
+    assert public_of(linode_client, second["id"]) == [own1]
+
+
+def test_linode_assign_refusals_leave_every_address_in_place(linode_sim, linode_client):
+    first = linode_sim.seed_instance("edge-1", [], region="us-ord")
+    second = linode_sim.seed_instance("edge-2", [], region="us-ord")
+    other = linode_sim.seed_instance("edge-3", [], region="fr-par")
+    extra = linode_client.networking.ip_allocate(first["id"], public=True).address
+    before = dict((i["id"], list(i["ipv4"])) for i in (first, second, other))
+
+    def refused(assignments, region="us-ord"):
+        error = linode_error(linode_client.networking.ip_addresses_assign, assignments, region)
+        assert error.status == 400
+        assert dict((i["id"], list(linode_sim.instances[i["id"]]["ipv4"])) for i in (first, second, other)) == before
+        return error.json["errors"][0]
+
+    # the same-region rule, both ways: the Linode elsewhere, the address elsewhere, the region of neither
+    assert "region" in refused([{"address": extra, "linode_id": other["id"]}])["reason"]
+    assert "region" in refused([{"address": other["ipv4"][0], "linode_id": first["id"]}])["reason"]
+    assert "region" in refused([{"address": extra, "linode_id": second["id"]}], region="fr-par")["reason"]
+    assert refused([{"address": extra, "linode_id": second["id"]}], region="xx-nowhere")["field"] == "region"
+    # every address and Linode must exist
+    assert refused([{"address": "192.0.2.77", "linode_id": second["id"]}])["field"] == "assignments[0].address"
+    assert refused([{"address": extra, "linode_id": 999}])["field"] == "assignments[0].linode_id"
+    # every Linode keeps a public IPv4: the last one cannot leave, unless another comes in the same call
+    assert "no public IPv4" in refused([{"address": second["ipv4"][0], "linode_id": first["id"]}])["reason"]
+    # all or nothing: a good assignment before a bad one is not applied either
+    refused([{"address": extra, "linode_id": second["id"]}, {"address": "192.0.2.77", "linode_id": first["id"]}])
+    # a shared address cannot be swapped
+    linode_client.networking.ip_addresses_share([extra], second["id"])
+    assert "shared" in refused([{"address": extra, "linode_id": second["id"]}])["reason"]
+    assert linode_error(linode_client.networking.ip_addresses_assign, [], "us-ord").status == 400
+    assert linode_sim.violations == []
+
+
+def test_linode_deletes_an_additional_address_but_not_the_last_public_one(linode_sim, linode_client):
+    first = linode_sim.seed_instance("edge-1", [], region="us-ord")
+    second = linode_sim.seed_instance("edge-2", [], region="us-ord")
+    extra = linode_client.networking.ip_allocate(first["id"], public=True)
+    linode_client.networking.ip_addresses_share([extra.address], second["id"])
+    extra.delete()
+    assert public_of(linode_client, first["id"]) == [first["ipv4"][0]]
+    assert linode_sim.holders_of(extra.address) == (None, []) and linode_sim.ip_shares == {}
+    assert linode_error(linode_client.load, linode_api4.IPAddress, extra.address).status == 404
+    error = linode_error(linode_api4.IPAddress(linode_client, first["ipv4"][0], {"linode_id": first["id"]}).delete)
+    assert error.status == 400 and "last public" in error.json["errors"][0]["reason"]
+    assert linode_error(linode_client.delete, "/linode/instances/%d/ips/%s" % (first["id"], extra.address)).status == 404
+    assert public_of(linode_client, first["id"]) == [first["ipv4"][0]]
+
+
+def test_linode_assign_crash_is_a_visible_500(linode_sim, linode_client, monkeypatch):
+    first = linode_sim.seed_instance("edge-1", [], region="us-ord")
+    monkeypatch.setattr(type(linode_sim), "region", lambda self, rid: 1 / 0)
+    error = linode_error(linode_client.networking.ip_addresses_assign,
+                         [{"address": first["ipv4"][0], "linode_id": first["id"]}], "us-ord")
+    assert error.status == 500
+    assert linode_sim.violations  # the crash is recorded; the fixture's teardown would fail the test on it
+    linode_sim.violations.clear()

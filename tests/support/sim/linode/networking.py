@@ -12,8 +12,15 @@ simulator has none to share, so an IPv6 address is refused like an unknown one.
 Addresses: allocated public IPv4 come from 198.51.100.0/24 and private ones from 192.168.128.0/17 (first
 addresses are in 203.0.113.0/24, see instances.py). ``sim.additional_ipv4 = False`` plays an account that
 was not granted additional addresses ("please open a support ticket", as the document says).
-Not modelled: ``POST /networking/ips/assign`` and ``/networking/ipv4/assign`` (moving addresses), rDNS
-updates, IPv6 ranges and pools, reserved IPs, VPC addresses.
+Moving addresses: ``POST /networking/ips/assign`` (post-assign-ips; the deprecated ``/networking/ipv4/assign``,
+post-assign-ipv4s, is served by the same handler) applies a list of ``{address, linode_id}`` in one ``region``,
+all or nothing. The document's rules: every address and every Linode must exist in that region, every Linode
+involved ends with at least one public IPv4 and at most one private IPv4; the address leaves its previous
+Linode. The simulator also refuses IPv6 (it has no ranges), an address given twice, and moving an address that
+is shared with another Linode ("shared IP addresses cannot be swapped"). A moved address goes to the end of its
+new Linode's ``ipv4`` list. ``DELETE /linode/instances/{linodeId}/ips/{address}`` (delete-linode-ip) removes an
+address from its Linode, refusing the last public IPv4.
+Not modelled: rDNS updates, IPv6 ranges and pools, reserved IPs, VPC addresses.
 """
 import ipaddress
 
@@ -154,6 +161,75 @@ class NetworkingMixin:
     def share_ipv4s(self, request):
         """post-share-ipv4s: "equivalent to Share IP addresses" in the document."""
         return self.share_ips(request)
+
+    @route("POST", "/networking/ips/assign")
+    def assign_ips(self, request):
+        body = request.json() or {}
+        region = body.get("region")
+        if not isinstance(region, str) or self.region(region) is None:
+            raise invalid("Region not found", "region")
+        assignments = body.get("assignments")
+        if not isinstance(assignments, list) or not assignments:
+            raise invalid("assignments must be a non-empty list", "assignments")
+        moves = {}
+        for n, item in enumerate(assignments):
+            field = "assignments[%d]" % n
+            address = item.get("address") if isinstance(item, dict) else None
+            linode_id = item.get("linode_id") if isinstance(item, dict) else None
+            if not isinstance(address, str) or ":" in address:
+                raise invalid("%s is not an IPv4 address on your account" % (address,), field + ".address")
+            owner = self.owner_of(address)
+            if owner is None:
+                raise invalid("%s is not an IPv4 address on your account" % address, field + ".address")
+            target = self.instances.get(linode_id) if isinstance(linode_id, int) else None
+            if target is None:
+                raise invalid("Linode %s not found" % (linode_id,), field + ".linode_id")
+            for inst, what in ((owner, "address %s" % address), (target, "Linode %d" % target["id"])):
+                if inst["region"] != region:
+                    raise invalid("%s is in region %s, not %s: all IPs and Linodes must exist in the region"
+                                  % (what, inst["region"], region), field)
+            if address in moves:
+                raise invalid("%s is assigned twice" % address, field + ".address")
+            if owner["id"] != target["id"] and any(address in ips for ips in self.ip_shares.values()):
+                raise invalid("%s is shared; shared IP addresses cannot be swapped between Linodes" % address,
+                              field + ".address")
+            moves[address] = (owner, target)
+        after = dict((inst["id"], list(inst["ipv4"])) for pair in moves.values() for inst in pair)
+        for address, (owner, target) in moves.items():
+            if owner["id"] != target["id"]:
+                after[owner["id"]].remove(address)
+                after[target["id"]].append(address)
+        for linode_id, addresses in sorted(after.items()):
+            if not [a for a in addresses if not _private(a)]:
+                raise invalid("Linode %d would have no public IPv4 address left" % linode_id, "assignments")
+            if len([a for a in addresses if _private(a)]) > 1:
+                raise invalid("Linode %d would have more than one private IPv4 address" % linode_id, "assignments")
+        for linode_id, addresses in after.items():
+            self.instances[linode_id]["ipv4"] = addresses
+        return {}
+
+    @route("POST", "/networking/ipv4/assign")
+    def assign_ipv4s(self, request):
+        """post-assign-ipv4s: the deprecated path of the same operation."""
+        return self.assign_ips(request)
+
+    @route("DELETE", "/linode/instances/{linodeId}/ips/{address}")
+    def delete_instance_ip(self, request):
+        inst = self.instance(request.params["linodeId"])
+        address = request.params["address"]
+        if address not in inst["ipv4"]:
+            raise not_found()
+        if not _private(address) and len([a for a in inst["ipv4"] if not _private(a)]) == 1:
+            raise invalid("%s is the last public IPv4 address of Linode %d" % (address, inst["id"]), "address")
+        inst["ipv4"].remove(address)
+        self.forget_shares_of(address)
+        return {}
+
+    def forget_shares_of(self, address):
+        for lid in list(self.ip_shares):
+            self.ip_shares[lid] = [a for a in self.ip_shares[lid] if a != address]
+            if not self.ip_shares[lid]:
+                del self.ip_shares[lid]
 
     @route("GET", "/linode/instances/{linodeId}/ips")
     def list_instance_ips(self, request):
