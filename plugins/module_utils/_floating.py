@@ -12,9 +12,13 @@ only the provider's route change. Pure functions; no I/O.
 from __future__ import annotations
 
 FAMILIES = ("ipv4", "ipv6")
-#: what each provider can float (Linode: IP sharing needs the nodes to announce the address themselves)
+#: what each pool can float through the workflows. Linode: cloud_floating_ip floats an additional IPv4 between
+#: existing Linodes of a pool, but provisioning creates the address before the servers (the join configs carry it)
+#: and a Linode address exists only on a Linode, so a pool cannot ask for one yet
 SUPPORTED = {"hetzner": ("ipv4", "ipv6"), "lab": ("ipv4",)}
 DEFAULTS = {"ipv4": True, "ipv6": False}
+LINODE_WHY = ("a Linode address exists only on a Linode, and provisioning needs it before the servers (the join "
+              "configs carry it); use DNS failover")
 
 
 def families(pool):
@@ -53,8 +57,7 @@ def problems(pool):
     can = SUPPORTED.get(provider, ())
     for family in wanted:
         if family not in can:
-            why = ("Linode has no address its API moves on its own (IP sharing needs the nodes to announce it); use "
-                   "DNS failover" if provider == "linode" else "%s floats %s only" % (provider, " and ".join(can)))
+            why = (LINODE_WHY if provider == "linode" else "%s floats %s only" % (provider, " and ".join(can)))
             out.append(("floating.%s" % family, True, "is not possible on %s: %s" % (provider, why)))
     return out
 

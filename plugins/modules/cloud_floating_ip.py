@@ -13,16 +13,19 @@ author:
   - talos-autoextender contributors (@talos-autoextender)
 description:
   - Creates, moves or deletes a public address that is not tied to one server, for an edge pool. It is a Floating IP
-    on V(hetzner), a floating address of the lab cloud on V(lab) (IPv4 only).
+    on V(hetzner), a floating address of the lab cloud on V(lab) (IPv4 only), an additional public IPv4 of a
+    Linode of the pool on V(linode) (IPv4 only).
   - The address is routed to one server of the pool at a time (O(server)); moving it to another server is one
     API call, so clients that keep a cached DNS answer keep reaching the pool when a server fails.
   - Every server of the pool must have the address configured on its interface to answer on it; the
     C(talos_join_config) role renders that into the join config of a pool with a floating address.
   - The address carries the ownership labels of O(cluster) and O(pool); one with the same name but without
     them is never changed or deleted.
-  - V(linode) has no address that can be labelled as ours and moved by the API alone (its IP sharing needs
-    the nodes to announce the address themselves); the module refuses it with a clear message, as it refuses
-    V(ipv6) on V(lab).
+  - On V(linode) an address has no labels and always sits on a Linode. It is ours when it is a public IPv4 of a
+    Linode with the ownership tags of O(cluster) and O(pool) other than that Linode's first one; O(name) must be
+    C(<cluster>-<pool>-ipv4), O(labels) cannot add labels, O(server) or O(servers) is needed to create it (on that
+    Linode), it cannot be routed nowhere, and moves stay within its region. One per pool.
+  - The module refuses V(ipv6) on V(lab) and V(linode) with the reason.
 extends_documentation_fragment:
   - talos.autoextender.cloud
   - talos.autoextender.cloud.wait

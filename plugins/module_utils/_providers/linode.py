@@ -396,26 +396,140 @@ class LinodeProvider(base.CloudProvider):
                                   "/networking/firewalls/%s" % _path_id(current["id"]), deadline)
 
     # -- floating addresses ---------------------------------------------------------------------
-    #: why Linode has none: an address is owned by one Linode (and goes with it), carries no labels, and IP sharing
-    #: only lets other Linodes bring it up themselves (lelastic/BGP), which Talos does not do
-    no_floating = ("Linode has no floating address the API can move on its own: IP sharing needs the nodes to announce "
-                   "the address (lelastic/BGP); use DNS failover for Linode pools")
+    # A floating IPv4 on Linode is an additional public IPv4 of a Linode of the pool, moved between the pool's
+    # Linodes with POST /networking/ips/assign (one region). Addresses carry no labels, so ownership is derived:
+    # an address is ours when it sits on a Linode with our tags (managed-by, cluster, pool) and is not that
+    # Linode's first public IPv4 (the one it was created with, which Linode lists first and ``_server`` reports
+    # as the server's address). Its name is ``<cluster>-<pool>-ipv4`` from the Linode's tags and its labels are
+    # those three tags; its id is the address. Limits (docs/providers/linode.md): one per pool, no labels of its
+    # own, always on a Linode (it cannot be routed nowhere; it goes when its Linode is deleted), no IPv6.
+    floating_families = ("ipv4",)
+    no_floating = ("Linode floats IPv4 only (an additional public IPv4 moved between the pool's Linodes); its IPv6 "
+                   "ranges are routed to one Linode's SLAAC address and have no name to find them by")
+
+    @staticmethod
+    def _floating_name(labels):
+        return "%s-%s-ipv4" % (labels.get(base.CLUSTER_LABEL), labels.get(base.POOL_LABEL))
+
+    def _floating_of(self, data):
+        """The FloatingIps on the Linode ``data`` (its public IPv4 after the first), [] unless it is ours."""
+        labels = decode_tags(data.get("tags"))
+        if not (base.is_owned(labels) and labels.get(base.CLUSTER_LABEL) and labels.get(base.POOL_LABEL)):
+            return []
+        ours = dict((k, labels[k]) for k in (base.MANAGED_BY, base.CLUSTER_LABEL, base.POOL_LABEL))
+        public = [a for a in data.get("ipv4") or () if _public_ipv4([a])]
+        return [base.floating_ip(id=a, name=self._floating_name(labels), provider=self.name, family="ipv4",
+                                 address=a, location=data.get("region"), server=str(data["id"]), labels=ours)
+                for a in sorted(public[1:], key=ipaddress.ip_address)]
+
+    def _our_floating(self, selector, deadline):
+        selector = dict(selector or {}, **{base.MANAGED_BY: base.MANAGED_BY_VALUE})
+        found = self.api.collect("list Linodes", deadline, "/linode/instances", tag_filter(selector))
+        out = []
+        for data in found:
+            out += [f for f in self._floating_of(data) if has_labels(f["labels"], selector)]
+        return out
 
     def list_floating_ips(self, selector):
-        """None are ours: the collection never makes one on Linode."""
-        return []
+        return self._our_floating(selector, self.api.deadline())
 
     def get_floating_ip(self, name):
-        return None
+        """The first (lowest) address of that name; a pool has one (a second would be listed with the same name)."""
+        found = [f for f in self._our_floating(None, self.api.deadline()) if f["name"] == name]
+        return found[0] if found else None
+
+    def _pool_linode(self, server_id, labels, what, deadline):
+        """The Linode ``server_id``, which must be ours and of the pool ``labels`` name."""
+        data = self.api.read("read the Linode %s" % server_id, deadline, "/linode/instances/%s" % _path_id(server_id))
+        if data is None:
+            raise AutoextenderError("Failed to %s: the Linode %s does not exist" % (what, server_id), kind=NOT_FOUND)
+        tags = decode_tags(data.get("tags"))
+        self._owned(tags, "the Linode %s" % data.get("label"))
+        for key in (base.CLUSTER_LABEL, base.POOL_LABEL):
+            if tags.get(key) != labels.get(key):
+                raise _validation("Failed to %s: the Linode %s is not in %s %s (its tag is %s=%s)"
+                                  % (what, data.get("label"), key, labels.get(key), key, tags.get(key)))
+        return data
 
     def create_floating_ip(self, spec, deadline):
-        raise AutoextenderError(self.no_floating, kind=VALIDATION)
+        """An additional public IPv4 allocated on the Linode ``server`` (POST /networking/ips)."""
+        what = "create the Linode floating address %s" % spec["name"]
+        labels = dict(spec.get("labels") or {})
+        if (spec.get("family") or "ipv4") != "ipv4":
+            raise _validation("Failed to %s: %s" % (what, self.no_floating))
+        if not base.is_owned(labels):
+            raise _validation("Failed to %s: its labels must include the ownership labels" % what)
+        extra = sorted(set(labels) - {base.MANAGED_BY, base.CLUSTER_LABEL, base.POOL_LABEL})
+        if extra:
+            raise _validation("Failed to %s: a Linode address carries no labels of its own (it is known by the tags of "
+                              "its Linode), so labels %s cannot be kept" % (what, ", ".join(extra)))
+        if spec["name"] != self._floating_name(labels):
+            raise _validation("Failed to %s: on Linode the name is derived from the pool, so it must be %s"
+                              % (what, self._floating_name(labels)))
+        if not spec.get("server"):
+            raise _validation("Failed to %s: a Linode address exists only on a Linode; give the server (or servers) "
+                              "of the pool to allocate it on" % what)
+        data = self._pool_linode(spec["server"], labels, what, deadline)
+        if spec.get("location") and spec["location"] != data.get("region"):
+            raise _validation("Failed to %s: the Linode %s is in %s, not %s" % (what, data.get("label"),
+                                                                                data.get("region"), spec["location"]))
+        body = {"type": "ipv4", "public": True, "linode_id": data["id"]}
+        _lost_answer.create(what, deadline, lambda: self.api.post_once(what, deadline, "/networking/ips", body),
+                            lambda: self.get_floating_ip(spec["name"]), lambda found: True, self.notices)
+        found = self.get_floating_ip(spec["name"])
+        if found is None:
+            raise AutoextenderError("Failed to %s: the allocated address is not on the Linode %s"
+                                    % (what, data.get("label")), kind=API)
+        return found
+
+    def _fresh_floating(self, current, what, deadline):
+        """``current`` re-read: (its record, its Linode) while it is still ours, None when gone."""
+        record = self.api.read("read the address %s" % current["address"], deadline,
+                               "/networking/ips/%s" % _path_id(current["address"]))
+        if record is None or record.get("linode_id") is None:
+            return None
+        owner = self.api.read("read the Linode %s" % record["linode_id"], deadline,
+                              "/linode/instances/%s" % _path_id(record["linode_id"]))
+        mine = [f for f in self._floating_of(owner or {"tags": []}) if f["address"] == current["address"]]
+        if not mine or mine[0]["name"] != current["name"]:
+            raise AutoextenderError("Refusing to %s: %s is no longer an additional address of a Linode of its pool"
+                                    % (what, current["address"]), kind=CONFLICT)
+        return mine[0]
 
     def assign_floating_ip(self, current, server_id, deadline):
-        raise AutoextenderError(self.no_floating, kind=VALIDATION)
+        """One POST /networking/ips/assign in the address's region; the previous Linode loses it."""
+        what = "move the Linode floating address %s" % current["name"]
+        if server_id is None:
+            raise _validation("Failed to %s: a Linode address is always on a Linode; delete it instead" % what)
+        fresh = self._fresh_floating(current, what, deadline)
+        if fresh is None:
+            raise AutoextenderError("Failed to %s: it no longer exists" % what, kind=NOT_FOUND)
+        if fresh["server"] == str(server_id):
+            return fresh
+        target = self._pool_linode(server_id, fresh["labels"], what, deadline)
+        if target.get("region") != fresh["location"]:
+            raise _validation("Failed to %s: the Linode %s is in %s and the address in %s; Linode moves addresses "
+                              "within a region only" % (what, target.get("label"), target.get("region"),
+                                                        fresh["location"]))
+        self.api.call(what, deadline, "post", "/networking/ips/assign",
+                      data={"region": fresh["location"],
+                            "assignments": [{"address": fresh["address"], "linode_id": target["id"]}]})
+        moved = self._fresh_floating(fresh, what, deadline)
+        if moved is None or moved["server"] != str(target["id"]):
+            raise AutoextenderError("Failed to %s: the address is not on the Linode %s after the assignment"
+                                    % (what, target.get("label")), kind=API)
+        return moved
 
     def delete_floating_ip(self, current, deadline):
-        return False
+        """DELETE /linode/instances/{id}/ips/{address} (Linode frees the address)."""
+        what = "delete the Linode floating address %s" % current["name"]
+        fresh = self._fresh_floating(current, what, deadline)
+        if fresh is None:
+            return False
+        path = "/linode/instances/%s/ips/%s" % (_path_id(fresh["server"]), _path_id(fresh["address"]))
+        return _lost_answer.delete(
+            what, deadline, lambda: self.api.call(what, deadline, "delete", path, look_first=True),
+            lambda: self._fresh_floating(current, what, deadline) is None, self.notices)
 
     # -- servers ------------------------------------------------------------------------------
     def _find_instance(self, name, deadline):

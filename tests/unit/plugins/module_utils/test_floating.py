@@ -39,9 +39,9 @@ def test_valid_options(base, floating):
     (LAB, {"ipv4": False}, ("floating", {"ipv4": False}, "asks for no address; set ipv4 or ipv6 to true, or remove "
                                                          "floating")),
     (LAB, {"ipv6": True}, ("floating.ipv6", True, "is not possible on lab: lab floats ipv4 only")),
-    (PAR, {"ipv4": True}, ("floating.ipv4", True, "is not possible on linode: Linode has no address its API moves on "
-                                                  "its own (IP sharing needs the nodes to announce it); use DNS "
-                                                  "failover")),
+    (PAR, {"ipv4": True}, ("floating.ipv4", True, "is not possible on linode: a Linode address exists only on a "
+                                                  "Linode, and provisioning needs it before the servers (the join "
+                                                  "configs carry it); use DNS failover")),
 ])
 def test_bad_options_name_the_option_value_and_rule(base, floating, expected):
     assert _floating.problems(pool(base, floating)) == [expected]
@@ -51,8 +51,9 @@ def test_the_preflight_names_the_pool():
     pools = [pool(PAR, {"ipv4": True})]
     found = _desired_state.problems({"name": "home", "endpoint": "https://192.168.1.10:6443",
                                      "talos_version": "v1.13.9"}, pools, {"provider": "powerdns", "zone": "lab.test"})
-    assert found == ["autoextender_pools[0] (pool fr-par-b).floating.ipv4 = True: is not possible on linode: Linode has "
-                     "no address its API moves on its own (IP sharing needs the nodes to announce it); use DNS failover"]
+    assert found == ["autoextender_pools[0] (pool fr-par-b).floating.ipv4 = True: is not possible on linode: a Linode "
+                     "address exists only on a Linode, and provisioning needs it before the servers (the join configs "
+                     "carry it); use DNS failover"]
 
 
 def test_wanted_names_each_address():
