@@ -32,7 +32,7 @@ import copy
 import hashlib
 import hmac
 
-from ansible_collections.talos.autoextender.plugins.module_utils import _credentials
+from ansible_collections.talos.autoextender.plugins.module_utils import _credentials, _credentials_retired
 from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError
 from ansible_collections.talos.autoextender.plugins.module_utils._failure_kinds import VALIDATION
 
@@ -196,7 +196,8 @@ def object_key(place):
 
 
 def switched_objects(places, objects, new):
-    """``{object key: the object with every place of it that must switch holding the new value}``."""
+    """``{object key: the object with every place of it that must switch holding the new value}``; a Secret also
+    records the value it held as retired (``_credentials_retired``)."""
     out = {}
     for place in places:
         new_value = (new.get(place["provider"]) or {}).get(place["field"])
@@ -207,6 +208,9 @@ def switched_objects(places, objects, new):
         held = read(obj, place)
         if held is not None and not same(held, new_value):
             out[key] = write(obj, place, new_value)
+            if place["kind"] == "Secret" and place["path"].startswith("data.") and "." not in place["path"][5:]:
+                # the roles that write this Secret refuse the retired value from now on (_credentials_retired)
+                out[key] = _credentials_retired.record(out[key], place["path"][5:], held, new_value)
     return out
 
 

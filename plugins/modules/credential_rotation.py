@@ -23,7 +23,11 @@ description:
     ExternalDNS Deployment's C(--rfc2136-tsig-keyname) argument, ...) that holds another value gets the new one,
     with a replace at the version read. A Deployment named by the C(restart) of a switched place gets a new
     C(autoextender.io/credentials-rotated) annotation (a digest, never a value) on its pod template, so its pods
-    restart with the new credential; with O(wait), the module waits for that rollout."
+    restart with the new credential; with O(wait), the module waits for that rollout. A switched Secret also
+    records the value it held as retired, in its C(autoextender.io/credentials-retired) annotation (a truncated
+    SHA-256, never the value): the C(external_dns) and C(cert_manager) roles then refuse to write that value back
+    (filter C(talos.autoextender.credentials_retired)), so a run with an inventory not yet updated cannot undo
+    the rotation."
   - "3. Prove: the places are read again; RV(rotation) says, per provider, which places switched and which still
     hold the old credential (O(credentials), compared in constant time, never shown). When none does, the old
     credential may be revoked at the provider."

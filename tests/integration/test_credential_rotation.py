@@ -112,10 +112,11 @@ def test_powerdns_key_rotation(tmp_path, kube_cluster, extdns_kube, external_dns
         pdns.create_zone(zone)
         # What the collection put in the home cluster with the old key: ExternalDNS's Secret (the role) and the
         # CronJob's Secret (docs/operations.md).
-        proc, dummy = apply_role(tmp_path, {
+        extdns_vars = {
             "external_dns_kubeconfig": kube_cluster.kubeconfig, "external_dns_namespace": namespace,
             "external_dns_provider": "powerdns", "external_dns_zone": zone.rstrip("."), "external_dns_owner_id": OWNER,
-            "external_dns_pdns_server": pdns.api_url, "external_dns_pdns_api_key": old, "external_dns_wait": False})
+            "external_dns_pdns_server": pdns.api_url, "external_dns_pdns_api_key": old, "external_dns_wait": False}
+        proc, dummy = apply_role(tmp_path, extdns_vars)
         assert proc.returncode == 0, proc.stdout[-4000:]
         create_secret(kube, cron_ns, "autoextender-credentials", PDNS_API_KEY=old, HCLOUD_TOKEN="unrelated-token")
     # The server side of the rotation: PowerDNS takes one key, so it now accepts only the new one.
@@ -175,6 +176,46 @@ def test_powerdns_key_rotation(tmp_path, kube_cluster, extdns_kube, external_dns
         external_dns_publishes(kube, namespace, zone, args, env, tmp_path, free_metrics_port)
         resp = dns.query.udp(dns.message.make_query("app." + zone, "CNAME"), pdns.host, port=pdns.dns_port, timeout=3)
         assert [rr.to_text() for rrset in resp.answer for rr in rrset] == ["edge." + zone]
+
+        # The inventory not updated yet: the role refuses to write the retired key back, and changes nothing.
+        extdns_vars["external_dns_pdns_server"] = pdns.api_url
+        path = "/api/v1/namespaces/%s/secrets/external-dns-credentials" % namespace
+        before = kube.get(path)
+        proc, dummy = refused_role(tmp_path, apply_role, extdns_vars, (old, new), "pdns-api-key")
+        assert kube.get(path)["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+        assert secret_value(kube, namespace, "external-dns-credentials", "pdns-api-key") == new
+        # With the new key in the inventory, the role runs as before.
+        proc, dummy = apply_role(tmp_path, dict(extdns_vars, external_dns_pdns_api_key=new))
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert secret_value(kube, namespace, "external-dns-credentials", "pdns-api-key") == new
+
+
+def refused_role(tmp_path, apply, role_vars, values, key):
+    """Run a role with a credential a rotation retired: it must fail naming the key and the rotation, never a
+    value; ``(proc, results)``."""
+    proc, results = apply(tmp_path, role_vars)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "the credential that rotate_credentials.yml retired on" in text, text[-4000:]
+    assert key in text and "nothing was changed" in text
+    for value in values:
+        assert value not in text and b64(value) not in text
+    return proc, results
+
+
+CERT_MANAGER_PLAYBOOK = """\
+- name: Apply the cert_manager role
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: talos.autoextender.cert_manager
+"""
+
+
+def apply_cert_manager(tmp_path, role_vars):
+    playbook = tmp_path / "cert_manager.yml"
+    playbook.write_text(CERT_MANAGER_PLAYBOOK)
+    proc = run_playbook(str(playbook), role_vars)
+    return proc, None
 
 
 # -- BIND: TSIG keys with an overlap window ----------------------------------------------------------------------
@@ -285,6 +326,20 @@ def test_tsig_rotation_with_an_overlap_window(tmp_path, kube_cluster, extdns_kub
 
         rc, out, results = rotate(tmp_path, role_vars)
         assert rc == 0 and rotation_of(results)["changed"] is False, out[-4000:]
+
+        # The cert_manager role with the inventory not updated yet refuses before it changes anything; with the
+        # new key it passes that check (and stops at the next one: this API server has no cert-manager).
+        cm_vars = {"cert_manager_kubeconfig": kube_cluster.kubeconfig, "cert_manager_namespace": dns01_ns,
+                   "cert_manager_install": False, "cert_manager_solver": "dns01", "cert_manager_dns_provider": "rfc2136",
+                   "cert_manager_dns_zone": zone.rstrip("."), "cert_manager_acme_email": "ops@example.org",
+                   "cert_manager_issuer_prefix": "rot-" + suffix,
+                   "cert_manager_dns01": {"nameserver": "127.0.0.1:%d" % port, "tsig_key_name": new_name},
+                   "cert_manager_dns01_secret_value": old}
+        refused_role(tmp_path, apply_cert_manager, cm_vars, (old, new), "autoextender-dns01")
+        assert secret_value(kube, dns01_ns, "autoextender-dns01", "tsig-secret") == new
+        proc, dummy = apply_cert_manager(tmp_path, dict(cm_vars, cert_manager_dns01_secret_value=new))
+        text = proc.stdout + proc.stderr
+        assert "retired on" not in text and (proc.returncode == 0 or "cert-manager is not installed" in text), text[-4000:]
 
         # Both keys are still valid; ExternalDNS, as the API server describes it now, signs with the new one.
         external_dns_publishes(kube, namespace, zone, args, env, tmp_path, free_metrics_port)
