@@ -74,6 +74,8 @@ options:
   labels:
     description:
       - More labels for the address. The ownership labels are always set. Labels not listed are kept.
+      - A change of labels updates the address in place (it keeps its address and routing); on V(linode), where an
+        address has no labels of its own, it fails with that reason.
     type: dict
     default: {}
 attributes:
@@ -234,13 +236,22 @@ class CloudFloatingIp(CloudResource):
     def compare(self, current, desired):
         if desired["location"] is None:
             desired = dict(desired, location=current["location"])
-        return super().compare(current, desired)
+        changes = super().compare(current, desired)
+        if "labels" in changes and self.provider.no_floating_labels:
+            # refused in check mode too, rather than promising a change the run cannot make
+            raise AutoextenderError("Failed to update the labels of floating IP %s: %s"
+                                    % (current["name"], self.provider.no_floating_labels), kind=VALIDATION)
+        return changes
 
     def update(self, current, changes):
+        state = current
         if "labels" in changes:
-            raise AutoextenderError("Failed to update floating IP %s: changing its labels is not supported; delete "
-                                    "and recreate it" % current["name"], kind=VALIDATION)
-        return self.provider.assign_floating_ip(current, changes["server"][1], self.deadline)
+            # labels not listed are kept (as on servers); the address stays what it is
+            state = self.provider.update_floating_ip_labels(current, dict(current["labels"], **changes["labels"][1]),
+                                                            self.deadline)
+        if "server" in changes:
+            state = self.provider.assign_floating_ip(state, changes["server"][1], self.deadline)
+        return state
 
     def delete(self, current):
         self.provider.delete_floating_ip(current, self.deadline)

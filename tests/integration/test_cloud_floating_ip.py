@@ -102,6 +102,29 @@ def test_create_move_delete_in_four_steps(bed):
     assert addresses(bed) == {}
 
 
+def test_labels_change_in_place_and_the_address_stays(bed):
+    one = seed(bed, "edge-a-1", OWNED)
+    ok(play(bed, "cloud_floating_ip", steps=["apply"], server="edge-a-1", location=bed.location)[0])
+    address = addresses(bed)["home-edge-a-ipv4"][0]
+    proc, res = play(bed, "cloud_floating_ip", steps=["check", "apply"], labels={"role": "ingress"})
+    if bed.provider == "linode":  # the address is known by its Linode's tags; nothing of it changes
+        assert proc.returncode != 0
+        assert res["Check"]["failure"]["kind"] == "validation" and "no labels of its own" in res["Check"]["msg"]
+        assert addresses(bed)["home-edge-a-ipv4"][:2] == (address, one)
+        return
+    ok(proc)
+    assert [res[t]["changed"] for t in ("Check", "Apply")] == [True, True]
+    diff = res["Apply"]["diff"]
+    assert "role" not in diff["before"]["labels"] and diff["after"]["labels"]["role"] == "ingress"
+    # labels not listed are kept; the ownership labels stay; the address and its routing do not change
+    proc, res = play(bed, "cloud_floating_ip", labels={"tier": "edge"})
+    ok(proc)
+    assert [res[t]["changed"] for t in ALL_STEPS] == [True, True, False, False]
+    now, server, labels = addresses(bed)["home-edge-a-ipv4"]
+    assert (now, server) == (address, one)
+    assert (labels["role"], labels["tier"]) == ("ingress", "edge") and base.carries(labels, OWNED)
+
+
 def test_a_server_of_another_pool_is_refused(bed):
     seed(bed, "edge-b-1", base.ownership_labels("home", "edge-b"))
     proc, res = play(bed, "cloud_floating_ip", steps=["check", "apply"], server="edge-b-1", location=bed.location)

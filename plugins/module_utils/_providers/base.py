@@ -254,6 +254,14 @@ class CloudProvider(object):
         return the FloatingIp. Refuses an address without our labels."""
         raise NotImplementedError
 
+    #: why a floating address of this provider has no labels of its own (None: it has)
+    no_floating_labels = None
+
+    def update_floating_ip_labels(self, current, labels, deadline):
+        """Set the labels of ``current`` (ownership labels included) and return the FloatingIp; refuses an
+        address without our labels, and labels without them."""
+        raise NotImplementedError
+
     def delete_floating_ip(self, current, deadline):
         """Unassign and delete ``current``; False when it was already gone."""
         raise NotImplementedError

@@ -556,6 +556,18 @@ class HetznerProvider(base.CloudProvider):
         self.api.wait_actions([action], deadline, what)
         return floating_ip_dict(self.client.floating_ips.get_by_id(fip.id))
 
+    def update_floating_ip_labels(self, current, labels, deadline):
+        labels = check_labels(labels, "the floating IP labels")
+        if not base.is_owned(labels):
+            raise AutoextenderError("Refusing to drop the ownership labels of floating IP %s" % current["name"],
+                                    kind=VALIDATION)
+        fip = self._current("floating IP", self.client.floating_ips.get_by_id, current, deadline)
+        if fip is None:
+            raise AutoextenderError("Failed to update floating IP %s: it no longer exists" % current["name"],
+                                    kind=NOT_FOUND)
+        return floating_ip_dict(self.api.call(lambda: self.client.floating_ips.update(fip, labels=labels),
+                                              "update the labels of floating IP %s" % fip.name, deadline))
+
     def delete_floating_ip(self, current, deadline):
         """Unassign first: Hetzner refuses to delete an assigned Floating IP (``must_be_unassigned``)."""
         fip = self._current("floating IP", self.client.floating_ips.get_by_id, current, deadline)

@@ -379,6 +379,16 @@ class LabProvider(base.CloudProvider):
             now = self._floating_now(current, what, deadline) or now
         return to_floating_ip(now)
 
+    def update_floating_ip_labels(self, current, labels, deadline):
+        what = "update the labels of lab floating IP %s" % current["name"]
+        if not base.is_owned(labels):
+            raise AutoextenderError("Refusing to drop the ownership labels of lab floating IP %s" % current["name"],
+                                    kind=VALIDATION)
+        if self._floating_now(current, what, deadline) is None:
+            raise AutoextenderError("Failed to %s: it no longer exists" % what, kind=NOT_FOUND)
+        return to_floating_ip(self.request("PUT", "/floating_ips/%s" % current["id"], what, deadline,
+                                           body={"labels": labels})["floating_ip"])
+
     def delete_floating_ip(self, current, deadline):
         what = "delete lab floating IP %s" % current["name"]
         now = self._floating_now(current, what, deadline)

@@ -451,6 +451,12 @@ class LinodeProvider(base.CloudProvider):
                                   % (what, data.get("label"), key, labels.get(key), key, tags.get(key)))
         return data
 
+    no_floating_labels = "a Linode address carries no labels of its own (it is known by the tags of its Linode)"
+
+    def update_floating_ip_labels(self, current, labels, deadline):
+        raise _validation("Failed to update the labels of the Linode floating address %s: %s"
+                          % (current["name"], self.no_floating_labels))
+
     def create_floating_ip(self, spec, deadline):
         """An additional public IPv4 allocated on the Linode ``server`` (POST /networking/ips)."""
         what = "create the Linode floating address %s" % spec["name"]
