@@ -244,6 +244,9 @@ def test_teardown_leaves_no_namespace_link_socket_or_process(lab_network, tmp_pa
         _get(edge, "/")
         pids = _lab_processes(lab)
         assert len(pids) >= 4  # home: wireguard-go + app; edge: wireguard-go + traefik
+        # an unassigned floating address: a blackhole with no device, which the bridge does not take with it
+        floating = lab.plan.public_ip(200)
+        run(["ip", "route", "replace", "blackhole", "%s/32" % floating])
     finally:
         lab.down()
     assert lab.leftovers() == []
@@ -254,6 +257,8 @@ def test_teardown_leaves_no_namespace_link_socket_or_process(lab_network, tmp_pa
     # the session lab runs), so nothing is sent there, and certainly not off the machine
     routes = [r for r in json.loads(run(["ip", "-j", "route", "show", "match", edge.public_ip])) if r["dst"] != "default"]
     assert routes and all(r.get("type") == "blackhole" for r in routes), routes
+    routes = json.loads(run(["ip", "-j", "route", "show", "match", floating]))
+    assert [r["dst"] for r in routes if r["dst"] not in ("default", str(lab.plan.base))] == [], routes
     lab.down()  # a second down is harmless
 
 

@@ -7,6 +7,7 @@ run that crashed; deleting the namespace deletes both veth ends.
 """
 import ctypes
 import http.client
+import ipaddress
 import json
 import os
 import socket
@@ -56,6 +57,23 @@ def guard_range(network, present):
         run(["ip", "route", "add", "blackhole", str(network)])
     elif not present and exists_now:
         run(["ip", "route", "delete", "blackhole", str(network)], check=False)
+
+
+def drop_host_routes(network):
+    """Remove the host's /32 routes inside ``network`` (the lab's floating addresses, lab_edges.route_floating).
+    A route via a bridge goes with the bridge, but a blackhole of an unassigned address has no device and would
+    outlive its lab, hiding that address from the next lab on the same range. Returns what went."""
+    network = ipaddress.ip_network(network)
+    removed = []
+    for route in host_routes():
+        dst = route.get("dst", "")
+        if route.get("table", "main") != "main" or "/" in dst or not dst or dst == "default":
+            continue
+        if ipaddress.ip_address(dst) in network:
+            kind = [route["type"]] if route.get("type") in ("blackhole", "unreachable", "prohibit") else []
+            run(["ip", "route", "delete"] + kind + ["%s/32" % dst], check=False)
+            removed.append("route %s/32" % dst)
+    return removed
 
 
 def create_bridge(name, address):

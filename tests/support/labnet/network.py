@@ -86,6 +86,7 @@ def _reclaim_stale():
         reason = stale_reason(slot, owners.get(slot))
         if reason:
             netns.sweep(Plan(slot).prefix)
+            netns.drop_host_routes(Plan(slot).subnet)
             reclaimed[slot] = reason
             # Its state file still there: the lab may come back (up after a kill) and wants its addresses.
             owner_dir = (owners.get(slot) or {}).get("dir")
@@ -297,6 +298,7 @@ class LabNetwork:
 
     def _teardown(self):
         netns.sweep(self.plan.prefix)
+        netns.drop_host_routes(self.plan.subnet)
         _drop_guard_if_unused()
         for path in (self.state_file, self._dir("home"), self._dir("edges")):
             if os.path.isdir(path):
@@ -315,5 +317,6 @@ def down_all():
     """Remove every ``ae-`` namespace, link and socket on this machine (all labs). Returns what went."""
     with machine_lock():
         removed = netns.sweep(PREFIX)
+        removed += netns.drop_host_routes(base_network())
         netns.guard_range(base_network(), present=False)
         return removed
