@@ -2,11 +2,14 @@
 
     python3 benchmarks/failover.py [--count 3] [--kills 2] [--interval 0] [--keep]
     python3 benchmarks/failover.py --floating [--count 3] [--clients 4] [--interval 0]   (root: the lab data path)
+    python3 benchmarks/failover.py --floating --watch [--interval 120]   (the floating watch back to back as well)
 
 With --floating, pool lab-a has a floating IPv4 address (docs/failover.md). Clients that keep one cached answer
 (the floating address; they never resolve again) request the home app through it 10 times a second; the node the
 address is routed to is killed, and the benchmark prints the failed requests and the seconds from the kill to the
 first successful request after it, with when the address moved and when the node's own address left DNS.
+With --watch, the floating watch (failover.yml -e failover_floating_only=true, docs/failover.md) also runs back to
+back, next to the full runs every --interval seconds: the deployment the docs recommend for floating addresses.
 
 Starts a lab of its own (hack/lab.py), provisions pool lab-a with --count nodes, then
 runs playbooks/failover.yml in a loop (a new run --interval seconds after the last
@@ -31,15 +34,15 @@ from _lab_bench import BenchLab, pool  # noqa: E402
 class Loop(threading.Thread):
     """Runs failover.yml until stopped; records (start, seconds, changed, rc) per run."""
 
-    def __init__(self, lab, pools, interval):
+    def __init__(self, lab, pools, interval, extra=None):
         super().__init__(daemon=True)
-        self.lab, self.pools, self.interval = lab, pools, interval
+        self.lab, self.pools, self.interval, self.extra = lab, pools, interval, extra or {}
         self.runs, self.stop = [], threading.Event()
 
     def run(self):
         while not self.stop.is_set():
             start = time.monotonic()
-            seconds, proc = self.lab.playbook("failover", {"autoextender_pools": self.pools})
+            seconds, proc = self.lab.playbook("failover", dict(self.extra, autoextender_pools=self.pools))
             changed = [line for line in proc.stdout.splitlines() if line.startswith("localhost") and "changed=" in line]
             self.runs.append((start, seconds, changed[-1].split("changed=")[1].split()[0] if changed else "?",
                               proc.returncode))
@@ -100,7 +103,10 @@ def floating(args, lab, pools):
     clients.start()
     loop = Loop(lab, pools, args.interval)
     loop.start()
-    while len(loop.runs) < args.quiet_runs:
+    watch = Loop(lab, pools, 0, {"failover_floating_only": True}) if args.watch else None
+    if watch:
+        watch.start()
+    while len(loop.runs) < args.quiet_runs or (watch and len(watch.runs) < args.quiet_runs):
         time.sleep(0.2)
     before = list(clients.results)
     print("floating address %s on %s; %d clients; requests before the kill: %d, failed %d"
@@ -119,21 +125,28 @@ def floating(args, lab, pools):
         time.sleep(0.1)
     time.sleep(2)  # the requests in flight at the first success end
     clients.close()
-    loop.stop.set()
-    loop.join(120)
+    for each in (loop, watch):
+        if each:
+            each.stop.set()
+            each.join(120)
     after = [r for r in clients.results if r[0] > killed]
     failed = [r for r in after if not r[1]]
     target = lab.api("GET", "/floating_ips/%s" % fip["id"])["floating_ip"]["server"]
     print("failover runs: %d, seconds each: median %.1f, max %.1f; failed runs: %d"
           % (len(loop.runs), statistics.median(r[1] for r in loop.runs), max(r[1] for r in loop.runs),
              sum(1 for r in loop.runs if r[3] != 0)))
+    if watch:
+        print("floating watch runs: %d, seconds each: median %.1f, max %.1f; failed runs: %d"
+              % (len(watch.runs), statistics.median(r[1] for r in watch.runs), max(r[1] for r in watch.runs),
+                 sum(1 for r in watch.runs if r[3] != 0)))
     print("killed %s: address moved to %s after %s s; first successful request after the outage %s s after the kill; "
           "node address out of DNS "
           "after %s s" % (victim["name"], servers.get(target, {}).get("name", target), _s(moved), _s(first_ok),
                           _s(out_of_dns)))
     print("requests after the kill: %d, failed: %d (the last failure %s s after the kill); clients never re-resolved"
           % (len(after), len(failed), _s(max(r[0] for r in failed) - killed if failed else None)))
-    return 0 if first_ok is not None and all(r[3] == 0 for r in loop.runs) else 1
+    runs = loop.runs + (watch.runs if watch else [])
+    return 0 if first_ok is not None and all(r[3] == 0 for r in runs) else 1
 
 
 def recovered(results, killed):
@@ -160,6 +173,8 @@ def main():
     parser.add_argument("--keep", action="store_true", help="leave the lab running")
     parser.add_argument("--floating", action="store_true", help="a floating address and clients that keep it (root)")
     parser.add_argument("--clients", type=int, default=4, help="with --floating: clients requesting without pause")
+    parser.add_argument("--watch", action="store_true",
+                        help="with --floating: the floating watch back to back too (the full runs every --interval)")
     args = parser.parse_args()
     pools = [pool("lab-a", "loopback", args.count, True)]
     if args.floating:
