@@ -107,11 +107,15 @@ def test_rbac_allows_what_failover_needs(ops_cronjob, verb, resource, subresourc
     assert access_review(ops_cronjob, verb, resource, subresource, group, namespace)
 
 
-# What it keeps between runs in the edge namespace: the failover Lease and the health history ConfigMap.
+# What it keeps between runs in the edge namespace: the failover and floating watch Leases and the health history
+# ConfigMap.
 NEEDED_IN_EDGE = [
     ("create", "leases", "coordination.k8s.io", None), ("get", "leases", "coordination.k8s.io", "autoextender-failover"),
     ("update", "leases", "coordination.k8s.io", "autoextender-failover"),
     ("delete", "leases", "coordination.k8s.io", "autoextender-failover"),
+    ("get", "leases", "coordination.k8s.io", "autoextender-failover-floating"),
+    ("update", "leases", "coordination.k8s.io", "autoextender-failover-floating"),
+    ("delete", "leases", "coordination.k8s.io", "autoextender-failover-floating"),
     ("create", "configmaps", "", None), ("get", "configmaps", "", "autoextender-edge-health"),
     ("patch", "configmaps", "", "autoextender-edge-health"), ("get", "namespaces", "", "autoextender-edge"),
 ]
