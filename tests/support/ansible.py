@@ -9,7 +9,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def run_playbook(playbook, extra_vars=None, inventory="localhost,", check=False, diff=False,
-                 env=None, timeout=600, on_line=None):
+                 env=None, timeout=600, on_line=None, limit=None):
     """Run a playbook; return the CompletedProcess (stdout holds the JSON callback output).
 
     ``on_line(line)``, when given, sees each line of stdout as it is printed (stderr is then merged into
@@ -23,6 +23,8 @@ def run_playbook(playbook, extra_vars=None, inventory="localhost,", check=False,
         argv.append("--check")
     if diff:
         argv.append("--diff")
+    if limit:
+        argv += ["--limit", limit]
     full_env = dict(os.environ)
     full_env.update({
         "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO, ".cache", "collections"),
