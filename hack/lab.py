@@ -157,8 +157,9 @@ def up(lab_dir, zone, talos_version=None):
         print("lab: already up (%s)" % os.path.join(lab_dir, STATE))
         return state
     kept = [k for k in KEPT if os.path.exists(os.path.join(lab_dir, k))]
-    # A crash, a reboot or a part that died: stop whatever is left, then start every part on its data.
-    down(lab_dir, purge=False, quiet=True)
+    # A crash, a reboot or a part that died: stop whatever is left, then start every part on its data
+    # (the data path on its slot, so the servers keep their addresses).
+    down(lab_dir, purge=False, quiet=True, keep_slot=True)
     if kept:
         print("lab: starting the lab in %s again on its kept data (%s)" % (lab_dir, ", ".join(kept)))
     os.makedirs(lab_dir, mode=0o700, exist_ok=True)
@@ -218,10 +219,11 @@ def _alive(pid):
         return False
 
 
-def down(lab_dir, purge, quiet=False):
+def down(lab_dir, purge, quiet=False, keep_slot=False):
     if os.path.exists(os.path.join(REPO, "hack", "labnet.py")) and os.geteuid() == 0:
         subprocess.run([sys.executable, os.path.join(REPO, "hack", "labnet.py"), "down", "--state-dir",
-                        os.path.join(lab_dir, "net")], capture_output=True, check=False, timeout=120)
+                        os.path.join(lab_dir, "net")] + (["--keep-slot"] if keep_slot else []),
+                       capture_output=True, check=False, timeout=120)
     pids = lab_processes(lab_dir)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:

@@ -62,8 +62,8 @@ def cmd_down(lab, args):
         removed = labnet.down_all()
         print("labnet: removed %d leftover(s)%s" % (len(removed), "".join("\n  " + r for r in removed)))
     else:
-        lab.down()
-        print("labnet: down (%s)" % lab.state_dir)
+        lab.down(keep_slot=args.keep_slot)
+        print("labnet: down (%s)%s" % (lab.state_dir, ", its slot kept for its next up" if args.keep_slot else ""))
     return 0
 
 
@@ -125,6 +125,8 @@ def parse(argv):
     parser.add_argument("--how", choices=("proxy", "link"), default="proxy", help="with kill: stop Traefik or cut the link")
     parser.add_argument("--json", action="store_true", help="with status: JSON output")
     parser.add_argument("--all", action="store_true", help="with down: remove every ae- namespace and link")
+    parser.add_argument("--keep-slot", action="store_true",
+                        help="with down: keep the state and reserve the slot, so the next up takes the same addresses")
     args = parser.parse_intermixed_args(argv)
     if args.action in ("add-edge", "remove-edge", "kill", "revive") and not args.name:
         parser.error("%s needs an edge NAME" % args.action)

@@ -290,3 +290,21 @@ def test_leftovers_of_a_crashed_run_are_swept(lab_network, tmp_path):
         back.down()
     finally:
         other.down()
+
+
+def test_a_restart_keeps_the_slot_while_another_lab_starts(lab_network, tmp_path):
+    # hack/lab.py up of a lab that died stops what is left (down --keep-slot), starts its servers, then the data path
+    # again: a lab starting in between must not take its slot, or the lab's servers lose their addresses.
+    lab = labnet.LabNetwork(str(tmp_path / "restarting")).up()
+    slot = lab.plan.slot
+    lab.down(keep_slot=True)
+    assert lab.leftovers() == [] and os.path.exists(lab.state_file)
+    other = labnet.LabNetwork(str(tmp_path / "meanwhile")).up()
+    try:
+        assert other.plan.slot != slot
+        back = labnet.LabNetwork(str(tmp_path / "restarting")).up()
+        assert back.plan.slot == slot
+        back.down()
+        assert not os.path.exists(back.state_file)
+    finally:
+        other.down()

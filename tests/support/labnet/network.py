@@ -290,17 +290,25 @@ class LabNetwork:
             del self.edges[name]
             self._save()
 
-    def down(self):
-        """Remove everything of this lab (processes, namespaces, links, keys). Safe to repeat."""
+    def down(self, keep_slot=False):
+        """Remove everything of this lab (processes, namespaces, links, keys). Safe to repeat.
+
+        ``keep_slot``: a restart (``hack/lab.py up`` of a lab that died stops what is left first). The state
+        file stays and the slot is reserved for this lab, so its ``up`` takes the same addresses back even when
+        other labs start meanwhile (the lab's servers keep their addresses)."""
         with machine_lock():
             if self.load():
-                self._teardown()
+                self._teardown(keep_state=keep_slot)
+                if keep_slot:
+                    reserved = _reservations()
+                    reserved[self.plan.slot] = {"dir": self.state_dir, "until": time.time() + RESERVE_SECONDS}
+                    _save_reservations(reserved)
 
-    def _teardown(self):
+    def _teardown(self, keep_state=False):
         netns.sweep(self.plan.prefix)
         netns.drop_host_routes(self.plan.subnet)
         _drop_guard_if_unused()
-        for path in (self.state_file, self._dir("home"), self._dir("edges")):
+        for path in ((() if keep_state else (self.state_file,)) + (self._dir("home"), self._dir("edges"))):
             if os.path.isdir(path):
                 shutil.rmtree(path, ignore_errors=True)
             elif os.path.exists(path):
