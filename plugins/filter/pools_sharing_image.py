@@ -16,6 +16,8 @@ description:
     schematic without extensions); the Talos version is the cluster's. Returns the names of the other pools with
     the same identity, sorted.
   - Used by the C(talos.autoextender.edge_pool_decommission) role to keep an image another pool would need.
+  - Pools named in O(leaving) are removed in the same run (C(decommission.yml -e expired=true) removes every
+    expired pool), so they do not count; the servers still running the image keep it until they are gone.
 options:
   _input:
     description: The pools, C(autoextender_pools).
@@ -26,6 +28,11 @@ options:
     description: The pool, with at least C(name) and C(provider).
     type: dict
     required: true
+  leaving:
+    description: Names of pools removed in the same run; they do not keep the image.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -44,9 +51,9 @@ _value:
 from ansible_collections.talos.autoextender.plugins.module_utils import _desired_state
 
 
-def pools_sharing_image(pools, pool):
+def pools_sharing_image(pools, pool, leaving=None):
     """See DOCUMENTATION."""
-    return _desired_state.pools_sharing_image(pools, pool)
+    return _desired_state.pools_sharing_image(pools, pool, leaving or ())
 
 
 class FilterModule:

@@ -235,8 +235,12 @@ def placement_messages(results):
     return out
 
 
-def pools_sharing_image(pools, pool):
-    """Names of the other pools of the desired state that boot the same Talos image as ``pool``."""
+def pools_sharing_image(pools, pool, leaving=()):
+    """Names of the other pools of the desired state that boot the same Talos image as ``pool``.
+
+    Pools named in ``leaving`` go in the same run (decommission -e expired=true): they do not keep the image.
+    """
     def identity(p):
         return (p.get("provider"), p.get("arch") or "amd64", p.get("schematic") or DEFAULT_SCHEMATIC)
-    return sorted(p["name"] for p in pools or () if p.get("name") != pool.get("name") and identity(p) == identity(pool))
+    gone = set(leaving or ()) | {pool.get("name")}
+    return sorted(p["name"] for p in pools or () if p.get("name") not in gone and identity(p) == identity(pool))

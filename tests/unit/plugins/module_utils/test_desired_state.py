@@ -170,6 +170,17 @@ def test_pools_sharing_an_image(pool, expected):
     assert _desired_state.pools_sharing_image(pools, pool) == expected
 
 
+def test_pools_leaving_in_the_same_run_do_not_keep_the_image():
+    # decommission -e expired=true: two expired standby pools share the image of no pool that stays.
+    pools = [{"name": "hel1-a", "provider": "hetzner", "arch": "arm64"}, {"name": "old-1", "provider": "hetzner"},
+             {"name": "old-2", "provider": "hetzner"}]
+    assert _desired_state.pools_sharing_image(pools, pools[1]) == ["old-2"]
+    assert _desired_state.pools_sharing_image(pools, pools[1], ["old-1", "old-2"]) == []
+    assert _desired_state.pools_sharing_image(pools, pools[2], ["old-1", "old-2"]) == []
+    assert _desired_state.pools_sharing_image(pools + [{"name": "hel1-b", "provider": "hetzner"}], pools[2],
+                                              ["old-1", "old-2"]) == ["hel1-b"]
+
+
 def test_the_filters_are_registered():
     filters = {}
     for plugin in (desired_state_problems, placement_problems, pools_sharing_image):
@@ -179,6 +190,7 @@ def test_the_filters_are_registered():
     assert filters["placement_problems"]([{"item": {"name": "a"}, "placement": {"problems": ["p"]}}]) == [
         "autoextender_pools (pool a): p"]
     assert filters["pools_sharing_image"](GOOD["pools"], {"name": "x", "provider": "lab"}) == ["lab-a"]
+    assert filters["pools_sharing_image"](GOOD["pools"], {"name": "x", "provider": "lab"}, leaving=["lab-a"]) == []
 
 
 # Issue 18: `expires` on a standby pool (GOOD's pools[1], active: false); plugins/module_utils/_pool_expiry.py.
