@@ -34,8 +34,10 @@ from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns impor
     decide,
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._edge_health_store import HealthStore
+from ansible_collections.talos.autoextender.plugins.module_utils import _probe
+from ansible_collections.talos.autoextender.plugins.module_utils._probe import argument_spec as probe_argument_spec
 from ansible_collections.talos.autoextender.plugins.module_utils._probe import probe_all
-from ansible_collections.talos.autoextender.plugins.module_utils._validate import PORT, Address, Range
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import Address, Range
 
 
 class EdgeSet(DnsResource):
@@ -222,13 +224,12 @@ def _plain(sets):
     return dict((rtype, (s["ttl"], sorted(s["values"]), s["owner"])) for rtype, s in sets.items())
 
 
-RULES = dict(WRITE_RULES, **{"nodes.public_ipv4": Address(4), "nodes.public_ipv6": Address(6), "probe.tcp_ports": PORT,
-                             "probe.http.port": PORT, "probe.http.expected_status": Range(100, 599, "an HTTP status"),
-                             "probe.timeout": Range(0.1, 3600, "seconds", number=float),
-                             "health.fail_after": Range(1, 10, "probes"), "health.recover_after": Range(1, 100, "probes"),
-                             "health.retry_delay": Range(0, 60, "seconds", number=float),
-                             "health.flap_changes": Range(2, 1000, "changes"),
-                             "health.flap_window": Range(60, 7 * 86400, "seconds")})
+RULES = dict(WRITE_RULES, **_probe.RULES)
+RULES.update({"nodes.public_ipv4": Address(4), "nodes.public_ipv6": Address(6),
+              "health.fail_after": Range(1, 10, "probes"), "health.recover_after": Range(1, 100, "probes"),
+              "health.retry_delay": Range(0, 60, "seconds", number=float),
+              "health.flap_changes": Range(2, 1000, "changes"),
+              "health.flap_window": Range(60, 7 * 86400, "seconds")})
 
 
 # The rest of an edge node, accepted so that nodes pass as edge_pool_info and the inventory give them; not used.
@@ -251,19 +252,7 @@ def edge_options():
         stage=dict(type="str", default="publish", choices=list(STAGES)),
         record_types=dict(type="list", elements="str", default=["A", "AAAA"], choices=["A", "AAAA"]),
         ttl=dict(type="int", default=60),
-        probe=dict(type="dict", default={}, options=dict(
-            enabled=dict(type="bool", default=True),
-            tcp_ports=dict(type="list", elements="int", default=[443]),
-            http=dict(type="dict", options=dict(
-                scheme=dict(type="str", default="http", choices=["http", "https"]),
-                port=dict(type="int"),
-                path=dict(type="str", default="/"),
-                host=dict(type="str"),
-                expected_status=dict(type="list", elements="int", default=[]),
-                validate_certs=dict(type="bool", default=False),
-            )),
-            timeout=dict(type="float", default=3),
-        )),
+        probe=probe_argument_spec(),
         health=dict(type="dict", default={}, options=dict(
             fail_after=dict(type="int", default=_edge_health.DEFAULTS["fail_after"]),
             recover_after=dict(type="int", default=_edge_health.DEFAULTS["recover_after"]),

@@ -18,7 +18,32 @@ import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.talos.autoextender.plugins.module_utils._validate import PORT, Range
+
 MAX_WORKERS = 32
+
+
+def argument_spec():
+    """The ``probe`` option of the modules that probe edge nodes (edge_dns, cloud_floating_watch)."""
+    return dict(type="dict", default={}, options=dict(
+        enabled=dict(type="bool", default=True),
+        tcp_ports=dict(type="list", elements="int", default=[443]),
+        http=dict(type="dict", options=dict(
+            scheme=dict(type="str", default="http", choices=["http", "https"]),
+            port=dict(type="int"),
+            path=dict(type="str", default="/"),
+            host=dict(type="str"),
+            expected_status=dict(type="list", elements="int", default=[]),
+            validate_certs=dict(type="bool", default=False),
+        )),
+        timeout=dict(type="float", default=3),
+    ))
+
+
+#: the ``_validate`` rules of the ``probe`` option
+RULES = {"probe.tcp_ports": PORT, "probe.http.port": PORT,
+         "probe.http.expected_status": Range(100, 599, "an HTTP status"),
+         "probe.timeout": Range(0.1, 3600, "seconds", number=float)}
 
 
 class _SniHTTPSConnection(http.client.HTTPSConnection):

@@ -36,6 +36,7 @@ extends_documentation_fragment:
   - talos.autoextender.dns
   - talos.autoextender.dns.write
   - talos.autoextender.edge_dns
+  - talos.autoextender.probe
 attributes:
   check_mode:
     support: full

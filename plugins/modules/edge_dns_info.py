@@ -19,6 +19,7 @@ description:
 extends_documentation_fragment:
   - talos.autoextender.dns
   - talos.autoextender.edge_dns
+  - talos.autoextender.probe
 options:
   owner:
     description:

@@ -84,6 +84,7 @@ def baselines(tmp, url):
         "cloud_firewall": dict(cloud, name="fw", pool="a", extra_rules=[
             {"protocol": "tcp", "port": "30000-32767", "sources": ["192.0.2.0/24"], "description": "x"}]),
         "cloud_floating_ip": dict(cloud, name="fip", pool="a", location="loopback", server="s-1"),
+        "cloud_floating_watch": dict(cloud, duration=0, wait_timeout=1),
         "cloud_placement_info": dict(cloud, location="loopback", server_type="lab-small", wait_timeout=1),
         "cloud_price_info": dict(cloud, min_cpu=2, min_memory=4.0, location="loopback", wait_timeout=1),
         "cloud_server": dict(cloud, name="s-1", pool="a", location="loopback", server_type="lab-small", image="1",
