@@ -3,6 +3,7 @@
     python3 benchmarks/failover.py [--count 3] [--kills 2] [--interval 0] [--keep]
     python3 benchmarks/failover.py --floating [--count 3] [--clients 4] [--interval 0]   (root: the lab data path)
     python3 benchmarks/failover.py --floating --watch [--interval 120]   (the floating watch back to back as well)
+    python3 benchmarks/failover.py --floating --watch --watch-seconds 60   (each watch one task of 60 s)
 
 With --floating, pool lab-a has a floating IPv4 address (docs/failover.md). Clients that keep one cached answer
 (the floating address; they never resolve again) request the home app through it 10 times a second; the node the
@@ -10,6 +11,8 @@ address is routed to is killed, and the benchmark prints the failed requests and
 first successful request after it, with when the address moved and when the node's own address left DNS.
 With --watch, the floating watch (failover.yml -e failover_floating_only=true, docs/failover.md) also runs back to
 back, next to the full runs every --interval seconds: the deployment the docs recommend for floating addresses.
+With --watch-seconds N, each floating watch is one task of N seconds that probes every second
+(-e failover_watch_seconds=N); the kill comes 10 s into the second watch.
 
 Starts a lab of its own (hack/lab.py), provisions pool lab-a with --count nodes, then
 runs playbooks/failover.yml in a loop (a new run --interval seconds after the last
@@ -103,11 +106,16 @@ def floating(args, lab, pools):
     clients.start()
     loop = Loop(lab, pools, args.interval)
     loop.start()
-    watch = Loop(lab, pools, 0, {"failover_floating_only": True}) if args.watch else None
+    extra = dict({"failover_floating_only": True}, **({"failover_watch_seconds": args.watch_seconds}
+                                                      if args.watch_seconds else {}))
+    watch = Loop(lab, pools, 0, extra) if args.watch else None
     if watch:
         watch.start()
-    while len(loop.runs) < args.quiet_runs or (watch and len(watch.runs) < args.quiet_runs):
+    quiet = 1 if args.watch_seconds else args.quiet_runs
+    while len(loop.runs) < args.quiet_runs or (watch and len(watch.runs) < quiet):
         time.sleep(0.2)
+    if watch and args.watch_seconds:
+        time.sleep(min(10, args.watch_seconds / 2))  # into the next watch, past its start and first listing
     before = list(clients.results)
     print("floating address %s on %s; %d clients; requests before the kill: %d, failed %d"
           % (fip["ip"], victim["name"], args.clients, len(before), sum(1 for r in before if not r[1])))
@@ -175,6 +183,8 @@ def main():
     parser.add_argument("--clients", type=int, default=4, help="with --floating: clients requesting without pause")
     parser.add_argument("--watch", action="store_true",
                         help="with --floating: the floating watch back to back too (the full runs every --interval)")
+    parser.add_argument("--watch-seconds", type=int, default=0,
+                        help="with --watch: each floating watch one task of this many seconds (failover_watch_seconds)")
     args = parser.parse_args()
     pools = [pool("lab-a", "loopback", args.count, True)]
     if args.floating:

@@ -35,6 +35,8 @@ class Watch:
         self.probe = probe or {}
         self.interval, self.duration, self.fail_after = float(interval), float(duration), int(fail_after)
         self.refresh, self.move_timeout, self.check_mode = float(refresh), float(move_timeout), check_mode
+        if check_mode:  # one pass: the moves a failed probe would cause now
+            self.fail_after = 1
         self.clock, self.sleep, self.probe_all = clock, sleep, probe_all
         self.addresses, self.servers, self.failures = [], [], {}
         self.moves, self.passes, self.listed_at = [], 0, None

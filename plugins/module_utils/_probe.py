@@ -78,11 +78,14 @@ def check_tcp(ip, port, timeout):
 
 
 def check_http(ip, spec, timeout):
-    """None when GET ``spec.path`` with ``Host: spec.host`` answers an expected status, else the error."""
-    scheme, port, host = spec.get("scheme") or "http", int(spec["port"]), spec["host"]
+    """None when GET ``spec.path`` with ``Host: spec.host`` answers an expected status, else the error. Without a
+    port, the scheme's; without a host, the address itself."""
+    scheme = spec.get("scheme") or "http"
+    port = int(spec.get("port") or (443 if scheme == "https" else 80))
+    host = spec.get("host") or (ip if ":" not in ip else "[%s]" % ip)
     where = "%s://%s:%d%s (Host %s)" % (scheme, ip if ":" not in ip else "[%s]" % ip, port, spec.get("path") or "/", host)
     if scheme == "https":
-        conn = _SniHTTPSConnection(ip, port, host, _context(spec.get("validate_certs")), timeout)
+        conn = _SniHTTPSConnection(ip, port, spec.get("host") or ip, _context(spec.get("validate_certs")), timeout)
     else:
         conn = http.client.HTTPConnection(ip, port, timeout=timeout)
     try:

@@ -29,7 +29,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: One pass, and the moves it would make; nothing moves.
+    description: One pass, and the moves it would make now (one failed probe counts); nothing moves.
   diff_mode:
     support: none
     description: The moves are returned in RV(cloud_floating_watch.moves).

@@ -113,9 +113,9 @@ def test_no_healthy_server_leaves_the_address_where_it_is():
     assert cloud.assigned == [] and result["moves"] == []
 
 
-def test_check_mode_makes_one_pass_and_moves_nothing():
+def test_check_mode_makes_one_pass_where_one_failed_probe_counts_and_moves_nothing():
     cloud, clock = Cloud([server(1, status="off"), server(2)], [fip("1")]), Clock()
-    result = watch(cloud, clock, prober(clock, {}), duration=60, fail_after=1, check_mode=True).run()
+    result = watch(cloud, clock, prober(clock, {}), duration=60, fail_after=3, check_mode=True).run()
     assert cloud.assigned == [] and result["passes"] == 1
     assert [m["to"] for m in result["moves"]] == ["home-hel1-a-2"]
 

@@ -78,6 +78,8 @@ def test_http_sends_the_host_header(http_server):
     assert _probe.check_http("127.0.0.1", spec, 2) is None
     assert _probe.check_http("127.0.0.1", dict(spec, host="other.example"), 2) is None  # 404 < 500: serving
     assert "HTTP 404" in _probe.check_http("127.0.0.1", dict(spec, host="other.example", expected_status=[200]), 2)
+    # no host: the request carries the address (cloud_floating_watch's probe of a node)
+    assert _probe.check_http("127.0.0.1", dict(spec, host=None), 2) is None
     assert "HTTP 502 (expected below 500)" in _probe.check_http("127.0.0.1", dict(spec, host="broken.example"), 2)
 
 
