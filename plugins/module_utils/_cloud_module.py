@@ -71,8 +71,9 @@ def make_provider(name, api_token=None, api_url=None, deadline=None, environ=Non
 
 
 def read_with_provider(module, read):
-    """``(provider, read(provider))`` for a read-only module: the provider from the module's connection options and
-    ``wait_timeout``; any failure fails the module with its secrets redacted."""
+    """``(provider, read(provider))`` for a module that is not a CloudResource (the read-only modules, the floating
+    watch): the provider from the module's connection options and ``wait_timeout``; any failure fails the module
+    with its secrets redacted."""
     params = module.params
     provider = None
     try:

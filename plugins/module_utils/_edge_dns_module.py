@@ -35,7 +35,6 @@ from ansible_collections.talos.autoextender.plugins.module_utils._edge_dns impor
 )
 from ansible_collections.talos.autoextender.plugins.module_utils._edge_health_store import HealthStore
 from ansible_collections.talos.autoextender.plugins.module_utils import _probe
-from ansible_collections.talos.autoextender.plugins.module_utils._probe import argument_spec as probe_argument_spec
 from ansible_collections.talos.autoextender.plugins.module_utils._probe import probe_all
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import Address, Range
 
@@ -252,7 +251,7 @@ def edge_options():
         stage=dict(type="str", default="publish", choices=list(STAGES)),
         record_types=dict(type="list", elements="str", default=["A", "AAAA"], choices=["A", "AAAA"]),
         ttl=dict(type="int", default=60),
-        probe=probe_argument_spec(),
+        probe=_probe.argument_spec(),
         health=dict(type="dict", default={}, options=dict(
             fail_after=dict(type="int", default=_edge_health.DEFAULTS["fail_after"]),
             recover_after=dict(type="int", default=_edge_health.DEFAULTS["recover_after"]),

@@ -77,11 +77,12 @@ class Watch:
             current = by_id.get(fip.get("server"))
             if current is not None and self.failures.get(current["name"], 0) < self.fail_after:
                 continue
-            healthy = sorted(s["name"] for s in self.servers
-                             if s["labels"].get(POOL_LABEL) == pool and self.failures.get(s["name"]) == 0)
+            healthy = sorted((s for s in self.servers
+                              if s["labels"].get(POOL_LABEL) == pool and self.failures.get(s["name"]) == 0),
+                             key=lambda s: s["name"])
             if not healthy:
                 continue
-            target = next(s for s in self.servers if s["name"] == healthy[0])
+            target = healthy[0]
             if not self.check_mode:
                 fip.update(self.provider.assign_floating_ip(fip, target["id"], Deadline(self.move_timeout)))
             self.moves.append({"name": fip["name"], "address": fip["address"], "pool": pool,

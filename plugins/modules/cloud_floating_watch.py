@@ -120,16 +120,15 @@ cloud_floating_watch:
 from ansible_collections.talos.autoextender.plugins.module_utils import _probe
 from ansible_collections.talos.autoextender.plugins.module_utils._cloud_module import (
     connection_argument_spec,
-    make_provider,
+    read_with_provider,
 )
-from ansible_collections.talos.autoextender.plugins.module_utils._errors import AutoextenderError, redact
+from ansible_collections.talos.autoextender.plugins.module_utils._errors import redact
 from ansible_collections.talos.autoextender.plugins.module_utils._floating_watch import Watch
 from ansible_collections.talos.autoextender.plugins.module_utils._validate import (
     MAX_WAIT_TIMEOUT,
     Range,
     ValidatedModule,
 )
-from ansible_collections.talos.autoextender.plugins.module_utils._wait import Deadline
 
 
 def main():
@@ -150,16 +149,10 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    provider = None
-    try:
-        provider = make_provider(p["provider"], p["api_token"], p["api_url"], Deadline(p["wait_timeout"]))
-        result = Watch(provider, p["cluster"], pools=p["pools"], probe=p["probe"], interval=p["interval"],
-                       duration=p["duration"], fail_after=p["fail_after"], refresh=p["refresh"],
-                       move_timeout=p["wait_timeout"], check_mode=module.check_mode).run()
-    except AutoextenderError as e:
-        e = e.redacted([p["api_token"]] + (provider.secrets() if provider else []))
-        module.fail_json(msg=e.msg, failure=e.failure())
-        raise  # fail_json exits; this line is never reached
+    provider, result = read_with_provider(module, lambda cloud: Watch(
+        cloud, p["cluster"], pools=p["pools"], probe=p["probe"], interval=p["interval"], duration=p["duration"],
+        fail_after=p["fail_after"], refresh=p["refresh"], move_timeout=p["wait_timeout"],
+        check_mode=module.check_mode).run())
     module.exit_json(changed=bool(result["moves"]), cloud_floating_watch=redact(result, provider.secrets()))
 
 
