@@ -24,6 +24,7 @@ import (
 	"github.com/siderolabs/talos/pkg/machinery/config/container"
 	"github.com/siderolabs/talos/pkg/machinery/constants"
 	"github.com/siderolabs/talos/pkg/machinery/gendata"
+	resconfig "github.com/siderolabs/talos/pkg/machinery/resources/config"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -42,7 +43,46 @@ type machineAPI struct {
 
 func registerAPI(srv *grpc.Server, m *machineState) {
 	machine.RegisterMachineServiceServer(srv, &machineAPI{m: m})
-	cosiv1alpha1.RegisterStateServer(srv, server.NewState(m.res.st))
+	cosiv1alpha1.RegisterStateServer(srv, sensitiveState{StateServer: server.NewState(m.res.st), m: m})
+}
+
+// sensitiveState refuses a sensitive resource (the machine config holds the cluster's
+// secrets) to a caller without os:admin, as a node's resource access filter does.
+type sensitiveState struct {
+	cosiv1alpha1.StateServer
+	m *machineState
+}
+
+func (s sensitiveState) allowed(ctx context.Context, resourceType string) error {
+	if resourceType != resconfig.MachineConfigType || slices.Contains(roles(ctx), roleAdmin) {
+		return nil
+	}
+
+	return status.Errorf(codes.PermissionDenied, "not authorized: %s is sensitive (os:admin only)", resourceType)
+}
+
+func (s sensitiveState) Get(ctx context.Context, in *cosiv1alpha1.GetRequest) (*cosiv1alpha1.GetResponse, error) {
+	if err := s.allowed(ctx, in.GetType()); err != nil {
+		return nil, err
+	}
+
+	return s.StateServer.Get(ctx, in)
+}
+
+func (s sensitiveState) List(in *cosiv1alpha1.ListRequest, out grpc.ServerStreamingServer[cosiv1alpha1.ListResponse]) error {
+	if err := s.allowed(out.Context(), in.GetType()); err != nil {
+		return err
+	}
+
+	return s.StateServer.List(in, out)
+}
+
+func (s sensitiveState) Watch(in *cosiv1alpha1.WatchRequest, out grpc.ServerStreamingServer[cosiv1alpha1.WatchResponse]) error {
+	if err := s.allowed(out.Context(), in.GetType()); err != nil {
+		return err
+	}
+
+	return s.StateServer.Watch(in, out)
 }
 
 func talosTag() string { return gendata.VersionTag }
@@ -342,6 +382,11 @@ func (m *machineState) setRunning(cfg config.Provider) {
 		m.tryTimer = nil
 	}
 	m.mu.Unlock()
+
+	// As on a node, the resources (the running config among them) show the change once the apply answered.
+	if err := m.res.sync(context.Background(), m); err != nil {
+		log.Printf("resources: %v", err)
+	}
 }
 
 // tryConfig runs cfg without persisting it and goes back to the disk's config after timeout.

@@ -54,7 +54,7 @@ func main() {
 	flag.Float64Var(&opts.heartbeatSeconds, "heartbeat-seconds", 5, "how often the Node's Lease and Ready condition are renewed")
 	flag.StringVar(&opts.wgInterface, "wg-interface", "", "the WireGuard link whose peers are the KubeSpan peers (wg show IF dump)")
 	flag.StringVar(&opts.peersFile, "peers", "", "JSON list of {publicKey, label, endpoint}: who the WireGuard peers are (the lab's discovery)")
-	flag.StringVar(&opts.trustd, "trustd", "", "the cluster's secrets bundle: stands in for trustd, which signs a worker's API certificate")
+	flag.StringVar(&opts.trustd, "trustd", "", "the control plane's machine config (its config.yaml) or the cluster's secrets bundle: stands in for trustd, which signs a worker's API certificate")
 	version := flag.Bool("version", false, "print the Talos version of the machinery this simulator is built on, and exit")
 	flag.Parse()
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cosi-project/runtime/pkg/resource"
@@ -35,6 +36,7 @@ import (
 // with the machine (its stage, config, addresses and the kernel's WireGuard link).
 type resources struct {
 	st state.State
+	mu sync.Mutex // one sync at a time: the loop's, or an apply's
 }
 
 func newResources() (*resources, error) {
@@ -65,7 +67,7 @@ func newResources() (*resources, error) {
 	}
 
 	for _, r := range []meta.ResourceWithRD{
-		&cluster.Member{}, &config.MachineType{}, &k8s.Nodename{}, &kubespan.Identity{}, &kubespan.PeerStatus{},
+		&cluster.Member{}, &config.MachineConfig{}, &config.MachineType{}, &k8s.Nodename{}, &kubespan.Identity{}, &kubespan.PeerStatus{},
 		&network.AddressStatus{}, &runtime.MachineStatus{},
 	} {
 		if err := types.Register(ctx, r); err != nil {
@@ -92,6 +94,9 @@ func (r *resources) keepFresh(ctx context.Context, m *machineState) {
 }
 
 func (r *resources) sync(ctx context.Context, m *machineState) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
 	m.mu.Lock()
 	cfg, stage := m.running, m.stage
 	node := m.nodeNameLocked()
@@ -143,7 +148,8 @@ func (r *resources) sync(ctx context.Context, m *machineState) error {
 		self.TypedSpec().MachineType = cfg.Machine().Type()
 		self.TypedSpec().OperatingSystem = "Talos (" + talosTag() + ")"
 
-		desired = append(desired, nodename, self)
+		// The running config, as talosctl get/patch machineconfig read it (os:admin only: sensitiveState).
+		desired = append(desired, nodename, self, config.NewMachineConfig(cfg))
 
 		if ks := cfg.NetworkKubeSpanConfig(); ks != nil && ks.Enabled() && m.opts.wgInterface != "" {
 			desired = append(desired, m.kubespan(ctx)...)
@@ -157,6 +163,7 @@ func (r *resources) sync(ctx context.Context, m *machineState) error {
 var ownedTypes = []resource.Metadata{
 	resource.NewMetadata(runtime.NamespaceName, runtime.MachineStatusType, "", resource.VersionUndefined),
 	resource.NewMetadata(config.NamespaceName, config.MachineTypeType, "", resource.VersionUndefined),
+	resource.NewMetadata(config.NamespaceName, config.MachineConfigType, "", resource.VersionUndefined),
 	resource.NewMetadata(network.NamespaceName, network.AddressStatusType, "", resource.VersionUndefined),
 	resource.NewMetadata(k8s.NamespaceName, k8s.NodenameType, "", resource.VersionUndefined),
 	resource.NewMetadata(cluster.NamespaceName, cluster.MemberType, "", resource.VersionUndefined),

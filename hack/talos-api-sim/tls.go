@@ -8,13 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/siderolabs/crypto/x509"
 	"github.com/siderolabs/talos/pkg/machinery/config"
+	"github.com/siderolabs/talos/pkg/machinery/config/configloader"
 	"github.com/siderolabs/talos/pkg/machinery/config/generate/secrets"
+	yaml "go.yaml.in/yaml/v4"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -199,8 +202,7 @@ func recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h gr
 
 // issuingCA signs the machine's API certificate. A control plane config carries the
 // machine CA's key; a worker's does not: a worker asks trustd on the control plane,
-// which signs only for the cluster's token and CA. The lab's trustd is the bundle
-// given with --trustd.
+// which signs only for the cluster's token and CA (trustd given with --trustd).
 func (m *machineState) issuingCA(cfg config.Provider) (*x509.PEMEncodedCertificateAndKey, error) {
 	own := cfg.Machine().Security().IssuingCA()
 	if len(own.Key) > 0 {
@@ -211,20 +213,59 @@ func (m *machineState) issuingCA(cfg config.Provider) (*x509.PEMEncodedCertifica
 		return nil, errors.New("a worker gets its API certificate from trustd, and this lab machine has none (--trustd)")
 	}
 
-	bundle, err := secrets.LoadBundle(m.opts.trustd)
+	ca, token, err := loadTrustd(m.opts.trustd)
 	if err != nil {
 		return nil, fmt.Errorf("trustd: %w", err)
 	}
 
-	if bundle.Certs == nil || bundle.Certs.OS == nil || !bytes.Equal(bytes.TrimSpace(bundle.Certs.OS.Crt), bytes.TrimSpace(own.Crt)) {
+	if ca == nil || !bytes.Equal(bytes.TrimSpace(ca.Crt), bytes.TrimSpace(own.Crt)) {
 		return nil, errors.New("trustd refused: machine.ca is not this cluster's Talos CA")
 	}
 
-	if bundle.TrustdInfo == nil || bundle.TrustdInfo.Token != cfg.Machine().Security().Token() {
+	if token == "" || token != cfg.Machine().Security().Token() {
 		return nil, errors.New("trustd refused: machine.token is not this cluster's token")
 	}
 
-	return bundle.Certs.OS, nil
+	return ca, nil
+}
+
+// loadTrustd reads what trustd signs with and accepts, at every request, as trustd reads its
+// token from the control plane's live config: the OS CA and machine.token of a control plane's
+// machine config (its STATE config.yaml, so a token rotated there is refused at once), or of a
+// secrets bundle (tests without a control plane node).
+func loadTrustd(path string) (*x509.PEMEncodedCertificateAndKey, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+
+	var probe struct {
+		TrustdInfo any `yaml:"trustdinfo"`
+	}
+
+	if yaml.Unmarshal(data, &probe) == nil && probe.TrustdInfo != nil {
+		bundle, err := secrets.LoadBundle(path)
+		if err != nil {
+			return nil, "", err
+		}
+
+		if bundle.TrustdInfo == nil || bundle.Certs == nil {
+			return nil, "", errors.New("the secrets bundle has no trustdinfo or certs")
+		}
+
+		return bundle.Certs.OS, bundle.TrustdInfo.Token, nil
+	}
+
+	cp, err := configloader.NewFromBytes(data)
+	if err != nil {
+		return nil, "", err
+	}
+
+	if !cp.Machine().Type().IsControlPlane() {
+		return nil, "", fmt.Errorf("%s is a %s's config; trustd runs on a control plane", path, cp.Machine().Type())
+	}
+
+	return cp.Machine().Security().IssuingCA(), cp.Machine().Security().Token(), nil
 }
 
 // onlyMe refuses a call addressed to another node. A node's apid would forward it

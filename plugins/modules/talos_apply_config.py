@@ -200,13 +200,16 @@ class AppliedConfig(CollectedSecrets, Resource):
             applier = self.applier(workdir, deadline)
             dry = applier.dry_run()
             self._diff = redact_diff(dry["diff"], self.secrets())
-            state = {"node": applier.node, "mode": p["mode"], "applied": False, "mode_details": dry["mode_details"],
+            # A node's mode details can carry the config diff (Talos 1.13: why a change needs a reboot).
+            state = {"node": applier.node, "mode": p["mode"], "applied": False,
+                     "mode_details": redact_diff(dry["mode_details"], self.secrets()),
                      "reboot": "with a reboot" in dry["mode_details"], "warnings": dry["warnings"],
                      "maintenance": bool(applier.in_maintenance)}
             if not dry["changed"] or self.check_mode:
                 return dry["changed"], state
             done = applier.apply()
-            state.update(applied=True, mode_details=done["mode_details"], warnings=done["warnings"],
+            state.update(applied=True, mode_details=redact_diff(done["mode_details"], self.secrets()),
+                         warnings=done["warnings"],
                          reboot="with a reboot" in done["mode_details"])
             if p["wait"] and p["mode"] in WAITABLE_MODES:
                 try:

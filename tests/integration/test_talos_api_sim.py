@@ -5,6 +5,7 @@ Each test boots one machine on a loopback address of a block of its own
 the machine only with talosctl and the kube-apiserver, as a user would.
 docs/lab-node-api.md lists what the simulator implements.
 """
+import base64
 import json
 import os
 import subprocess
@@ -314,3 +315,47 @@ def test_a_deleted_node_stays_deleted_until_the_machine_boots_again(boot, cluste
     finally:
         node.machine.stop()
         core.delete_node("sim-deleted")
+
+
+def reader_talosconfig(cluster):
+    """A talosconfig whose client certificate has the os:reader role only, issued from the bundle's OS CA
+    with the real talosctl (gen key, gen csr --roles, gen crt)."""
+    with open(os.path.join(cluster.workdir, "secrets.yaml")) as f:
+        os_ca = yaml.safe_load(f)["certs"]["os"]
+    with open(os.path.join(cluster.workdir, "talosconfig")) as f:
+        config = yaml.safe_load(f)
+    for ext, field in (("crt", "crt"), ("key", "key")):
+        with open(os.path.join(cluster.workdir, "osca." + ext), "wb") as f:
+            f.write(base64.b64decode(os_ca[field]))
+    cluster.run("gen", "key", "--name", "reader")
+    cluster.run("gen", "csr", "--key", "reader.key", "--ip", "127.0.0.1", "--roles", "os:reader")
+    cluster.run("gen", "crt", "--ca", "osca", "--csr", "reader.csr", "--name", "reader")
+    ctx = config["contexts"][config["context"]]
+    for field, name in (("crt", "reader.crt"), ("key", "reader.key")):
+        with open(os.path.join(cluster.workdir, name), "rb") as f:
+            ctx[field] = base64.b64encode(f.read()).decode()
+    with open(os.path.join(cluster.workdir, "reader-talosconfig"), "w") as f:
+        yaml.safe_dump(config, f)
+    return "reader-talosconfig"
+
+
+def v1alpha1(resource_yaml):
+    """The v1alpha1 document of a MachineConfig resource as talosctl get -o yaml prints it (spec: the config text)."""
+    return next(d for d in yaml.safe_load_all(yaml.safe_load(resource_yaml)["spec"]) if d and "machine" in d)
+
+
+def test_the_running_config_is_served_to_os_admin_only(boot, cluster):
+    node = boot("sim-mc", user_data=worker_config(cluster))
+    node.wait_stage("configured")
+    admin = node.secure("get", "machineconfig", "-o", "yaml", check=True).stdout
+    assert v1alpha1(admin)["machine"]["nodeLabels"] == {"autoextender.io/pool": "sim"}
+    reader = reader_talosconfig(cluster)
+    assert node.secure("get", "machinetype", talosconfig=reader).returncode == 0  # a reader reads the rest
+    refused = node.secure("get", "machineconfig", talosconfig=reader)
+    assert refused.returncode != 0 and "PermissionDenied" in refused.stderr and "sensitive" in refused.stderr
+    # talosctl patch machineconfig reads it and applies the patched config (no reboot for a label).
+    patched = node.secure("patch", "machineconfig", "--mode", "no-reboot", "--patch",
+                          '{"machine": {"nodeLabels": {"autoextender.io/pool": "patched"}}}', check=True)
+    assert "patched MachineConfigs.config.talos.dev/v1alpha1" in patched.stderr, patched.stderr
+    again = v1alpha1(node.secure("get", "machineconfig", "-o", "yaml", check=True).stdout)
+    assert again["machine"]["nodeLabels"] == {"autoextender.io/pool": "patched"}

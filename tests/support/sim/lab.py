@@ -398,8 +398,9 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, FloatingIpsMixin, Acti
     how long a machine's API stays closed in a reboot; ``home_config``: a controlplane config
     the lab's home node boots from (one more machine, ``home_talos_api``); ``trustd``: the
     home cluster's secrets bundle, which signs the API certificates of its workers (as
-    trustd does); ``talosctl`` is accepted for older callers (the machines validate configs
-    with Talos' own code now).
+    trustd does) when the lab has no home node; with one, its live config does, so a
+    machine token rotated there is refused at once, as by trustd; ``talosctl`` is accepted for
+    older callers (the machines validate configs with Talos' own code now).
     """
 
     name = "lab"
@@ -544,7 +545,7 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, FloatingIpsMixin, Acti
             addresses.append(ipv6)  # lab_edges puts it on the namespace's uplink
         return node_api.Machine(self.talos_sim, os.path.join(self.machines_dir, srv["id"]), addresses, srv["name"],
                                 netns=netns, kubeconfig=self.kubeconfig, reboot_seconds=self.reboot_seconds,
-                                wg_interface=wg, peers=peers, trustd=self.trustd,
+                                wg_interface=wg, peers=peers, trustd=self.trustd_source,
                                 keep_fds=[self.block and self.block.fd])
 
     def boot(self, srv, states=("starting",)):
@@ -682,6 +683,12 @@ class LabCloud(ServersMixin, ImagesMixin, FirewallsMixin, FloatingIpsMixin, Acti
             self.home = node_api.Machine(self.talos_sim, os.path.join(self.machines_dir, "home"), [address], HOME_NAME,
                                          reboot_seconds=self.reboot_seconds, keep_fds=[self.block.fd])
         self.home.start(config)
+
+    @property
+    def trustd_source(self):
+        """What signs the workers' API certificates: the home node's live config (trustd reads its token
+        from there), else the ``trustd`` bundle."""
+        return os.path.join(self.machines_dir, "home", "config.yaml") if self.home_config else self.trustd
 
     @property
     def home_talos_api(self):
