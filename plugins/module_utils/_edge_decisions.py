@@ -46,17 +46,29 @@ def pools_short(pools, servers, active):
     return [pool for pool in pools if pool["name"] in active and have.get(pool["name"], 0) < int(pool.get("count", 1))]
 
 
+def _node_identities(node):
+    """``(name, {name and addresses})`` of a Node (a ``k8s_info`` resource)."""
+    name = (node.get("metadata") or {}).get("name")
+    return name, {a.get("address") for a in (node.get("status") or {}).get("addresses") or ()} | {name}
+
+
 def server_node_names(server, k8s_nodes):
     """The names of the Nodes (``k8s_info`` resources) that are ``server``: one of its addresses, or its name (a
     Node's name comes from the machine config, not from the server)."""
     ips = set(_addresses(server))
     out = []
     for node in k8s_nodes:
-        meta = node.get("metadata") or {}
-        addresses = {a.get("address") for a in (node.get("status") or {}).get("addresses") or ()}
-        if addresses & ips or meta.get("name") == server.get("name"):
-            out.append(meta.get("name"))
+        name, identities = _node_identities(node)
+        if identities & ips or name == server.get("name"):
+            out.append(name)
     return out
+
+
+def nodes_not_in(k8s_nodes, known):
+    """The names of the Nodes none of whose addresses, nor its name, is in ``known`` (addresses and names): the
+    members of a cluster a run did not reach."""
+    known = set(known)
+    return [name for name, identities in map(_node_identities, k8s_nodes) if not identities & known]
 
 
 def _host_pool(hostvars):

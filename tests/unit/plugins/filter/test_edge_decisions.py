@@ -3,6 +3,7 @@ import pytest
 
 from ansible_collections.talos.autoextender.plugins.filter.edge_health import FilterModule as Health
 from ansible_collections.talos.autoextender.plugins.filter.pools_short import FilterModule as Short
+from ansible_collections.talos.autoextender.plugins.filter.nodes_not_in import FilterModule as NotIn
 from ansible_collections.talos.autoextender.plugins.filter.server_node_names import FilterModule as NodeNames
 from ansible_collections.talos.autoextender.plugins.module_utils import _edge_decisions as d
 
@@ -13,6 +14,7 @@ def test_the_filters_are_the_module_utils_functions():
     assert Health().filters() == {"edge_health": d.edge_health}
     assert Short().filters() == {"pools_short": d.pools_short}
     assert NodeNames().filters() == {"server_node_names": d.server_node_names}
+    assert NotIn().filters() == {"nodes_not_in": d.nodes_not_in}
 
 
 @pytest.mark.parametrize("node, targets, error", [
@@ -52,3 +54,13 @@ def test_the_nodes_of_a_server_by_address_or_name():
              {"metadata": {"name": "other"}, "status": {"addresses": [{"address": "192.0.2.2"}]}}]
     assert d.server_node_names(server, nodes) == ["talos-xyz", "edge-a-1"]
     assert d.server_node_names({"name": "gone", "public_ipv4": None}, nodes) == []
+
+
+def test_the_nodes_a_run_did_not_reach_by_address_or_name():
+    nodes = [{"metadata": {"name": "home-cp"}, "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.2"}]}},
+             {"metadata": {"name": "edge-a-1"}, "status": {}},
+             {"metadata": {"name": "home-w"}, "status": {"addresses": [{"address": "10.0.0.3"}]}},
+             {"metadata": {"name": "edge-b-1"}, "status": {"addresses": [{"address": "192.0.2.9"}]}}]
+    assert d.nodes_not_in(nodes, ["10.0.0.2", "edge-a-1", "192.0.2.9"]) == ["home-w"]
+    assert d.nodes_not_in(nodes, []) == ["home-cp", "edge-a-1", "home-w", "edge-b-1"]
+    assert d.nodes_not_in([], ["10.0.0.2"]) == []
