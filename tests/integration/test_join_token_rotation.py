@@ -6,6 +6,7 @@ the control plane's live config on its disk, so a token switched there is refuse
 trustd. The test rotates, then proves the old token unused: no node and no bundle file holds it, and a
 machine that boots with it gets no certificate, while one rendered from the updated bundle does.
 """
+import base64
 import os
 import shutil
 
@@ -15,6 +16,7 @@ import yaml
 from tests.conftest import require_tool
 from tests.integration.test_talos_node_api import Node, load
 from tests.support.ansible import run_playbook, task_results
+from tests.support.k8s_objects import Kube
 from tests.support.sim.node_api import LoopbackBlock
 
 NEW_TOKEN = "n3wt0k.abcdefghij012345"
@@ -150,3 +152,36 @@ def test_a_badly_shaped_token_changes_nothing(home, token):
         "credential_rotation_join_token_pools": []}, env={"HOME": home["talosctl"].workdir})
     assert proc.returncode != 0 and "shaped like talosctl's tokens" in proc.stdout + proc.stderr
     assert machine_token(home["cp"]) == home["old"] and bundle_token(home["bundle"]) == home["old"]
+
+
+def test_the_cronjobs_copy_of_the_bundle_switches_in_its_secret(home, kube_cluster):
+    """talos_join_token against the real kube-apiserver: the Secret's key is patched, a missing one is absent."""
+    kube = Kube(kube_cluster.kubeconfig)
+    namespace = "ae-join-token"
+    kube.namespace(namespace)
+    with open(home["bundle"], "rb") as f:
+        original = f.read()
+    kube.core.create_namespaced_secret(namespace, {"metadata": {"name": "autoextender-talos"}, "data": {
+        "secrets.yaml": base64.b64encode(original).decode(), "talosconfig": base64.b64encode(b"kept").decode()}})
+    try:
+        playbook = home["tmp"] / "secret.yml"
+        playbook.write_text(yaml.safe_dump([{"name": "Switch the Secret", "hosts": "localhost", "gather_facts": False,
+                                             "tasks": [{"name": "Switch", "talos.autoextender.talos_join_token": {
+                                                 "token": NEW_TOKEN, "files": [], "kubeconfig": kube_cluster.kubeconfig,
+                                                 "secrets": [{"namespace": namespace, "name": "autoextender-talos"},
+                                                             {"namespace": namespace, "name": "absent"}]}}]}]))
+        first = run_playbook(str(playbook), diff=True)
+        second = run_playbook(str(playbook))
+        for proc in (first, second):
+            assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+            assert home["old"] not in proc.stdout + proc.stderr and NEW_TOKEN not in proc.stdout + proc.stderr
+        result = task_results(first)["Switch"]
+        assert result["changed"] is True
+        assert [(s["name"], s["present"], s["changed"]) for s in result["talos_join_token"]["secrets"]] == [
+            ("autoextender-talos", True, True), ("absent", False, False)]
+        assert task_results(second)["Switch"]["changed"] is False
+        data = kube.core.read_namespaced_secret("autoextender-talos", namespace).data
+        assert base64.b64decode(data["secrets.yaml"]) == original.replace(home["old"].encode(), NEW_TOKEN.encode())
+        assert base64.b64decode(data["talosconfig"]) == b"kept"
+    finally:
+        kube.delete_namespace(namespace)

@@ -115,7 +115,8 @@ def baselines(tmp, url):
         "talos_machine_config": dict(talos, dest=str(tmp / "worker.yaml"), secrets_bundle=NO_FILE, cluster_name="home",
                                      endpoint="https://192.0.2.10:6443", talos_version="v1.13.9", hostname="edge-1",
                                      kubespan={"mtu": 1420}, user_data_limit=32768),
-        "talos_join_token": dict(token="abcdef.0123456789abcdef", files=[NO_FILE]),
+        "talos_join_token": dict(token="abcdef.0123456789abcdef", files=[NO_FILE],
+                                 secrets=[{"namespace": "autoextender", "name": "autoextender-talos"}]),
         "talos_reset": dict(talos, hostname="edge-1"),
         "talos_secrets": dict(talos, dest=str(tmp / "secrets.yaml"), src=NO_FILE),
     }
