@@ -41,8 +41,8 @@ def main():
             raise SystemExit("the second rotation failed:\n" + proc.stdout[-4000:])
         switched = re.search(r"edge nodes switched: none; already on it: ([^\"]*)\"", proc.stdout)
         nodes = args.count + 1  # and the home node
-        print("rotation, %d nodes (home + %d edge): %.1f s, %.1f s a node" % (nodes, args.count, rotation,
-                                                                            rotation / nodes))
+        print("rotation, %d nodes (home + %d edge): %.1f s, %.1f s a node"
+              % (nodes, args.count, rotation, rotation / nodes))
         print("second run (nothing to switch%s): %.1f s" % (
             ", already on it: " + switched.group(1) if switched else "", seconds))
 
