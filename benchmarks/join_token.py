@@ -21,8 +21,8 @@ from _lab_bench import BenchLab, pool  # noqa: E402
 
 def new_token():
     alphabet = string.ascii_lowercase + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(6)) + "." + \
-        "".join(secrets.choice(alphabet) for _ in range(16))
+    first, second = ("".join(secrets.choice(alphabet) for dummy in range(n)) for n in (6, 16))
+    return first + "." + second
 
 
 def main():

@@ -167,7 +167,7 @@ def main():
         argument_spec=kc.k8s_argument_spec(
             token=dict(type="str", required=True, no_log=True),
             files=dict(type="list", elements="path", required=True),
-            secrets=dict(type="list", elements="dict", default=[], options=dict(
+            secrets=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
                 namespace=dict(type="str", required=True),
                 name=dict(type="str", required=True),
                 key=dict(type="str", default="secrets.yaml", no_log=False),
